@@ -1,0 +1,56 @@
+package store_test
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"mailnet/internal/store"
+)
+
+// Open returns a migrated store on a fresh file in t.TempDir().
+func Open(t testing.TB) *store.Store {
+	t.Helper()
+	s, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "test.db"), store.Options{})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func TestOpenMigratesAndReopens(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	ctx := context.Background()
+	s, err := store.Open(ctx, path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	applied, err := store.Migrate(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(applied) != 0 {
+		t.Errorf("second migrate applied %v, want nothing", applied)
+	}
+}
+
+func TestTokenRoundTrip(t *testing.T) {
+	s := Open(t)
+	ctx := context.Background()
+	tok, secret, err := s.CreateToken(ctx, "ci", "admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.TokenBySecret(ctx, secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != tok.ID || got.Role != "admin" {
+		t.Errorf("got %+v, want %+v", got, tok)
+	}
+	if _, err := s.TokenBySecret(ctx, secret+"x"); err == nil {
+		t.Error("a wrong secret was accepted")
+	}
+}

@@ -1,0 +1,112 @@
+package web_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
+	"mailnet/web"
+)
+
+// env is a console behind httptest with one token per role.
+type env struct {
+	t      testing.TB
+	Store  *store.Store
+	Server *web.Server
+	HTTP   *httptest.Server
+	Admin  string // bearer token secrets
+	Viewer string
+	Agent  string
+}
+
+// newEnv starts the real router on a fresh SQLite file.
+func newEnv(t testing.TB) *env {
+	t.Helper()
+	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "web.db"), store.Options{})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { st.Close() })
+	srv := web.New(web.Config{Store: st})
+	hs := httptest.NewServer(srv)
+	t.Cleanup(hs.Close)
+	e := &env{t: t, Store: st, Server: srv, HTTP: hs}
+	ctx := mailnet.WithPrincipal(context.Background(), &mailnet.Principal{Name: "test", Role: mailnet.RoleAdmin})
+	for role, dst := range map[string]*string{"admin": &e.Admin, "viewer": &e.Viewer, "agent": &e.Agent} {
+		_, secret, err := st.CreateToken(ctx, role+"-token", role)
+		if err != nil {
+			t.Fatalf("token: %v", err)
+		}
+		*dst = secret
+	}
+	return e
+}
+
+// do sends a request with the token (none if empty) and a JSON body (none
+// if nil; a string or []byte is sent as is), and returns the status and
+// body.
+func (e *env) do(method, path, token string, body any) (int, []byte) {
+	e.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		buf, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatalf("marshal: %v", err)
+		}
+		rd = bytes.NewReader(buf)
+	}
+	req, err := http.NewRequest(method, e.HTTP.URL+path, rd)
+	if err != nil {
+		e.t.Fatalf("request: %v", err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if rd != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	res, err := e.HTTP.Client().Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	out, _ := io.ReadAll(res.Body)
+	return res.StatusCode, out
+}
+
+// json sends like do, checks the status and decodes the body into dst
+// (unless nil).
+func (e *env) json(method, path, token string, body any, want int, dst any) {
+	e.t.Helper()
+	got, out := e.do(method, path, token, body)
+	if got != want {
+		e.t.Fatalf("%s %s: status %d, want %d; body %s", method, path, got, want, out)
+	}
+	if dst != nil {
+		if err := json.Unmarshal(out, dst); err != nil {
+			e.t.Fatalf("%s %s: decode %s: %v", method, path, out, err)
+		}
+	}
+}
+
+func TestHealthz(t *testing.T) {
+	e := newEnv(t)
+	var body map[string]string
+	e.json("GET", "/healthz", "", nil, 200, &body)
+	if body["status"] != "ok" {
+		t.Errorf("status %q, want ok", body["status"])
+	}
+}
