@@ -27,10 +27,10 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + r.Method + " not allowed here"})
 	})
 
-	s.opsRoutes(r)       // health, metrics, static assets
-	s.inventoryAPI(r)    // sites, servers, users, messages, routes, connectors, requestors
-	s.reportsAPI(r)      // the read models as JSON and CSV
-	s.pageRoutes(r)      // server-rendered pages
+	s.opsRoutes(r)    // health, metrics, static assets
+	s.inventoryAPI(r) // sites, servers, users, messages, routes, connectors, requestors
+	s.reportsAPI(r)   // the read models as JSON and CSV
+	s.pageRoutes(r)   // server-rendered pages
 	return r
 }
 

@@ -181,12 +181,12 @@ type Event struct {
 }
 
 type Job struct {
-	ID    int64  `json:"id"`
-	Kind  string `json:"kind"`
+	ID     int64  `json:"id"`
+	Kind   string `json:"kind"`
 	Status string `json:"status"`
-	Total int64  `json:"total"`
-	Done  int64  `json:"done"`
-	Error string `json:"error,omitempty"`
+	Total  int64  `json:"total"`
+	Done   int64  `json:"done"`
+	Error  string `json:"error,omitempty"`
 }
 
 // AuditEntry is one append-only row of the audit log.
