@@ -28,6 +28,7 @@ func (s *Server) routes() http.Handler {
 	})
 
 	s.opsRoutes(r)    // health, metrics, static assets
+	s.authRoutes(r)   // sign-in, sign-out, NOC device sessions, tokens, accounts, audit
 	s.inventoryAPI(r) // sites, servers, users, messages, routes, connectors, requestors
 	s.reportsAPI(r)   // the read models as JSON and CSV
 	s.pageRoutes(r)   // server-rendered pages
