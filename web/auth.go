@@ -1,43 +1,221 @@
 package web
 
 import (
+	"context"
 	"errors"
+	"log/slog"
 	"net/http"
-	"strings"
+	"time"
 
+	"mailnet/internal/auth"
 	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
 )
 
+// Session lifetimes. A browser session ends after SessionIdle without a
+// request (sliding) or SessionMax after sign-in, whichever comes first. A
+// NOC device session has neither: it lasts until its token is revoked.
+const (
+	SessionIdle   = 30 * time.Minute
+	SessionMax    = 12 * time.Hour
+	touchInterval = time.Minute // last_seen and last_used_at are written at most this often
+)
+
+// Login throttling: a fixed window per account name tried and per client
+// address, each an LRU of at most throttleCap keys (see auth.Throttle).
+const (
+	throttleWindow  = 15 * time.Minute
+	failuresPerName = 5
+	failuresPerAddr = 20
+	throttleCap     = 10000
+)
+
+// Cookie names. Over TLS the __Host- prefix makes the browser refuse the
+// cookie unless it is Secure, host-only and Path=/, so a sibling subdomain
+// cannot plant or shadow it.
+const (
+	cookieName       = "mailnet_session"
+	secureCookieName = "__Host-mailnet_session"
+)
+
+// authState is what authentication keeps between requests.
+type authState struct {
+	proxies auth.Proxies
+	origins []string // configured extra origins, normalized
+	cop     *http.CrossOriginProtection
+	hasher  *auth.Hasher
+	byName  *auth.Throttle
+	byAddr  *auth.Throttle
+}
+
+func newAuthState(cfg Config, log *slog.Logger) *authState {
+	a := &authState{
+		cop:    http.NewCrossOriginProtection(),
+		byName: auth.NewThrottle(failuresPerName, throttleWindow, throttleCap),
+		byAddr: auth.NewThrottle(failuresPerAddr, throttleWindow, throttleCap),
+	}
+	proxies, err := auth.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		// Fail closed: believe no forwarding header rather than a wrong one.
+		log.Warn("trusted proxies ignored", "err", err)
+		proxies = nil
+	}
+	a.proxies = proxies
+	for _, o := range cfg.Origins {
+		n, ok := normalOrigin(o)
+		if !ok {
+			log.Warn("allowed origin ignored: want scheme://host[:port]", "origin", o)
+			continue
+		}
+		if err := a.cop.AddTrustedOrigin(o); err != nil {
+			log.Warn("allowed origin ignored", "origin", o, "err", err)
+			continue
+		}
+		a.origins = append(a.origins, n)
+	}
+	h, err := auth.NewHasher(auth.DefaultParams, 4)
+	if err != nil {
+		panic("password hasher: " + err.Error()) // crypto/rand failed: nothing works
+	}
+	a.hasher = h
+	return a
+}
+
 // authenticate finds who is calling (bearer token, or session cookie) and
-// puts the principal in the request context. It rejects nothing itself:
-// require decides per route.
+// puts the principal in the request context. It rejects nothing for lack
+// of a principal: require decides per route. It does reject a malformed or
+// unknown bearer token (401) and a cross-origin state-changing request
+// that is not bearer-authenticated (403).
 func (s *Server) authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := r.Context()
 		if h := r.Header.Get("Authorization"); h != "" {
-			secret, ok := strings.CutPrefix(h, "Bearer ")
-			if !ok {
-				s.error(w, r, mailnet.Errorf(mailnet.KindUnauthorized, "", "Authorization must be \"Bearer TOKEN\""))
+			secret, err := auth.ParseBearer(h)
+			if err != nil {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="mailnet", error="invalid_request"`)
+				s.error(w, r, mailnet.Errorf(mailnet.KindUnauthorized, "", "%s", err.Error()))
 				return
 			}
-			tok, err := s.store.TokenBySecret(r.Context(), strings.TrimSpace(secret))
+			tok, err := s.store.TokenBySecret(ctx, secret)
 			if err != nil {
 				if errors.Is(err, mailnet.ErrNotFound) {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="mailnet", error="invalid_token"`)
 					s.error(w, r, mailnet.Errorf(mailnet.KindUnauthorized, "", "unknown or revoked token"))
 					return
 				}
 				s.error(w, r, err)
 				return
 			}
+			if err := s.store.TouchToken(ctx, tok, s.now()); err != nil {
+				s.log.WarnContext(ctx, "token last use not recorded", "token", tok.ID, "err", err)
+			}
 			p := &mailnet.Principal{Name: "token:" + tok.Name, Role: mailnet.Role(tok.Role), TokenID: tok.ID}
-			r = r.WithContext(mailnet.WithPrincipal(r.Context(), p))
+			next.ServeHTTP(w, r.WithContext(mailnet.WithPrincipal(ctx, p)))
+			return
+		}
+		if !s.checkCrossOrigin(w, r) {
+			return
+		}
+		sess, err := s.currentSession(w, r)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		if sess != nil {
+			p := &mailnet.Principal{Name: sess.Name, Role: mailnet.Role(sess.Role), AccountID: sess.AccountID, TokenID: sess.TokenID, Session: true}
+			r = r.WithContext(withSession(mailnet.WithPrincipal(ctx, p), sess))
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+type sessionKey struct{}
+
+func withSession(ctx context.Context, s *store.Session) context.Context {
+	return context.WithValue(ctx, sessionKey{}, s)
+}
+
+// sessionCookieName is the cookie this request's session lives in.
+func (s *Server) sessionCookieName(r *http.Request) string {
+	if s.auth.proxies.Secure(r) {
+		return secureCookieName
+	}
+	return cookieName
+}
+
+// sessionSecret is the session secret the browser sent, or "".
+func (s *Server) sessionSecret(r *http.Request) string {
+	c, err := r.Cookie(s.sessionCookieName(r))
+	if err != nil || len(c.Value) > 128 {
+		return ""
+	}
+	return c.Value
+}
+
+// currentSession returns the live session of r's cookie, or nil. A session
+// past its idle or absolute end is deleted and its cookie cleared; a live
+// one has last_seen moved forward at most once per touchInterval.
+func (s *Server) currentSession(w http.ResponseWriter, r *http.Request) (*store.Session, error) {
+	secret := s.sessionSecret(r)
+	if secret == "" {
+		return nil, nil
+	}
+	ctx := r.Context()
+	sess, err := s.store.SessionBySecret(ctx, secret)
+	if errors.Is(err, mailnet.ErrNotFound) {
+		s.clearSessionCookie(w, r)
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	if !sess.Device() && (!now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeen) >= SessionIdle) {
+		if err := s.store.EndSession(ctx, sess.Hash); err != nil {
+			return nil, err
+		}
+		s.clearSessionCookie(w, r)
+		return nil, nil
+	}
+	if now.Sub(sess.LastSeen) >= touchInterval {
+		if err := s.store.TouchSession(ctx, sess.Hash, now); err != nil {
+			s.log.WarnContext(ctx, "session last_seen not recorded", "err", err)
+		}
+	}
+	return &sess, nil
+}
+
+// setSessionCookie gives the browser its session secret: HttpOnly (no
+// script reads it), SameSite=Lax (not sent on cross-site POSTs), Path=/,
+// and over TLS Secure with the __Host- prefix. Browser sessions get no
+// Max-Age (the server ends them); device sessions keep theirs for a year
+// so a wall display survives a browser restart.
+func (s *Server) setSessionCookie(w http.ResponseWriter, r *http.Request, secret string, device bool) {
+	c := &http.Cookie{
+		Name:     s.sessionCookieName(r),
+		Value:    secret,
+		Path:     "/",
+		HttpOnly: true,
+		SameSite: http.SameSiteLaxMode,
+		Secure:   s.auth.proxies.Secure(r),
+	}
+	if device {
+		c.MaxAge = 365 * 24 * 3600
+	}
+	http.SetCookie(w, c)
+}
+
+func (s *Server) clearSessionCookie(w http.ResponseWriter, r *http.Request) {
+	http.SetCookie(w, &http.Cookie{
+		Name: s.sessionCookieName(r), Value: "", Path: "/", MaxAge: -1,
+		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: s.auth.proxies.Secure(r),
 	})
 }
 
 // require refuses the request unless the principal's role allows role:
 // 401 when nobody signed in (pages redirect to the login page), 403 when
 // the role is not enough. Deny by default: an unknown role allows nothing.
+// Every response behind a sign-in is marked Cache-Control: no-store.
 func (s *Server) require(role mailnet.Role) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -45,6 +223,7 @@ func (s *Server) require(role mailnet.Role) func(http.Handler) http.Handler {
 				next.ServeHTTP(w, r)
 				return
 			}
+			w.Header().Set("Cache-Control", "no-store")
 			p := mailnet.PrincipalFrom(r.Context())
 			if p == nil {
 				s.unauthenticated(w, r)
@@ -59,7 +238,8 @@ func (s *Server) require(role mailnet.Role) func(http.Handler) http.Handler {
 	}
 }
 
-// unauthenticated answers a request that needs a sign-in.
+// unauthenticated answers a request that needs a sign-in: 401 for the API
+// and anything but a page GET, a redirect to the login page otherwise.
 func (s *Server) unauthenticated(w http.ResponseWriter, r *http.Request) {
 	if wantsJSON(r) || r.Method != http.MethodGet {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mailnet"`)

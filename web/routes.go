@@ -27,11 +27,15 @@ func (s *Server) routes() http.Handler {
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody{Error: "method " + r.Method + " not allowed here"})
 	})
 
-	s.opsRoutes(r)    // health, metrics, static assets
-	s.authRoutes(r)   // sign-in, sign-out, NOC device sessions, tokens, accounts, audit
-	s.inventoryAPI(r) // sites, servers, users, messages, routes, connectors, requestors
-	s.reportsAPI(r)   // the read models as JSON and CSV
-	s.pageRoutes(r)   // server-rendered pages
+	s.opsRoutes(r)      // health, metrics, static assets
+	s.authRoutes(r)     // sign-in, sign-out, NOC device sessions, tokens, accounts, audit
+	s.inventoryAPI(r)   // sites, servers, users, messages, routes, connectors, requestors
+	s.reportsAPI(r)     // the read models as JSON and CSV
+	s.pageRoutes(r)     // server-rendered pages
+	s.liveRoutes(r)     // event ingest and query, the websocket stream, the event log and NOC pages
+	s.livePageRoutes(r) // the event log page and the NOC wall screen
+	s.moveRoutes(r)     // move jobs, decommission, and their pages
+	s.movePageRoutes(r) // pages of moves, jobs and decommission
 	return r
 }
 

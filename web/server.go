@@ -13,6 +13,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"mailnet/internal/actions"
+	"mailnet/internal/ingest"
 	"mailnet/internal/live"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
@@ -35,6 +36,15 @@ type Config struct {
 	TrustedProxies []string
 	// MaxBody caps request bodies; 0 means DefaultMaxBody.
 	MaxBody int64
+
+	// Hub fans live frames out to websocket clients; nil makes one (and
+	// then Live, when nil, publishes to it).
+	Hub *live.Hub
+	// Ingest is the event writer; nil makes one over Store publishing to
+	// Live (its goroutine lives as long as the process).
+	Ingest *ingest.Writer
+	// WS tunes the websocket stream; zero values take the defaults.
+	WS WSOptions
 }
 
 // DefaultMaxBody is the largest request body accepted by default.
@@ -54,6 +64,8 @@ type Server struct {
 	// roles records the role declared for every registered route, keyed
 	// "METHOD /pattern"; the route table test walks the router against it.
 	roles map[string]mailnet.Role
+
+	auth *authState // sessions, throttles, proxies, cross-origin checks (web/auth.go)
 }
 
 // New builds the server and its router.
@@ -70,8 +82,19 @@ func New(cfg Config) *Server {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
+	if cfg.Hub == nil {
+		cfg.Hub = live.NewHub()
+		if cfg.Live == nil {
+			cfg.Live = cfg.Hub
+		}
+	}
 	if cfg.Live == nil {
 		cfg.Live = live.Nop{}
+	}
+	if cfg.Ingest == nil && cfg.Store != nil {
+		w := ingest.New(cfg.Store, cfg.Live, cfg.Log, ingest.Options{})
+		cfg.Ingest = w
+		cfg.Live = live.Tee(cfg.Live, live.PublisherFunc(w.Observe))
 	}
 	if cfg.Actions == nil {
 		cfg.Actions = actions.New(cfg.Store, cfg.Live, cfg.Log)

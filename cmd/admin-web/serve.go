@@ -14,7 +14,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"mailnet/internal/actions"
-	"mailnet/internal/live"
 	"mailnet/internal/store"
 	"mailnet/web"
 )
@@ -27,6 +26,8 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	origins := fs.String("origins", getenv("MAILNET_ORIGINS"), "extra allowed origins, comma-separated (env MAILNET_ORIGINS)")
 	proxies := fs.String("trusted-proxies", getenv("MAILNET_TRUSTED_PROXIES"), "CIDRs whose X-Forwarded-For is trusted, comma-separated (env MAILNET_TRUSTED_PROXIES)")
 	logFormat := fs.String("log", fallback(getenv("MAILNET_LOG"), "text"), "log format: text or json (env MAILNET_LOG)")
+	liveCfg := liveFlags(fs, getenv)
+	demoRate := demoRateFlag(fs, getenv)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -39,18 +40,33 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	defer st.Close()
 	log.Info("database ready", "db", *db)
 
-	var pub live.Publisher = live.Nop{}
-	acts := actions.New(st, pub, log)
+	lv, err := startLive(ctx, st, log, liveCfg)
+	if err != nil {
+		return err
+	}
+	defer lv.stop()
+	acts := actions.New(st, lv.pub, log)
+	stopJobs, err := startJobs(ctx, st, acts, log)
+	if err != nil {
+		return err
+	}
+	defer stopJobs()
 	if *demo {
 		if err := startDemo(ctx, st, acts, log, stdout); err != nil {
 			return err
 		}
+		if err := ensureDemoAdmin(ctx, st, stdout); err != nil {
+			return err
+		}
+		defer startAgents(ctx, st, lv, log, *demoRate)()
 	}
 
 	srv := web.New(web.Config{
 		Store:          st,
 		Actions:        acts,
-		Live:           pub,
+		Live:           lv.pub,
+		Hub:            lv.hub,
+		Ingest:         lv.ingest,
 		Log:            log,
 		Registry:       prometheus.NewRegistry(),
 		Origins:        splitList(*origins),
@@ -69,6 +85,9 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	url := "http://" + ln.Addr().String()
 	log.Info("serving", "url", url)
 	fmt.Fprintf(stdout, "Mailnet Admin is listening on %s\n", url)
+	if err := noteSignIn(ctx, st, log, stdout, *db, url); err != nil {
+		return err
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

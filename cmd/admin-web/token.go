@@ -2,17 +2,23 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"text/tabwriter"
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 )
 
+const tokenUsage = "usage: admin-web token add NAME --role admin|viewer|agent | list | revoke ID"
+
 func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return fmt.Errorf("usage: admin-web token add NAME --role admin|viewer|agent | list | revoke ID")
+		return errors.New(tokenUsage)
 	}
+	ctx = mailnet.WithPrincipal(ctx, cliActor)
 	switch args[0] {
 	case "add":
 		fs := newFlags("token add", stderr)
@@ -23,20 +29,75 @@ func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.
 			return err
 		}
 		if len(pos) != 1 {
-			return fmt.Errorf("usage: admin-web token add NAME --role admin|viewer|agent")
+			return errors.New("usage: admin-web token add NAME --role admin|viewer|agent")
 		}
 		st, err := store.Open(ctx, *db, store.Options{})
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		ctx = mailnet.WithPrincipal(ctx, &mailnet.Principal{Name: "cli", Role: mailnet.RoleAdmin})
-		_, secret, err := st.CreateToken(ctx, pos[0], *role)
+		t, secret, err := st.CreateToken(ctx, pos[0], *role)
 		if err != nil {
 			return err
 		}
+		// The secret alone on stdout, so scripts can capture it; the
+		// explanation on stderr.
+		fmt.Fprintf(stderr, "token %d (%s, %s) created; this is the only time its secret is shown:\n", t.ID, t.Name, t.Role)
 		fmt.Fprintln(stdout, secret)
 		return nil
+	case "list":
+		fs := newFlags("token list", stderr)
+		db := dbFlag(fs, getenv)
+		if err := fs.Parse(args[1:]); err != nil {
+			return err
+		}
+		st, err := store.Open(ctx, *db, store.Options{})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		toks, err := st.Tokens(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tBY\tLAST USED\tREVOKED")
+		for _, t := range toks {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt, t.CreatedBy, dash(t.LastUsedAt), dash(t.RevokedAt))
+		}
+		return tw.Flush()
+	case "revoke":
+		fs := newFlags("token revoke", stderr)
+		db := dbFlag(fs, getenv)
+		pos, err := parseInterspersed(fs, args[1:])
+		if err != nil {
+			return err
+		}
+		if len(pos) != 1 {
+			return errors.New("usage: admin-web token revoke ID")
+		}
+		id, err := strconv.ParseInt(pos[0], 10, 64)
+		if err != nil || id <= 0 {
+			return fmt.Errorf("token revoke: %q is not a token id (see admin-web token list)", pos[0])
+		}
+		st, err := store.Open(ctx, *db, store.Options{})
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		t, err := st.RevokeToken(ctx, id)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "token %d (%s) revoked; its NOC screens are signed out\n", t.ID, t.Name)
+		return nil
 	}
-	return fmt.Errorf("unknown token command %q", args[0])
+	return fmt.Errorf("unknown token command %q; %s", args[0], tokenUsage)
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }

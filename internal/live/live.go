@@ -17,6 +17,9 @@ type Frame struct {
 	Type string `json:"type"`
 	ID   int64  `json:"id,omitempty"` // event id, for resume
 	Data any    `json:"data,omitempty"`
+	// Site is the site id of an event's server (0: unknown), for the
+	// per-client site filter; it is not sent.
+	Site int64 `json:"-"`
 }
 
 // Inventory is the payload of an inventory frame: what changed.
@@ -36,3 +39,44 @@ type Publisher interface {
 type Nop struct{}
 
 func (Nop) Publish(Frame) {}
+
+// PublisherFunc adapts a function to Publisher.
+type PublisherFunc func(Frame)
+
+// Publish calls f(fr).
+func (f PublisherFunc) Publish(fr Frame) { f(fr) }
+
+// BatchPublisher is a Publisher that can take several frames as one
+// publication (the hub queues them as one slot per client).
+type BatchPublisher interface {
+	Publisher
+	PublishBatch(frames []Frame)
+}
+
+// PublishAll publishes frames through p, as one batch when p can.
+func PublishAll(p Publisher, frames []Frame) {
+	if b, ok := p.(BatchPublisher); ok {
+		b.PublishBatch(frames)
+		return
+	}
+	for _, f := range frames {
+		p.Publish(f)
+	}
+}
+
+// Tee publishes every frame to each of ps in turn.
+func Tee(ps ...Publisher) BatchPublisher { return tee(ps) }
+
+type tee []Publisher
+
+func (t tee) Publish(f Frame) {
+	for _, p := range t {
+		p.Publish(f)
+	}
+}
+
+func (t tee) PublishBatch(frames []Frame) {
+	for _, p := range t {
+		PublishAll(p, frames)
+	}
+}

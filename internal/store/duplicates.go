@@ -9,28 +9,46 @@ import (
 
 // DuplicateSerialServers returns the servers, not decommissioned, whose
 // serial number is shared with at least one other such server, ordered by
-// serial then id. Uses the serial index; it never scans users or messages.
+// serial then id. Candidate serials come from a covering scan of the
+// servers_serial index (no table reads), then only their servers are read;
+// those decommissioned are dropped here, and a serial left with one server
+// is dropped too. It never scans users or messages.
 func (s *Store) DuplicateSerialServers(ctx context.Context) ([]mailnet.Server, error) {
 	rows, err := s.r.QueryContext(ctx, `
 		SELECT id, name, site_id, kind, version, serial, addresses, status, user_count, message_count
 		FROM servers
-		WHERE status <> 'decommissioned' AND serial IN (
-			SELECT serial FROM servers WHERE status <> 'decommissioned'
-			GROUP BY serial HAVING count(*) > 1)
+		WHERE serial IN (SELECT serial FROM servers GROUP BY serial HAVING count(*) > 1)
 		ORDER BY serial, id`)
 	if err != nil {
 		return nil, fmt.Errorf("duplicate serials: %w", err)
 	}
 	defer rows.Close()
-	var out []mailnet.Server
+	var all []mailnet.Server
 	for rows.Next() {
 		var sv mailnet.Server
 		var addrs string
 		if err := rows.Scan(&sv.ID, &sv.Name, &sv.SiteID, &sv.Kind, &sv.Version, &sv.Serial, &addrs, &sv.Status, &sv.UserCount, &sv.MessageCount); err != nil {
 			return nil, fmt.Errorf("duplicate serials: %w", err)
 		}
-		sv.Addresses = unmarshalList(addrs)
-		out = append(out, sv)
+		if sv.Status == mailnet.StatusDecommissioned {
+			continue
+		}
+		sv.Addresses = reportAddressList(addrs)
+		all = append(all, sv)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("duplicate serials: %w", err)
+	}
+	out := all[:0]
+	for i := 0; i < len(all); {
+		j := i
+		for j < len(all) && all[j].Serial == all[i].Serial {
+			j++
+		}
+		if j-i > 1 {
+			out = append(out, all[i:j]...)
+		}
+		i = j
+	}
+	return out, nil
 }

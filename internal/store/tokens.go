@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"time"
 
 	"mailnet/internal/mailnet"
 )
@@ -44,8 +45,8 @@ func NewSecret() string {
 // CreateToken stores a new token and returns its secret, which is shown
 // once and never again.
 func (s *Store) CreateToken(ctx context.Context, name, role string) (Token, string, error) {
-	if name == "" {
-		return Token{}, "", mailnet.Invalid("name", "a token needs a name")
+	if err := CheckName("name", name); err != nil {
+		return Token{}, "", err
 	}
 	if !mailnet.ValidRole(role) {
 		return Token{}, "", mailnet.Invalid("role", "role must be admin, viewer or agent")
@@ -80,4 +81,75 @@ func (s *Store) TokenBySecret(ctx context.Context, secret string) (Token, error)
 	}
 	t.LastUsedAt, t.RevokedAt = used.String, revoked.String
 	return t, nil
+}
+
+// Tokens lists every token, newest first, revoked ones included.
+func (s *Store) Tokens(ctx context.Context) ([]Token, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, name, role, created_by, created_at, last_used_at, revoked_at
+		FROM tokens ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("tokens: %w", err)
+	}
+	defer rows.Close()
+	out := []Token{}
+	for rows.Next() {
+		var t Token
+		var used, revoked sql.NullString
+		if err := rows.Scan(&t.ID, &t.Name, &t.Role, &t.CreatedBy, &t.CreatedAt, &used, &revoked); err != nil {
+			return nil, fmt.Errorf("tokens: %w", err)
+		}
+		t.LastUsedAt, t.RevokedAt = used.String, revoked.String
+		out = append(out, t)
+	}
+	return out, rows.Err()
+}
+
+// RevokeToken revokes the token and deletes the NOC device sessions it
+// signed in, with its audit row, in one transaction. Revoking a revoked
+// token is a conflict.
+func (s *Store) RevokeToken(ctx context.Context, id int64) (Token, error) {
+	var t Token
+	err := s.Write(ctx, func(tx *Tx) error {
+		var used, revoked sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT id, name, role, created_by, created_at, last_used_at, revoked_at FROM tokens WHERE id = ?`, id).
+			Scan(&t.ID, &t.Name, &t.Role, &t.CreatedBy, &t.CreatedAt, &used, &revoked)
+		if errors.Is(err, sql.ErrNoRows) {
+			return mailnet.NotFound("token", id)
+		}
+		if err != nil {
+			return fmt.Errorf("revoke token: %w", err)
+		}
+		t.LastUsedAt, t.RevokedAt = used.String, revoked.String
+		if revoked.Valid {
+			return mailnet.Conflict("token %d was already revoked at %s", id, revoked.String)
+		}
+		before := t
+		t.RevokedAt = fmtTime(tx.now)
+		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = ? WHERE id = ?`, t.RevokedAt, id); err != nil {
+			return fmt.Errorf("revoke token: %w", err)
+		}
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE token_id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("revoke token sessions: %w", err)
+		}
+		n, _ := res.RowsAffected()
+		return tx.Audit(ctx, "token.revoke", "token", id, before, t, fmt.Sprintf("%d device sessions ended", n))
+	})
+	return t, err
+}
+
+// TouchToken records that the token was used at now, unless it was already
+// recorded less than a minute before: a busy agent must not turn every
+// request into a write.
+func (s *Store) TouchToken(ctx context.Context, t Token, now time.Time) error {
+	if t.LastUsedAt != "" {
+		if last := parseTime(t.LastUsedAt); !last.IsZero() && now.Sub(last) < time.Minute {
+			return nil
+		}
+	}
+	return s.Write(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE tokens SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)`,
+			fmtTime(now), t.ID, fmtTime(now.Add(-time.Minute)))
+		return err
+	})
 }

@@ -1,0 +1,718 @@
+// Command loadtest measures the live backbone on this machine, bounded in
+// count and time and on loopback only:
+//
+//	loadtest ingest   events/s over HTTP against batched inserts of the same
+//	                  rows straight into the schema; p99 POST-to-frame
+//	loadtest fanout   N websocket clients at R events/s: delivered fraction,
+//	                  p99 latency, server CPU per delivery; against the
+//	                  gorilla chat example's hub as shipped
+//	loadtest idle     server memory per idle websocket connection
+//
+// Servers run as child processes of this binary (so /proc/PID/stat is the
+// server's alone) on 127.0.0.1 with fresh databases in a temporary folder.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"mailnet/internal/ingest"
+	"mailnet/internal/live"
+	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
+	"mailnet/web"
+)
+
+func main() {
+	if err := run(os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "loadtest:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string) error {
+	if len(args) == 0 {
+		return errors.New("usage: loadtest ingest|fanout|idle [flags]")
+	}
+	raiseFDLimit()
+	switch args[0] {
+	case "ingest":
+		return cmdIngest(args[1:])
+	case "fanout":
+		return cmdFanout(args[1:])
+	case "idle":
+		return cmdIdle(args[1:])
+	case "_serve-mailnet":
+		return childMailnet(args[1:])
+	case "_serve-chat":
+		return childChat()
+	}
+	return fmt.Errorf("unknown subcommand %q", args[0])
+}
+
+// raiseFDLimit lifts the open-files limit to its hard maximum (children
+// inherit it): thousands of sockets on both ends.
+func raiseFDLimit() {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err == nil && lim.Cur < lim.Max {
+		lim.Cur = lim.Max
+		_ = syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
+	}
+}
+
+// checkLoopback refuses any target that is not on this machine.
+func checkLoopback(addr string) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return err
+	}
+	ip := net.ParseIP(host)
+	if ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("refusing target %s: only 127.0.0.0/8 and ::1", addr)
+	}
+	return nil
+}
+
+func capInt(name string, v, lo, hi int) (int, error) {
+	if v < lo || v > hi {
+		return 0, fmt.Errorf("--%s must be between %d and %d", name, lo, hi)
+	}
+	return v, nil
+}
+
+// ---- children ----
+
+type childInfo struct {
+	Addr   string `json:"addr"`
+	Agent  string `json:"agent"`
+	Viewer string `json:"viewer"`
+}
+
+type child struct {
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	info childInfo
+}
+
+// spawn starts this binary as a server child and reads its address.
+func spawn(kind, db string) (*child, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	args := []string{"_serve-" + kind}
+	if db != "" {
+		args = append(args, "--db", db)
+	}
+	cmd := exec.Command(self, args...)
+	cmd.Stderr = os.Stderr
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{cmd: cmd, in: in}
+	line, err := bufio.NewReader(out).ReadBytes('\n')
+	if err != nil {
+		c.stop()
+		return nil, fmt.Errorf("%s child: %w", kind, err)
+	}
+	if err := json.Unmarshal(line, &c.info); err != nil {
+		c.stop()
+		return nil, fmt.Errorf("%s child said %q: %w", kind, line, err)
+	}
+	if err := checkLoopback(c.info.Addr); err != nil {
+		c.stop()
+		return nil, err
+	}
+	return c, nil
+}
+
+// stop closes the child's stdin (it exits) and waits, killing it after 10s.
+func (c *child) stop() {
+	c.in.Close()
+	done := make(chan struct{})
+	go func() { c.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		c.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// exitOnStdinClose ends a child when its parent goes away.
+func exitOnStdinClose() {
+	go func() {
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}()
+}
+
+func childMailnet(args []string) error {
+	fs := flag.NewFlagSet("_serve-mailnet", flag.ContinueOnError)
+	db := fs.String("db", "", "database file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ctx := context.Background()
+	st, err := store.Open(ctx, *db, store.Options{})
+	if err != nil {
+		return err
+	}
+	hub := live.NewHub()
+	w := ingest.New(st, hub, nil, ingest.Options{})
+	srv := web.New(web.Config{Store: st, Hub: hub, Ingest: w, Live: live.Tee(hub, live.PublisherFunc(w.Observe))})
+	admin := mailnet.WithPrincipal(ctx, &mailnet.Principal{Name: "loadtest", Role: mailnet.RoleAdmin})
+	_, agent, err := st.CreateToken(admin, "loadtest-agent", "agent")
+	if err != nil {
+		return err
+	}
+	_, viewer, err := st.CreateToken(admin, "loadtest-viewer", "viewer")
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(childInfo{Addr: ln.Addr().String(), Agent: agent, Viewer: viewer})
+	fmt.Printf("%s\n", b)
+	exitOnStdinClose()
+	return (&http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second}).Serve(ln)
+}
+
+func childChat() error {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return err
+	}
+	b, _ := json.Marshal(childInfo{Addr: ln.Addr().String()})
+	fmt.Printf("%s\n", b)
+	exitOnStdinClose()
+	return runChatServer(ln)
+}
+
+// ---- /proc ----
+
+// cpuSeconds is the user+system CPU time of pid (clock ticks at 100 Hz).
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+2:])
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100
+}
+
+// rssKiB is the resident set of pid.
+func rssKiB(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			n, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// ---- events ----
+
+const padding = "Message delivered to the remote MTA over the X.400 connector; load test padding."
+
+// eventJSON appends one event whose description carries ts=<unix ns>;.
+func eventJSON(buf *bytes.Buffer, i int, ts int64) {
+	fmt.Fprintf(buf, `{"server":"EXCH%d","source":"MSExchangeMTA","event_id":9301,"category":"Sent","severity":"info","description":"ts=%d; event %d. %s","fields":{"from":"alice@hq","to":"bob@branch","connector":"X400-A"}}`,
+		i%8, ts, i, padding)
+}
+
+func batchBody(n, from int, ts int64) []byte {
+	var buf bytes.Buffer
+	buf.WriteByte('[')
+	for i := range n {
+		if i > 0 {
+			buf.WriteByte(',')
+		}
+		eventJSON(&buf, from+i, ts)
+	}
+	buf.WriteByte(']')
+	return buf.Bytes()
+}
+
+var httpClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 60 * time.Second}
+
+func post(c *child, body []byte) error {
+	for range 50 {
+		req, _ := http.NewRequest("POST", "http://"+c.info.Addr+"/api/v1/events", bytes.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+c.info.Agent)
+		req.Header.Set("Content-Type", "application/json")
+		res, err := httpClient.Do(req)
+		if err != nil {
+			return err
+		}
+		io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		switch res.StatusCode {
+		case http.StatusAccepted:
+			return nil
+		case http.StatusTooManyRequests:
+			time.Sleep(50 * time.Millisecond)
+			continue
+		}
+		return fmt.Errorf("POST events: status %d", res.StatusCode)
+	}
+	return errors.New("POST events: still 429 after 50 tries")
+}
+
+// tsOf finds every ts=<n>; in a message (the chat server joins several
+// with newlines) and calls f with each.
+func tsOf(msg []byte, f func(int64)) {
+	for {
+		i := bytes.Index(msg, []byte("ts="))
+		if i < 0 {
+			return
+		}
+		msg = msg[i+3:]
+		j := bytes.IndexByte(msg, ';')
+		if j < 0 {
+			return
+		}
+		if n, err := strconv.ParseInt(string(msg[:j]), 10, 64); err == nil {
+			f(n)
+		}
+		msg = msg[j:]
+	}
+}
+
+func percentile(d []time.Duration, p float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	slices.Sort(d)
+	return d[min(len(d)-1, int(float64(len(d))*p))]
+}
+
+func dialWS(c *child, kind string) (*websocket.Conn, error) {
+	h := http.Header{}
+	u := url.URL{Scheme: "ws", Host: c.info.Addr, Path: "/ws"}
+	if kind == "mailnet" {
+		h.Set("Authorization", "Bearer "+c.info.Viewer)
+		u.RawQuery = "types=event"
+	}
+	d := websocket.Dialer{HandshakeTimeout: 30 * time.Second, ReadBufferSize: 4096, WriteBufferSize: 1024}
+	conn, _, err := d.Dial(u.String(), h)
+	return conn, err
+}
+
+// ---- ingest ----
+
+func cmdIngest(args []string) error {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	events := fs.Int("events", 200_000, "events for the throughput comparison (at most 2,000,000)")
+	batch := fs.Int("batch", 1000, "events per POST and per baseline transaction")
+	senders := fs.Int("senders", 4, "concurrent POSTers")
+	rate := fs.Int("rate", 10_000, "events/s for the latency run (at most 50,000)")
+	secs := fs.Int("seconds", 10, "length of the latency run (at most 120)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if *events, err = capInt("events", *events, 1000, 2_000_000); err != nil {
+		return err
+	}
+	if *rate, err = capInt("rate", *rate, 100, 50_000); err != nil {
+		return err
+	}
+	if *secs, err = capInt("seconds", *secs, 1, 120); err != nil {
+		return err
+	}
+	if *batch, err = capInt("batch", *batch, 1, 5000); err != nil {
+		return err
+	}
+	*senders = max(1, min(*senders, 64))
+	dir, err := os.MkdirTemp("", "loadtest-ingest-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+
+	// Baseline: the same rows straight into the same schema, batch rows
+	// per transaction, with a plain prepared INSERT (no HTTP, no JSON
+	// decoding, no validation, no name lookup, no idempotency check).
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(dir, "baseline.db"), store.Options{})
+	if err != nil {
+		return err
+	}
+	var rows []mailnet.Event
+	for _, b := range [][]byte{batchBody(*events, 0, 1)} {
+		var in []ingest.Input
+		if err := json.Unmarshal(b, &in); err != nil {
+			return err
+		}
+		items, err := ingest.Validate(in, time.Now())
+		if err != nil {
+			return err
+		}
+		for _, it := range items {
+			rows = append(rows, it.Event)
+		}
+	}
+	start := time.Now()
+	for i := 0; i < len(rows); i += *batch {
+		chunk := rows[i:min(i+*batch, len(rows))]
+		err := st.Write(ctx, func(tx *store.Tx) error {
+			stmt, err := tx.PrepareContext(ctx, `INSERT INTO events (time, server, source, event_id, category, severity, description, subject, fields, unknown_server)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1)`)
+			if err != nil {
+				return err
+			}
+			defer stmt.Close()
+			for _, ev := range chunk {
+				fields, _ := json.Marshal(ev.Fields)
+				if _, err := stmt.ExecContext(ctx, ev.Time.UTC().Format(store.TimeLayout), ev.Server, ev.Source, ev.EventID,
+					ev.Category, ev.Severity, ev.Description, ev.Subject, string(fields)); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	baseRate := float64(len(rows)) / time.Since(start).Seconds()
+	st.Close()
+	fmt.Printf("baseline: %d rows in transactions of %d straight into the schema: %.0f rows/s\n", len(rows), *batch, baseRate)
+
+	c, err := spawn("mailnet", filepath.Join(dir, "http.db"))
+	if err != nil {
+		return err
+	}
+	defer c.stop()
+	bodies := make(chan []byte, *senders)
+	go func() {
+		for i := 0; i < *events; i += *batch {
+			bodies <- batchBody(min(*batch, *events-i), i, 1)
+		}
+		close(bodies)
+	}()
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	start = time.Now()
+	for range *senders {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for b := range bodies {
+				if err := post(c, b); err != nil {
+					firstErr.CompareAndSwap(nil, err)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if e, _ := firstErr.Load().(error); e != nil {
+		return e
+	}
+	httpRate := float64(*events) / time.Since(start).Seconds()
+	fmt.Printf("http ingest: %d events in batches of %d from %d senders: %.0f events/s; ratio to baseline %.2f (target >= 0.5)\n",
+		*events, *batch, *senders, httpRate, httpRate/baseRate)
+
+	// Latency: POST at rate, a websocket client timestamps each frame.
+	conn, err := dialWS(c, "mailnet")
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	var lat []time.Duration
+	var mu sync.Mutex
+	phase := time.Now().UnixNano() // frames of the throughput run carry ts=1
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		for {
+			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			_, msg, err := conn.ReadMessage()
+			if err != nil {
+				return
+			}
+			now := time.Now().UnixNano()
+			mu.Lock()
+			tsOf(msg, func(ts int64) {
+				if ts > phase {
+					lat = append(lat, time.Duration(now-ts))
+				}
+			})
+			mu.Unlock()
+		}
+	}()
+	const tick = 10 * time.Millisecond
+	per := max(1, *rate/100)
+	t := time.NewTicker(tick)
+	sent := 0
+	end := time.Now().Add(time.Duration(*secs) * time.Second)
+	var pw sync.WaitGroup
+	for time.Now().Before(end) {
+		<-t.C
+		b := batchBody(per, sent, time.Now().UnixNano())
+		sent += per
+		pw.Add(1)
+		go func() { defer pw.Done(); post(c, b) }()
+	}
+	t.Stop()
+	pw.Wait()
+	<-readDone
+	mu.Lock()
+	n := len(lat)
+	p50, p99, pmax := percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 1)
+	mu.Unlock()
+	fmt.Printf("latency at %d events/s for %ds: %d of %d frames; POST-to-frame p50 %v, p99 %v (target < 100ms), max %v\n",
+		*rate, *secs, n, sent, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), pmax.Round(time.Millisecond))
+	return nil
+}
+
+// ---- fanout ----
+
+func cmdFanout(args []string) error {
+	fs := flag.NewFlagSet("fanout", flag.ContinueOnError)
+	servers := fs.String("server", "mailnet,chat", "servers to measure: mailnet, chat or both")
+	clients := fs.Int("clients", 1000, "websocket clients (at most 10,000)")
+	rate := fs.Int("rate", 200, "events/s (at most 5,000)")
+	secs := fs.Int("seconds", 10, "length of the run (at most 120)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if *clients, err = capInt("clients", *clients, 1, 10_000); err != nil {
+		return err
+	}
+	if *rate, err = capInt("rate", *rate, 1, 5000); err != nil {
+		return err
+	}
+	if *secs, err = capInt("seconds", *secs, 1, 120); err != nil {
+		return err
+	}
+	for _, kind := range strings.Split(*servers, ",") {
+		if err := fanout(strings.TrimSpace(kind), *clients, *rate, *secs); err != nil {
+			return fmt.Errorf("%s: %w", kind, err)
+		}
+	}
+	return nil
+}
+
+func fanout(kind string, clients, rate, secs int) error {
+	dir, err := os.MkdirTemp("", "loadtest-fanout-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	db := ""
+	if kind == "mailnet" {
+		db = filepath.Join(dir, "fanout.db")
+	} else if kind != "chat" {
+		return fmt.Errorf("unknown server %q", kind)
+	}
+	c, err := spawn(kind, db)
+	if err != nil {
+		return err
+	}
+	defer c.stop()
+
+	conns := make([]*websocket.Conn, clients)
+	for i := range conns {
+		if conns[i], err = dialWS(c, kind); err != nil {
+			return fmt.Errorf("client %d: %w", i, err)
+		}
+	}
+	var delivered atomic.Int64
+	lats := make([][]time.Duration, clients)
+	var wg sync.WaitGroup
+	stopRead := make(chan struct{})
+	for i, conn := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer conn.Close()
+			for {
+				conn.SetReadDeadline(time.Now().Add(time.Duration(secs+30) * time.Second))
+				_, msg, err := conn.ReadMessage()
+				if err != nil {
+					return
+				}
+				now := time.Now().UnixNano()
+				tsOf(msg, func(ts int64) {
+					lats[i] = append(lats[i], time.Duration(now-ts))
+					delivered.Add(1)
+				})
+				select {
+				case <-stopRead:
+					return
+				default:
+				}
+			}
+		}()
+	}
+	var pub *websocket.Conn
+	if kind == "chat" {
+		if pub, err = dialWS(c, kind); err != nil {
+			return err
+		}
+		defer pub.Close()
+		go func() { // the chat hub echoes to the publisher too; drain it
+			for {
+				if _, _, err := pub.ReadMessage(); err != nil {
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(time.Second)
+	pid := c.cmd.Process.Pid
+	cpu0 := cpuSeconds(pid)
+	const tick = 10 * time.Millisecond
+	per := max(1, rate/100)
+	every := tick
+	if rate < 100 {
+		every = time.Second / time.Duration(rate)
+	}
+	t := time.NewTicker(every)
+	sent := 0
+	end := time.Now().Add(time.Duration(secs) * time.Second)
+	var pw sync.WaitGroup
+	for time.Now().Before(end) {
+		<-t.C
+		ts := time.Now().UnixNano()
+		if kind == "chat" {
+			for k := range per {
+				var buf bytes.Buffer
+				eventJSON(&buf, sent+k, ts)
+				if err := pub.WriteMessage(websocket.TextMessage, buf.Bytes()); err != nil {
+					return err
+				}
+			}
+		} else {
+			b := batchBody(per, sent, ts)
+			pw.Add(1)
+			go func() { defer pw.Done(); post(c, b) }()
+		}
+		sent += per
+	}
+	t.Stop()
+	pw.Wait()
+	// Let the queues drain, then stop.
+	want := int64(sent) * int64(clients)
+	for i := 0; i < 100 && delivered.Load() < want; i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	cpu := cpuSeconds(pid) - cpu0
+	close(stopRead)
+	for _, conn := range conns {
+		conn.Close()
+	}
+	wg.Wait()
+	var all []time.Duration
+	for _, l := range lats {
+		all = append(all, l...)
+	}
+	got := delivered.Load()
+	perDelivery := 0.0
+	if got > 0 {
+		perDelivery = cpu / float64(got) * 1e6
+	}
+	fmt.Printf("fanout %-7s %d clients x %d events/s x %ds: delivered %d of %d (%.4f), p50 %v, p99 %v, server CPU %.2fs = %.2f us per delivery\n",
+		kind, clients, rate, secs, got, want, float64(got)/float64(want),
+		percentile(all, 0.5).Round(10*time.Microsecond), percentile(all, 0.99).Round(10*time.Microsecond), cpu, perDelivery)
+	return nil
+}
+
+// ---- idle ----
+
+func cmdIdle(args []string) error {
+	fs := flag.NewFlagSet("idle", flag.ContinueOnError)
+	servers := fs.String("server", "mailnet,chat", "servers to measure: mailnet, chat or both")
+	clients := fs.Int("clients", 5000, "idle websocket clients (at most 20,000)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	var err error
+	if *clients, err = capInt("clients", *clients, 1, 20_000); err != nil {
+		return err
+	}
+	for _, kind := range strings.Split(*servers, ",") {
+		kind = strings.TrimSpace(kind)
+		dir, err := os.MkdirTemp("", "loadtest-idle-")
+		if err != nil {
+			return err
+		}
+		db := ""
+		if kind == "mailnet" {
+			db = filepath.Join(dir, "idle.db")
+		}
+		c, err := spawn(kind, db)
+		if err != nil {
+			os.RemoveAll(dir)
+			return err
+		}
+		// Warm up: one connection, so code paths and pools exist before the baseline.
+		if w, err := dialWS(c, kind); err == nil {
+			w.Close()
+		}
+		time.Sleep(time.Second)
+		pid := c.cmd.Process.Pid
+		rss0 := rssKiB(pid)
+		conns := make([]*websocket.Conn, 0, *clients)
+		for i := range *clients {
+			conn, err := dialWS(c, kind)
+			if err != nil {
+				fmt.Printf("idle %s: client %d: %v\n", kind, i, err)
+				break
+			}
+			conns = append(conns, conn)
+		}
+		time.Sleep(3 * time.Second)
+		rss1 := rssKiB(pid)
+		fmt.Printf("idle %-7s %d connections: server RSS %d -> %d KiB: %.1f KiB per connection\n",
+			kind, len(conns), rss0, rss1, float64(rss1-rss0)/float64(max(1, len(conns))))
+		for _, conn := range conns {
+			conn.Close()
+		}
+		c.stop()
+		os.RemoveAll(dir)
+	}
+	return nil
+}

@@ -1,0 +1,50 @@
+package e2e
+
+import (
+	"context"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+
+	"mailnet/internal/auth"
+	"mailnet/internal/demo"
+	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
+	"mailnet/web"
+)
+
+// console is the real console on a real SQLite file seeded with the demo
+// network, with one administrator account.
+type console struct {
+	URL      string
+	Store    *store.Store
+	Name     string
+	Password string
+	HTTP     *httptest.Server
+}
+
+func startConsole(t *testing.T) *console {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, filepath.Join(t.TempDir(), "e2e.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if _, err := demo.Seed(ctx, st); err != nil {
+		t.Fatalf("seed demo: %v", err)
+	}
+	c := &console{Store: st, Name: "alice", Password: "correct horse battery"}
+	hash, err := auth.Hash(c.Password, auth.DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	actx := mailnet.WithPrincipal(ctx, &mailnet.Principal{Name: "e2e", Role: mailnet.RoleAdmin})
+	if _, err := st.CreateAccount(actx, c.Name, "admin", hash); err != nil {
+		t.Fatal(err)
+	}
+	c.HTTP = httptest.NewServer(web.New(web.Config{Store: st}))
+	t.Cleanup(c.HTTP.Close)
+	c.URL = c.HTTP.URL
+	return c
+}

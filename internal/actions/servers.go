@@ -1,0 +1,289 @@
+package actions
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"mailnet/internal/live"
+	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
+)
+
+// ServerInput is a server to register.
+type ServerInput struct {
+	Name      string   `json:"name"`
+	SiteID    int64    `json:"site_id"`
+	Kind      string   `json:"kind"`
+	Version   string   `json:"version"`
+	Serial    string   `json:"serial"`
+	Addresses []string `json:"addresses"`
+	Status    string   `json:"status"` // running (default) or stopped
+}
+
+// ServerCreated is a registered server and, when its serial was already
+// in use, the other servers that carry it, a warning and the event raised.
+type ServerCreated struct {
+	Server     mailnet.Server
+	Duplicates []mailnet.Server
+	Warning    string
+	Event      *mailnet.Event
+}
+
+// Duplicate-serial events raised by the console itself.
+const (
+	ConsoleSource           = "MailnetAdmin"
+	EventDuplicateSerial    = 1001
+	CategoryDuplicateSerial = "Duplicate Serial"
+)
+
+func validKind(k string) bool {
+	return k == mailnet.KindMSMailMac || k == mailnet.KindMSMailPC || k == mailnet.KindExchange
+}
+
+// cleanStatus checks a status given by a create or an update: only running
+// and stopped; decommissioning is its own action.
+func cleanStatus(s string) (string, error) {
+	switch s {
+	case mailnet.StatusRunning, mailnet.StatusStopped:
+		return s, nil
+	case mailnet.StatusDecommissioned:
+		return "", mailnet.Invalid("status", "a server is decommissioned with POST /api/v1/servers/{id}/decommission, which checks what depends on it")
+	}
+	return "", mailnet.Invalid("status", "status must be running or stopped, not %q", s)
+}
+
+func (in ServerInput) clean() (mailnet.Server, error) {
+	var sv mailnet.Server
+	var err error
+	if sv.Name, err = cleanName("name", in.Name); err != nil {
+		return sv, err
+	}
+	if in.SiteID <= 0 {
+		return sv, mailnet.Invalid("site_id", "site_id is required")
+	}
+	sv.SiteID = in.SiteID
+	if !validKind(in.Kind) {
+		return sv, mailnet.Invalid("kind", "kind must be msmail-mac, msmail-pc or exchange, not %q", in.Kind)
+	}
+	sv.Kind = in.Kind
+	sv.Version = strings.TrimSpace(in.Version)
+	if err := checkText("version", sv.Version, MaxNameLen); err != nil {
+		return sv, err
+	}
+	if sv.Serial, err = cleanName("serial", in.Serial); err != nil {
+		return sv, err
+	}
+	if sv.Addresses, err = cleanAddrs("addresses", in.Addresses); err != nil {
+		return sv, err
+	}
+	sv.Status = mailnet.StatusRunning
+	if in.Status != "" {
+		if sv.Status, err = cleanStatus(in.Status); err != nil {
+			return sv, err
+		}
+	}
+	return sv, nil
+}
+
+// CreateServer registers a server. A serial already carried by another
+// server is stored all the same (it is the network's real state, Q99393)
+// and flagged: the result names the other servers, and a warning event is
+// recorded in the same transaction as the server and its audit row.
+func (a *Actions) CreateServer(ctx context.Context, in ServerInput) (ServerCreated, error) {
+	sv, err := in.clean()
+	if err != nil {
+		return ServerCreated{}, err
+	}
+	var out ServerCreated
+	err = a.Store.Write(ctx, func(tx *store.Tx) error {
+		site, err := tx.SiteByID(ctx, sv.SiteID)
+		if isNotFound(err) {
+			return mailnet.Invalid("site_id", "site %d does not exist", sv.SiteID)
+		}
+		if err != nil {
+			return err
+		}
+		dups, err := tx.ServersWithSerial(ctx, sv.Serial)
+		if err != nil {
+			return err
+		}
+		if err := tx.InsertServer(ctx, &sv); err != nil {
+			return err
+		}
+		out = ServerCreated{Server: sv, Duplicates: dups}
+		detail := ""
+		if len(dups) > 0 {
+			others, err := describeServers(ctx, tx, dups)
+			if err != nil {
+				return err
+			}
+			out.Warning = fmt.Sprintf("serial number %s is already used by %s. Q99393: two servers with the same serial number "+
+				"at different sites make routing default to \"No Connection\" and their users disappear from the All listing, "+
+				"with no warning. It is not possible to change the serial number of a mail server: keep one, move the users "+
+				"off the others and remove them.", sv.Serial, others)
+			ev := &mailnet.Event{
+				Server:   sv.Name,
+				ServerID: sv.ID,
+				Source:   ConsoleSource,
+				EventID:  EventDuplicateSerial,
+				Category: CategoryDuplicateSerial,
+				Severity: mailnet.SeverityWarning,
+				Description: fmt.Sprintf("Server %s (site %s) was registered with serial number %s, which %s already carries (Q99393).",
+					sv.Name, site.Name, sv.Serial, others),
+				Fields: map[string]string{"serial": sv.Serial},
+			}
+			if err := tx.InsertConsoleEvent(ctx, ev); err != nil {
+				return err
+			}
+			out.Event = ev
+			detail = out.Warning
+		}
+		return tx.Audit(ctx, "server.create", "server", sv.ID, nil, sv, detail)
+	})
+	if err != nil {
+		return ServerCreated{}, fmt.Errorf("create server: %w", err)
+	}
+	a.published("server", out.Server.ID, "created")
+	if out.Event != nil {
+		a.Live.Publish(live.Frame{Type: live.TypeEvent, ID: out.Event.ID, Data: *out.Event, Site: out.Server.SiteID})
+	}
+	return out, nil
+}
+
+// describeServers names servers with their sites: `MAC-A (site HQ), ...`.
+func describeServers(ctx context.Context, tx *store.Tx, servers []mailnet.Server) (string, error) {
+	parts := make([]string, 0, len(servers))
+	for _, o := range servers {
+		site, err := tx.SiteByID(ctx, o.SiteID)
+		if err != nil {
+			return "", err
+		}
+		parts = append(parts, fmt.Sprintf("%s (site %s)", o.Name, site.Name))
+	}
+	return strings.Join(parts, ", "), nil
+}
+
+// ServerPatch changes a server. Absent fields stay. Serial and kind may
+// be sent (a client sending the object back) but not changed.
+type ServerPatch struct {
+	Name      *string   `json:"name"`
+	SiteID    *int64    `json:"site_id"`
+	Kind      *string   `json:"kind"`
+	Version   *string   `json:"version"`
+	Serial    *string   `json:"serial"`
+	Addresses *[]string `json:"addresses"`
+	Status    *string   `json:"status"`
+}
+
+// UpdateServer applies p to server id.
+func (a *Actions) UpdateServer(ctx context.Context, id int64, p ServerPatch) (mailnet.Server, error) {
+	var after mailnet.Server
+	err := a.Store.Write(ctx, func(tx *store.Tx) error {
+		before, err := tx.ServerByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		sv := before
+		sv.Addresses = slices.Clone(before.Addresses)
+		if p.Serial != nil && strings.TrimSpace(*p.Serial) != before.Serial {
+			return mailnet.Invalid("serial", "it is not possible to change the serial number of a mail server (Q99393); server %s keeps serial %s", before.Name, before.Serial)
+		}
+		if p.Kind != nil && *p.Kind != before.Kind {
+			return mailnet.Invalid("kind", "the kind of server %s (%s) cannot be changed", before.Name, before.Kind)
+		}
+		if p.Name != nil {
+			if sv.Name, err = cleanName("name", *p.Name); err != nil {
+				return err
+			}
+		}
+		if p.SiteID != nil {
+			if *p.SiteID <= 0 {
+				return mailnet.Invalid("site_id", "site_id is required")
+			}
+			if _, err := tx.SiteByID(ctx, *p.SiteID); isNotFound(err) {
+				return mailnet.Invalid("site_id", "site %d does not exist", *p.SiteID)
+			} else if err != nil {
+				return err
+			}
+			sv.SiteID = *p.SiteID
+		}
+		if p.Version != nil {
+			sv.Version = strings.TrimSpace(*p.Version)
+			if err := checkText("version", sv.Version, MaxNameLen); err != nil {
+				return err
+			}
+		}
+		if p.Addresses != nil {
+			if sv.Addresses, err = cleanAddrs("addresses", *p.Addresses); err != nil {
+				return err
+			}
+			if err := overridesStillLocal(ctx, tx, sv); err != nil {
+				return err
+			}
+		}
+		if p.Status != nil && *p.Status != before.Status {
+			if before.Status == mailnet.StatusDecommissioned {
+				return mailnet.Errorf(mailnet.KindConflict, "status", "server %s is decommissioned", before.Name)
+			}
+			if sv.Status, err = cleanStatus(*p.Status); err != nil {
+				return err
+			}
+		}
+		if err := tx.UpdateServer(ctx, sv); err != nil {
+			return err
+		}
+		after = sv
+		return tx.Audit(ctx, "server.update", "server", id, before, sv, "")
+	})
+	if err != nil {
+		return mailnet.Server{}, fmt.Errorf("update server %d: %w", id, err)
+	}
+	a.published("server", id, "updated")
+	return after, nil
+}
+
+// overridesStillLocal refuses new addresses for sv that would leave one of
+// its x400 connectors with an override that is no longer its own address.
+func overridesStillLocal(ctx context.Context, tx *store.Tx, sv mailnet.Server) error {
+	conns, err := tx.ConnectorsOf(ctx, sv.ID)
+	if err != nil {
+		return err
+	}
+	for _, c := range conns {
+		if c.OverrideAddress != "" && !sv.HasAddress(c.OverrideAddress) {
+			return mailnet.Invalid("addresses", "connector %q uses %s as its Stack IP Address Override; clear or change it before removing the address",
+				c.Name, c.OverrideAddress)
+		}
+	}
+	return nil
+}
+
+// DeleteServer removes a server registered by mistake, with its routing
+// entries. It is refused while anything else refers to the server.
+func (a *Actions) DeleteServer(ctx context.Context, id int64) error {
+	err := a.Store.Write(ctx, func(tx *store.Tx) error {
+		before, err := tx.ServerByID(ctx, id)
+		if err != nil {
+			return err
+		}
+		deps, err := tx.ServerDependents(ctx, id)
+		if err != nil {
+			return err
+		}
+		if len(deps) > 0 {
+			return mailnet.Conflict("server %s still has %s; move or remove them first", before.Name, strings.Join(deps, ", "))
+		}
+		routes, err := tx.DeleteServer(ctx, id)
+		if err != nil {
+			return err
+		}
+		return tx.Audit(ctx, "server.delete", "server", id, before, nil, fmt.Sprintf("removed %d routing entries", routes))
+	})
+	if err != nil {
+		return fmt.Errorf("delete server %d: %w", id, err)
+	}
+	a.published("server", id, "deleted")
+	return nil
+}

@@ -1,0 +1,237 @@
+package auth
+
+import (
+	"context"
+	"crypto/tls"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fast keeps tests quick; production uses DefaultParams.
+var fast = Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
+
+func TestHashVerify(t *testing.T) {
+	h, err := Hash("correct horse", fast)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(h, "$argon2id$v=19$m=64,t=1,p=1$") {
+		t.Errorf("got %q, want a PHC argon2id string with its parameters", h)
+	}
+	h2, _ := Hash("correct horse", fast)
+	if h == h2 {
+		t.Error("two hashes of one password are equal: the salt is not random")
+	}
+	for _, tc := range []struct {
+		pw   string
+		want bool
+	}{{"correct horse", true}, {"correct horsf", false}, {"", false}, {"correct horse ", false}} {
+		got, err := Verify(tc.pw, h)
+		if err != nil || got != tc.want {
+			t.Errorf("Verify(%q) = %v, %v; want %v", tc.pw, got, err, tc.want)
+		}
+	}
+}
+
+func TestDefaultParamsVerify(t *testing.T) {
+	h, err := Hash("a long enough password", DefaultParams)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(h, "$m=19456,t=2,p=1$") {
+		t.Errorf("got %q, want the default parameters recorded in the hash", h)
+	}
+	if ok, err := Verify("a long enough password", h); !ok || err != nil {
+		t.Errorf("got %v, %v; want true", ok, err)
+	}
+}
+
+func TestParsePHCRefuses(t *testing.T) {
+	good, _ := Hash("pw", fast)
+	parts := strings.Split(good, "$")
+	salt, key := parts[4], parts[5]
+	for _, s := range []string{
+		"",
+		"plaintext",
+		"$argon2i$v=19$m=64,t=1,p=1$" + salt + "$" + key,
+		"$argon2id$v=16$m=64,t=1,p=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=64,t=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=64,t=1,p=1,x=2$" + salt + "$" + key,
+		"$argon2id$v=19$m=64,t=1,p=1,p=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=99999999,t=1,p=1$" + salt + "$" + key, // 95 GiB
+		"$argon2id$v=19$m=64,t=0,p=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=64,t=1,p=0$" + salt + "$" + key,
+		"$argon2id$v=19$m=064,t=1,p=1$" + salt + "$" + key,
+		"$argon2id$v=19$m=64,t=1,p=1$!!$" + key,
+		"$argon2id$v=19$m=64,t=1,p=1$" + salt + "$",
+		"$argon2id$v=19$m=64,t=1,p=1$" + salt + "$" + key + "$",
+		"$argon2id$v=19$m=64,t=1,p=1$" + salt + "=$" + key,
+	} {
+		if _, _, _, err := ParsePHC(s); err == nil {
+			t.Errorf("ParsePHC(%q) accepted it, want an error", s)
+		}
+		if ok, err := Verify("pw", s); ok || err == nil {
+			t.Errorf("Verify against %q = %v, %v; want false and an error", s, ok, err)
+		}
+	}
+}
+
+func TestHasherUnknownAccountStillHashes(t *testing.T) {
+	h, err := NewHasher(Params{Memory: 8 * 1024, Time: 2, Threads: 1, KeyLen: 32, SaltLen: 16}, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	real, _ := h.Hash(context.Background(), "password1")
+	measure := func(phc string) time.Duration {
+		best := time.Hour
+		for range 3 {
+			start := time.Now()
+			_, _ = h.Verify(context.Background(), "wrong-password", phc)
+			best = min(best, time.Since(start))
+		}
+		return best
+	}
+	known, unknown := measure(real), measure("")
+	if unknown < known/3 {
+		t.Errorf("verifying for no account took %v, for an account %v: want comparable times", unknown, known)
+	}
+	if ok, _ := h.Verify(context.Background(), "no account has this password", ""); ok {
+		t.Error("an empty hash verified: want false always")
+	}
+}
+
+func TestCheckPassword(t *testing.T) {
+	for _, tc := range []struct {
+		pw string
+		ok bool
+	}{{"", false}, {"1234567", false}, {"12345678", true}, {"éééééééé", true}, {strings.Repeat("x", MaxPasswordLen+1), false}} {
+		if err := CheckPassword(tc.pw); (err == nil) != tc.ok {
+			t.Errorf("CheckPassword(%q) = %v, want ok=%v", tc.pw, err, tc.ok)
+		}
+	}
+}
+
+func TestThrottleWindow(t *testing.T) {
+	th := NewThrottle(3, 15*time.Minute, 100)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		if ok, _ := th.Allowed("alice", t0); !ok {
+			t.Fatalf("failure %d: refused before the limit", i)
+		}
+		th.Fail("alice", t0.Add(time.Duration(i)*time.Minute))
+	}
+	ok, wait := th.Allowed("alice", t0.Add(5*time.Minute))
+	if ok || wait != 10*time.Minute {
+		t.Errorf("after 3 failures: got %v, wait %v; want refused for 10m0s", ok, wait)
+	}
+	if ok, _ := th.Allowed("bob", t0.Add(5*time.Minute)); !ok {
+		t.Error("bob refused for alice's failures")
+	}
+	if ok, _ := th.Allowed("alice", t0.Add(15*time.Minute)); !ok {
+		t.Error("alice still refused after the window")
+	}
+	th.Fail("carol", t0)
+	th.Reset("carol")
+	if th.Len() != 0 {
+		t.Errorf("got %d keys after expiry and reset, want 0", th.Len())
+	}
+}
+
+func TestThrottleBounded(t *testing.T) {
+	th := NewThrottle(1, time.Hour, 50)
+	now := time.Now()
+	for i := range 10000 {
+		th.Fail(strings.Repeat("k", i%7)+string(rune('a'+i%26))+time.Duration(i).String(), now)
+	}
+	if th.Len() != 50 {
+		t.Errorf("got %d keys, want the cap of 50", th.Len())
+	}
+	th.Fail("recent", now)
+	if ok, _ := th.Allowed("recent", now); ok {
+		t.Error("the most recent key was evicted; want the least recent evicted")
+	}
+}
+
+func TestClientAddr(t *testing.T) {
+	proxies, err := ParseProxies([]string{"10.0.0.0/8", "192.168.1.1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, remote, xff, want string
+	}{
+		{"direct client, forged header ignored", "203.0.113.9:5000", "1.2.3.4", "203.0.113.9"},
+		{"trusted proxy", "10.1.1.1:5000", "198.51.100.7", "198.51.100.7"},
+		{"chain of trusted proxies", "10.1.1.1:5000", "198.51.100.7, 192.168.1.1, 10.2.2.2", "198.51.100.7"},
+		{"client-written entries left of the real one", "10.1.1.1:5000", "6.6.6.6, 198.51.100.7", "198.51.100.7"},
+		{"malformed hop", "10.1.1.1:5000", "garbage", "10.1.1.1"},
+		{"no header from proxy", "10.1.1.1:5000", "", "10.1.1.1"},
+		{"ipv6 client", "[2001:db8::1]:443", "", "2001:db8::1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.RemoteAddr = tc.remote
+			if tc.xff != "" {
+				r.Header.Set("X-Forwarded-For", tc.xff)
+			}
+			if got := proxies.ClientAddr(r).String(); got != tc.want {
+				t.Errorf("got %s, want %s", got, tc.want)
+			}
+		})
+	}
+	if _, err := ParseProxies([]string{"not-a-cidr"}); err == nil {
+		t.Error("ParseProxies accepted not-a-cidr")
+	}
+}
+
+func TestSecure(t *testing.T) {
+	proxies, _ := ParseProxies([]string{"10.0.0.0/8"})
+	r := httptest.NewRequest("GET", "/", nil)
+	r.RemoteAddr = "203.0.113.9:1"
+	r.Header.Set("X-Forwarded-Proto", "https")
+	if proxies.Secure(r) {
+		t.Error("an untrusted client's X-Forwarded-Proto was believed")
+	}
+	r.RemoteAddr = "10.0.0.1:1"
+	if !proxies.Secure(r) {
+		t.Error("a trusted proxy's X-Forwarded-Proto: https was ignored")
+	}
+	r = httptest.NewRequest("GET", "/", nil)
+	r.TLS = &tls.ConnectionState{}
+	if !proxies.Secure(r) {
+		t.Error("a TLS request was not secure")
+	}
+}
+
+func TestParseBearer(t *testing.T) {
+	for _, tc := range []struct {
+		h, want string
+		ok      bool
+	}{
+		{"Bearer mna_abc-DEF_123", "mna_abc-DEF_123", true},
+		{"bearer tok", "tok", true},
+		{"Bearer  tok ", "tok", true},
+		{"Basic dXNlcjpwYXNz", "", false},
+		{"Bearer", "", false},
+		{"Bearer ", "", false},
+		{"Bearer a b", "", false},
+		{"Bearer tok\x00", "", false},
+		{"Bearer " + strings.Repeat("a", 513), "", false},
+	} {
+		got, err := ParseBearer(tc.h)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseBearer(%q) = %q, %v; want %q ok=%v", tc.h, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+// BenchmarkHashDefault measures one sign-in's password check with the
+// production parameters.
+func BenchmarkHashDefault(b *testing.B) {
+	h, _ := Hash("correct horse battery", DefaultParams)
+	for b.Loop() {
+		Verify("correct horse battery", h)
+	}
+}

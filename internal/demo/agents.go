@@ -1,0 +1,360 @@
+package demo
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
+)
+
+// IngestFunc hands a batch of events to the console the way an agent's
+// POST /api/v1/events does (serve wires it to the ingest writer).
+type IngestFunc func(ctx context.Context, evs []mailnet.Event) error
+
+// Agents simulates the event logs of the network's servers: X.400
+// connection attempts (Event 9301 when the receiving MTA does not list
+// the source address, KB197378), dir-sync cycles (4395/4355 with ReqTx
+// and SrvTx subjects whose numbers advance as the dir-sync article
+// describes) and routine MTA traffic. Next is deterministic for a seed;
+// RunAgents paces it.
+type Agents struct {
+	st  *store.Store
+	rng *rand.Rand
+	now func() time.Time
+
+	org     string
+	servers map[int64]mailnet.Server
+	sites   map[int64]string
+	running []mailnet.Server
+	links   []x400Link
+	weights []float64
+	reqs    []*agentRequestor
+	paused  map[int64]bool // DX servers paused
+
+	nextReq int // round robin over reqs
+	steps   int
+}
+
+// x400Link is an X.400 connector from A to B and what B's MTA accepts.
+type x400Link struct {
+	conn     mailnet.Connector
+	from, to mailnet.Server
+	back     string   // B's connector to A (the one 9301 names), or conn's name
+	accepted []string // every stack entry of B's x400 connectors
+}
+
+// agentRequestor is a requestor's own view of its sync numbers, as a
+// postoffice keeps them in REQCONF.GLB, and where its cycle is.
+type agentRequestor struct {
+	id         int64
+	address    string // NETWORK/POSTOFFICE
+	postoffice string
+	dx         mailnet.Server
+	r, s, i    int64
+	phase      int // 0 Moved Out, 1 Received, 2 Sent, 3 Moved In
+	reqTx      string
+	srvTx      string
+	export     bool
+}
+
+// silentScenario is the requestor the demo keeps silent (the dir-sync
+// report's "silent for more than N cycles"); the agents leave it alone.
+const silentScenario = laggingPO
+
+// NewAgents loads the network the agents simulate. seed fixes the
+// sequence of events.
+func NewAgents(ctx context.Context, st *store.Store, seed uint64) (*Agents, error) {
+	a := &Agents{st: st, rng: rand.New(rand.NewPCG(seed, 197378)), now: func() time.Time { return time.Now().UTC() }}
+	if err := a.load(ctx); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *Agents) load(ctx context.Context) error {
+	org, err := a.st.BulkOrganization(ctx)
+	if err != nil {
+		return err
+	}
+	a.org = org
+	servers, err := a.st.Servers(ctx)
+	if err != nil {
+		return err
+	}
+	sites, err := a.st.Sites(ctx)
+	if err != nil {
+		return err
+	}
+	a.sites = map[int64]string{}
+	for _, s := range sites {
+		a.sites[s.ID] = s.Name
+	}
+	a.servers = map[int64]mailnet.Server{}
+	a.running = a.running[:0]
+	for _, s := range servers {
+		a.servers[s.ID] = s
+		if s.Status == mailnet.StatusRunning {
+			a.running = append(a.running, s)
+		}
+	}
+	conns, err := a.st.Connectors(ctx, 0)
+	if err != nil {
+		return err
+	}
+	stacks := map[int64][]string{}
+	for _, c := range conns {
+		if c.Kind == "x400" {
+			stacks[c.ServerID] = append(stacks[c.ServerID], c.StackAddresses...)
+		}
+	}
+	a.links, a.weights = nil, nil
+	for _, c := range conns {
+		from, ok1 := a.servers[c.ServerID]
+		to, ok2 := a.servers[c.RemoteServerID]
+		if c.Kind != "x400" || !ok1 || !ok2 || from.Status != mailnet.StatusRunning || to.Status != mailnet.StatusRunning {
+			continue
+		}
+		l := x400Link{conn: c, from: from, to: to, back: c.Name, accepted: stacks[to.ID]}
+		for _, b := range conns {
+			if b.Kind == "x400" && b.ServerID == to.ID && b.RemoteServerID == from.ID {
+				l.back = b.Name
+			}
+		}
+		a.links = append(a.links, l)
+		// A multihomed server without an override is the interesting
+		// case: it gets more of the traffic so its 9301s show.
+		w := 1.0
+		if len(from.Addresses) > 1 && c.OverrideAddress == "" {
+			w = 4
+		}
+		a.weights = append(a.weights, w)
+	}
+	dxs, err := a.st.DXServers(ctx)
+	if err != nil {
+		return err
+	}
+	a.paused = map[int64]bool{}
+	for _, d := range dxs {
+		a.paused[d.ServerID] = d.Paused
+	}
+	if a.reqs == nil {
+		reqs, err := a.st.Requestors(ctx, store.RequestorFilter{})
+		if err != nil {
+			return err
+		}
+		for _, q := range reqs {
+			dx, ok := a.servers[q.DXServerID]
+			if !ok || q.Address() == silentScenario {
+				continue
+			}
+			a.reqs = append(a.reqs, &agentRequestor{id: q.ID, address: q.Address(), postoffice: q.Postoffice, dx: dx,
+				r: q.RequestorSync, s: q.ServerSync, i: q.Imports, export: q.ExportOnNextCycle})
+		}
+	}
+	return nil
+}
+
+// Requestors returns the addresses of the requestors the agents drive.
+func (a *Agents) Requestors() []string {
+	out := make([]string, len(a.reqs))
+	for i, q := range a.reqs {
+		out[i] = q.address
+	}
+	return out
+}
+
+// Next returns the next event of the simulated network.
+func (a *Agents) Next(ctx context.Context) mailnet.Event {
+	a.steps++
+	if a.steps%500 == 0 {
+		// Follow the inventory: decommissions, new connectors, a paused DX.
+		_ = a.load(ctx)
+	}
+	p := a.rng.Float64()
+	switch {
+	case p < 0.40 && len(a.links) > 0:
+		return a.x400Attempt()
+	case p < 0.60 && len(a.reqs) > 0:
+		if ev, ok := a.dirSyncStep(ctx); ok {
+			return ev
+		}
+	}
+	return a.routine()
+}
+
+func (a *Agents) pickLink() *x400Link {
+	total := 0.0
+	for _, w := range a.weights {
+		total += w
+	}
+	x := a.rng.Float64() * total
+	for i, w := range a.weights {
+		if x < w {
+			return &a.links[i]
+		}
+		x -= w
+	}
+	return &a.links[len(a.links)-1]
+}
+
+// x400Attempt is one inbound connection at B from A over a connector. A
+// without an override lets the transport choose among all its addresses
+// (KB197378); B's MTA refuses an address that no local X.400 connector
+// lists on its Stack property page, and logs Event ID 9301.
+func (a *Agents) x400Attempt() mailnet.Event {
+	l := a.pickLink()
+	addr := l.conn.OverrideAddress
+	if addr == "" && len(l.from.Addresses) > 0 {
+		addr = l.from.Addresses[a.rng.IntN(len(l.from.Addresses))]
+	}
+	fields := map[string]string{"remote_address": addr, "connector": l.back, "from": l.from.Name}
+	if !slices.Contains(l.accepted, addr) && !slices.Contains(l.accepted, l.from.Name) {
+		return mailnet.Event{Time: a.now(), Server: l.to.Name, Source: "MSExchangeMTA", EventID: 9301, Category: "Interface",
+			Severity: mailnet.SeverityWarning, Fields: fields,
+			Description: fmt.Sprintf("An incoming connection from %s was refused: the address is not configured on the Stack property page of any locally installed X.400 connector.", addr)}
+	}
+	return mailnet.Event{Time: a.now(), Server: l.to.Name, Source: "MSExchangeMTA", EventID: 9298, Category: "Interface",
+		Severity: mailnet.SeverityInfo, Fields: fields,
+		Description: fmt.Sprintf("An inbound association from %s (%s) was accepted on connector %q.", l.from.Name, addr, l.back)}
+}
+
+// dirSyncStep is the next event of the next requestor's cycle, in the
+// order of the dir-sync article: 4395 Moved Out on the requestor and 4355
+// Received on the DX carry its ReqTx; 4395 Sent on the DX and 4355 Moved
+// In on the requestor carry the DX's SrvTx. A paused DX sends nothing.
+func (a *Agents) dirSyncStep(ctx context.Context) (mailnet.Event, bool) {
+	for range len(a.reqs) {
+		q := a.reqs[a.nextReq]
+		if q.phase >= 2 && a.paused[q.dx.ID] {
+			a.nextReq = (a.nextReq + 1) % len(a.reqs)
+			continue
+		}
+		ev := a.cycleEvent(ctx, q)
+		q.phase = (q.phase + 1) % 4
+		if q.phase == 0 || q.phase == 2 {
+			a.nextReq = (a.nextReq + 1) % len(a.reqs)
+		}
+		return ev, true
+	}
+	return mailnet.Event{}, false
+}
+
+func (a *Agents) cycleEvent(ctx context.Context, q *agentRequestor) mailnet.Event {
+	reqSys := q.address + "/$SYSTEM"
+	dxSys := a.org + "/" + a.sites[q.dx.SiteID] + "/$SYSTEM"
+	ev := mailnet.Event{Time: a.now(), Source: "MSExchangePCMTA", Severity: mailnet.SeverityInfo}
+	switch q.phase {
+	case 0: // T1: reqmain -t on the postoffice
+		if cur, err := a.st.RequestorByID(ctx, q.id); err == nil {
+			q.export = cur.ExportOnNextCycle
+		}
+		was := q.r
+		q.r++
+		if a.rng.IntN(4) == 0 {
+			q.i++ // an import was requested
+		}
+		q.reqTx = ReqTx(q.r, was, q.s, q.i, int64(a.rng.IntN(25)))
+		ev.Server, ev.EventID, ev.Category, ev.Subject = q.address, 4395, "Moved Out", q.reqTx
+		ev.Description = `Mail sent from \\` + q.postoffice + `\MAILDATA`
+		ev.Fields = map[string]string{"from": reqSys, "to": dxSys}
+	case 1:
+		ev.Server, ev.EventID, ev.Category, ev.Subject = q.dx.Name, 4355, "Received", q.reqTx
+		ev.Description = `Mail received on \\` + q.dx.Name + `\MAILDAT$`
+		ev.Fields = map[string]string{"from": reqSys, "to": dxSys}
+	case 2: // T2: the DX answers, acknowledging R and advancing S
+		sent := int64(a.rng.IntN(20))
+		if q.export {
+			sent = 400 + int64(a.rng.IntN(200)) // the full export
+		}
+		was := q.s
+		q.s++
+		q.srvTx = SrvTx(q.r, q.s, was, q.i, sent)
+		ev.Server, ev.EventID, ev.Category, ev.Subject = q.dx.Name, 4395, "Sent", q.srvTx
+		ev.Description = `Mail sent from \\` + q.dx.Name + `\MAILDAT$`
+		ev.Fields = map[string]string{"from": dxSys, "to": reqSys}
+	default: // T3: reqmain -r, import, rebuild on the postoffice
+		q.export = false
+		ev.Server, ev.EventID, ev.Category, ev.Subject = q.address, 4355, "Moved In", q.srvTx
+		ev.Description = `Mail received on \\` + q.postoffice + `\MAILDATA`
+		ev.Fields = map[string]string{"from": dxSys, "to": reqSys}
+	}
+	return ev
+}
+
+// routine is ordinary traffic: an X.400 association closing after a
+// transfer, or an MS Mail server delivering.
+func (a *Agents) routine() mailnet.Event {
+	if len(a.links) > 0 && a.rng.IntN(3) > 0 {
+		l := &a.links[a.rng.IntN(len(a.links))]
+		n := 1 + a.rng.IntN(40)
+		return mailnet.Event{Time: a.now(), Server: l.from.Name, Source: "MSExchangeMTA", EventID: 9299, Category: "Interface",
+			Severity: mailnet.SeverityInfo, Fields: map[string]string{"connector": l.conn.Name, "to": l.to.Name},
+			Description: fmt.Sprintf("The association with %s over connector %q was closed after transferring %d messages.", l.to.Name, l.conn.Name, n)}
+	}
+	if len(a.running) == 0 {
+		return mailnet.Event{Time: a.now(), Server: "DEMO", Source: "MSMail", EventID: 1101, Category: "Routing", Severity: mailnet.SeverityInfo,
+			Description: "No server is running."}
+	}
+	s := a.running[a.rng.IntN(len(a.running))]
+	src := "MSMail"
+	if s.Kind == mailnet.KindExchange {
+		src = "MSExchangeMTA"
+	}
+	return mailnet.Event{Time: a.now(), Server: s.Name, Source: src, EventID: 1101, Category: "Routing", Severity: mailnet.SeverityInfo,
+		Description: fmt.Sprintf("%d messages delivered to local mailboxes.", 1+a.rng.IntN(60))}
+}
+
+// RunAgents sends the simulated traffic to ingest at about rate events
+// per second until ctx ends. Events go in small batches, paced by a
+// ticker; a refused batch (the queue is full) is dropped and logged, as an
+// agent would retry later.
+func RunAgents(ctx context.Context, st *store.Store, ingest IngestFunc, rate float64, log *slog.Logger) error {
+	if rate <= 0 {
+		return nil
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	a, err := NewAgents(ctx, st, uint64(time.Now().UnixNano()))
+	if err != nil {
+		return err
+	}
+	tick := max(time.Duration(float64(time.Second)/rate), 50*time.Millisecond)
+	t := time.NewTicker(tick)
+	defer t.Stop()
+	last := time.Now()
+	budget := 0.0
+	failures := 0
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case now := <-t.C:
+			budget += rate * now.Sub(last).Seconds()
+			last = now
+			n := min(int(budget), int(rate)+1, 10000)
+			if n <= 0 {
+				continue
+			}
+			budget -= float64(n)
+			evs := make([]mailnet.Event, n)
+			for i := range evs {
+				evs[i] = a.Next(ctx)
+			}
+			if err := ingest(ctx, evs); err != nil {
+				if ctx.Err() != nil {
+					return nil
+				}
+				failures++
+				if failures == 1 || failures%100 == 0 {
+					log.Warn("demo agents: ingest refused a batch", "events", n, "failures", failures, "err", err)
+				}
+			}
+		}
+	}
+}

@@ -1,0 +1,386 @@
+package ingest
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mailnet/internal/dirsync"
+	"mailnet/internal/live"
+	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
+)
+
+// Options tune the writer; zero values take the defaults.
+type Options struct {
+	// MaxTx is how many events one transaction carries at most (whole
+	// batches are never split, so one large batch may exceed it).
+	MaxTx int
+	// MaxQueued bounds the events waiting for the writer; beyond it Submit
+	// refuses with ErrBusy (429) instead of growing memory.
+	MaxQueued int
+	// NamesTTL is how long the name cache is trusted without an inventory
+	// frame; a miss reloads it when it is older than NamesMissTTL.
+	NamesTTL     time.Duration
+	NamesMissTTL time.Duration
+}
+
+func (o *Options) defaults() {
+	if o.MaxTx <= 0 {
+		o.MaxTx = 5000
+	}
+	if o.MaxQueued <= 0 {
+		o.MaxQueued = 50000
+	}
+	if o.NamesTTL <= 0 {
+		o.NamesTTL = 30 * time.Second
+	}
+	if o.NamesMissTTL <= 0 {
+		o.NamesMissTTL = 250 * time.Millisecond
+	}
+}
+
+// ErrBusy is returned when the queue is full: the agent retries later.
+var ErrBusy = mailnet.Errorf(mailnet.KindTooMany, "", "the ingest queue is full; retry after a second")
+
+// ErrClosed is returned after Close.
+var ErrClosed = mailnet.Errorf(mailnet.KindTooMany, "", "the console is shutting down; retry later")
+
+// batch is one Submit's events, waiting for the commit that carries them.
+type batch struct {
+	items []Item
+	done  chan struct{}
+	err   error
+}
+
+// Stats are the writer's counters.
+type Stats struct {
+	Queued       int64 // events waiting now
+	Stored       int64 // events stored
+	Duplicates   int64 // events skipped by their idempotency key
+	Transactions int64
+	Refused      int64 // batches refused with 429
+}
+
+// Writer is the single ingest writer.
+type Writer struct {
+	st  *store.Store
+	pub live.Publisher
+	log *slog.Logger
+	opt Options
+
+	mu     sync.Mutex
+	queue  []*batch
+	queued int
+	closed bool
+	wake   chan struct{}
+	stop   chan struct{}
+	exited chan struct{}
+
+	names      store.EventNames
+	namesAt    time.Time
+	namesStale atomic.Bool
+
+	stored, dups, txs, refused atomic.Int64
+}
+
+// New starts the writer over st, publishing to pub.
+func New(st *store.Store, pub live.Publisher, log *slog.Logger, opt Options) *Writer {
+	opt.defaults()
+	if pub == nil {
+		pub = live.Nop{}
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	w := &Writer{
+		st: st, pub: pub, log: log, opt: opt,
+		wake:   make(chan struct{}, 1),
+		stop:   make(chan struct{}),
+		exited: make(chan struct{}),
+	}
+	go w.run()
+	return w
+}
+
+// Invalidate makes the next batch reload the name cache; call it when the
+// inventory changes (wire it to inventory frames).
+func (w *Writer) Invalidate() { w.namesStale.Store(true) }
+
+// Observe is a live.Publisher that invalidates the name cache on
+// inventory frames.
+func (w *Writer) Observe(f live.Frame) {
+	if f.Type == live.TypeInventory {
+		w.Invalidate()
+	}
+}
+
+// Submit queues a validated batch and waits for the transaction that
+// carries it to commit. It returns how many events are accepted (stored
+// now or earlier under the same idempotency key).
+func (w *Writer) Submit(ctx context.Context, items []Item) (int, error) {
+	if len(items) == 0 {
+		return 0, nil
+	}
+	b := &batch{items: items, done: make(chan struct{})}
+	w.mu.Lock()
+	switch {
+	case w.closed:
+		w.mu.Unlock()
+		return 0, ErrClosed
+	case w.queued > 0 && w.queued+len(items) > w.opt.MaxQueued:
+		w.mu.Unlock()
+		w.refused.Add(1)
+		return 0, ErrBusy
+	}
+	w.queue = append(w.queue, b)
+	w.queued += len(items)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-b.done:
+		if b.err != nil {
+			return 0, b.err
+		}
+		return len(items), nil
+	case <-ctx.Done():
+		// The batch still commits; the agent's retry finds it by key.
+		return 0, ctx.Err()
+	}
+}
+
+// Close stops accepting batches, commits what is queued and waits for the
+// writer to exit.
+func (w *Writer) Close() {
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		<-w.exited
+		return
+	}
+	w.closed = true
+	w.mu.Unlock()
+	close(w.stop)
+	<-w.exited
+}
+
+// Stats returns the writer's counters.
+func (w *Writer) Stats() Stats {
+	w.mu.Lock()
+	q := w.queued
+	w.mu.Unlock()
+	return Stats{Queued: int64(q), Stored: w.stored.Load(), Duplicates: w.dups.Load(),
+		Transactions: w.txs.Load(), Refused: w.refused.Load()}
+}
+
+// take removes whole batches from the queue up to MaxTx events (at least
+// one batch).
+func (w *Writer) take() []*batch {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, events := 0, 0
+	for n < len(w.queue) && (n == 0 || events+len(w.queue[n].items) <= w.opt.MaxTx) {
+		events += len(w.queue[n].items)
+		n++
+	}
+	group := w.queue[:n:n]
+	w.queue = w.queue[n:]
+	if len(w.queue) == 0 {
+		w.queue = nil
+	}
+	w.queued -= events
+	return group
+}
+
+func (w *Writer) run() {
+	defer close(w.exited)
+	for {
+		group := w.take()
+		if len(group) == 0 {
+			select {
+			case <-w.wake:
+				continue
+			case <-w.stop:
+				if g := w.take(); len(g) > 0 {
+					w.commit(g)
+					continue
+				}
+				return
+			}
+		}
+		w.commit(group)
+	}
+}
+
+// stored is what a committed group publishes.
+type result struct {
+	events     []mailnet.Event
+	sites      []int64
+	requestors []int64
+}
+
+// commit writes a group in one transaction; if that fails, each batch is
+// retried alone so that one batch's failure is not its neighbours'.
+func (w *Writer) commit(group []*batch) {
+	res, err := w.write(group)
+	if err != nil && len(group) > 1 {
+		w.log.Warn("ingest group failed; retrying its batches one by one", "batches", len(group), "err", err)
+		for _, b := range group {
+			w.commit([]*batch{b})
+		}
+		return
+	}
+	if err == nil {
+		// Publish before answering: an agent that hears 202 knows the
+		// frames are out.
+		frames := make([]live.Frame, 0, len(res.events)+len(res.requestors))
+		for i := range res.events {
+			frames = append(frames, live.EventFrame(res.events[i], res.sites[i]))
+		}
+		for _, id := range res.requestors {
+			frames = append(frames, live.Frame{Type: live.TypeInventory, Data: live.Inventory{Object: "requestor", ID: id, Action: "updated"}})
+		}
+		live.PublishAll(w.pub, frames)
+	} else {
+		w.log.Error("ingest batch failed", "events", len(group[0].items), "err", err)
+	}
+	for _, b := range group {
+		b.err = err
+		close(b.done)
+	}
+}
+
+// lookup resolves every name of the group from the cache, reloading it
+// once when it is stale or misses a name and is not fresh.
+func (w *Writer) lookup(group []*batch) store.EventNames {
+	ctx := context.Background()
+	stale := w.namesStale.Load() || w.names.Servers == nil || time.Since(w.namesAt) > w.opt.NamesTTL
+	if !stale && time.Since(w.namesAt) > w.opt.NamesMissTTL {
+	scan:
+		for _, b := range group {
+			for i := range b.items {
+				k := strings.ToLower(b.items[i].Event.Server)
+				if _, ok := w.names.Servers[k]; ok {
+					continue
+				}
+				if _, ok := w.names.Requestors[k]; ok {
+					continue
+				}
+				stale = true
+				break scan
+			}
+		}
+	}
+	if stale {
+		w.namesStale.Store(false)
+		names, err := w.st.EventNameIndex(ctx)
+		if err != nil {
+			w.log.Error("ingest name cache", "err", err)
+		} else {
+			w.names, w.namesAt = names, time.Now()
+		}
+	}
+	return w.names
+}
+
+func (w *Writer) write(group []*batch) (result, error) {
+	ctx := context.Background()
+	names := w.lookup(group)
+	var res result
+	var stored, dups int64
+	err := w.st.Write(ctx, func(tx *store.Tx) error {
+		res = result{}
+		stored, dups = 0, 0
+		ins, err := tx.EventInserter(ctx)
+		if err != nil {
+			return err
+		}
+		defer ins.Close()
+		type last struct {
+			id int64
+			at time.Time
+		}
+		lastBy := map[int64]last{}
+		touched := map[int64]bool{}
+		for _, b := range group {
+			for i := range b.items {
+				ev := b.items[i].Event // a copy: a retried group starts clean
+				key := strings.ToLower(ev.Server)
+				var site, requestor int64
+				if ref, ok := names.Servers[key]; ok {
+					ev.Server, ev.ServerID, site = ref.Name, ref.ID, ref.SiteID
+				} else if id, ok := names.Requestors[key]; ok {
+					requestor = id
+				} else {
+					ev.Unknown = true
+				}
+				ok, err := ins.Insert(ctx, &ev, b.items[i].Key, requestor)
+				if err != nil {
+					return err
+				}
+				if !ok {
+					dups++
+					continue
+				}
+				stored++
+				res.events = append(res.events, ev)
+				res.sites = append(res.sites, site)
+				if ev.ServerID != 0 {
+					lastBy[ev.ServerID] = last{ev.ID, ev.Time}
+				}
+				if requestor != 0 && ev.Subject != "" {
+					if dtx, ok := dirsync.Parse(ev.Subject); ok {
+						if err := applySync(ctx, tx, requestor, dtx, ev.Time); err != nil {
+							return err
+						}
+						touched[requestor] = true
+					}
+				}
+			}
+		}
+		for id, l := range lastBy {
+			if err := tx.SetServerLastEvent(ctx, id, l.id, l.at); err != nil {
+				return err
+			}
+		}
+		for id := range touched {
+			res.requestors = append(res.requestors, id)
+		}
+		return nil
+	})
+	if err != nil {
+		return result{}, err
+	}
+	w.txs.Add(1)
+	w.stored.Add(stored)
+	w.dups.Add(dups)
+	return res, nil
+}
+
+// applySync folds one ReqTx or SrvTx into the requestor: its sync
+// numbers, the last transaction and its time, anomalies, and (SrvTx: the
+// cycle completed) Export on Next Cycle cleared.
+func applySync(ctx context.Context, tx *store.Tx, id int64, dtx dirsync.Tx, at time.Time) error {
+	r, err := tx.RequestorSync(ctx, id)
+	if errors.Is(err, mailnet.ErrNotFound) || mailnet.ErrorKind(err) == mailnet.KindNotFound {
+		return nil // removed since the cache was loaded
+	}
+	if err != nil {
+		return err
+	}
+	r, _ = dirsync.Apply(r, dtx)
+	switch dtx.Kind {
+	case dirsync.ReqTx:
+		r.LastReqTxAt = at
+	case dirsync.SrvTx:
+		r.LastSrvTxAt = at
+	}
+	return tx.SaveRequestorSync(ctx, r)
+}

@@ -1,0 +1,314 @@
+package live
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"mailnet/internal/mailnet"
+)
+
+// Msg is one frame encoded for the wire, once per broadcast: the JSON
+// payload and the complete websocket text frame around it (a server's
+// frames are unmasked, so the same bytes go to every client). It also
+// carries what per-client filters look at.
+type Msg struct {
+	Type     string
+	ID       int64
+	Server   string
+	EventID  int
+	SiteID   int64
+	Source   string
+	Severity string
+	JSON     []byte
+	Wire     []byte // header + JSON, ready to write to a websocket connection
+}
+
+// Encode marshals f and frames it for the wire.
+func Encode(f Frame) (*Msg, error) {
+	b, err := json.Marshal(f)
+	if err != nil {
+		return nil, err
+	}
+	m := &Msg{Type: f.Type, ID: f.ID, SiteID: f.Site, JSON: b, Wire: WireText(b)}
+	var ev *EventData
+	switch d := f.Data.(type) {
+	case EventData:
+		ev = &d
+	case *EventData:
+		ev = d
+	}
+	if ev != nil {
+		m.Server, m.EventID, m.Source, m.Severity = ev.Server, ev.EventID, ev.Source, ev.Severity
+		if m.SiteID == 0 {
+			m.SiteID = -1
+		}
+	}
+	return m, nil
+}
+
+// EventData is an event as clients see it, on the stream and from the
+// query API: every field present, fields an object, time RFC 3339 UTC.
+type EventData struct {
+	ID            int64             `json:"id"`
+	Time          time.Time         `json:"time"`
+	Server        string            `json:"server"`
+	ServerID      int64             `json:"server_id,omitempty"`
+	Source        string            `json:"source"`
+	EventID       int               `json:"event_id"`
+	Category      string            `json:"category"`
+	Severity      string            `json:"severity"`
+	Description   string            `json:"description"`
+	Subject       string            `json:"subject"`
+	Fields        map[string]string `json:"fields"`
+	UnknownServer bool              `json:"unknown_server"`
+}
+
+// NewEventData converts a stored event.
+func NewEventData(ev mailnet.Event) EventData {
+	f := ev.Fields
+	if f == nil {
+		f = map[string]string{}
+	}
+	return EventData{ID: ev.ID, Time: ev.Time.UTC(), Server: ev.Server, ServerID: ev.ServerID, Source: ev.Source,
+		EventID: ev.EventID, Category: ev.Category, Severity: ev.Severity, Description: ev.Description,
+		Subject: ev.Subject, Fields: f, UnknownServer: ev.Unknown}
+}
+
+// EventFrame is the frame that carries a stored event; site is its
+// server's site id (0: unknown).
+func EventFrame(ev mailnet.Event, site int64) Frame {
+	return Frame{Type: TypeEvent, ID: ev.ID, Data: NewEventData(ev), Site: site}
+}
+
+// WireText returns payload as one unmasked, unfragmented websocket text
+// frame (RFC 6455 section 5.2), the form a server sends.
+func WireText(payload []byte) []byte {
+	n := len(payload)
+	var hdr []byte
+	switch {
+	case n < 126:
+		hdr = []byte{0x81, byte(n)}
+	case n <= 0xffff:
+		hdr = []byte{0x81, 126, 0, 0}
+		binary.BigEndian.PutUint16(hdr[2:], uint16(n))
+	default:
+		hdr = make([]byte, 10)
+		hdr[0], hdr[1] = 0x81, 127
+		binary.BigEndian.PutUint64(hdr[2:], uint64(n))
+	}
+	out := make([]byte, 0, len(hdr)+n)
+	return append(append(out, hdr...), payload...)
+}
+
+// Filter selects the frames a client wants. Empty lists select all; the
+// server, event id and site lists apply to event frames only; a resync
+// frame always passes.
+type Filter struct {
+	Types    []string
+	Servers  []string // case-insensitive
+	EventIDs []int
+	SiteIDs  []int64
+	Source   string
+	Severity string
+}
+
+// Match reports whether the filter lets m through.
+func (f *Filter) Match(m *Msg) bool {
+	if m.Type == TypeResync {
+		return true
+	}
+	if len(f.Types) > 0 && !contains(f.Types, m.Type) {
+		return false
+	}
+	if m.Type != TypeEvent {
+		return true
+	}
+	if len(f.Servers) > 0 {
+		ok := false
+		for _, s := range f.Servers {
+			if strings.EqualFold(s, m.Server) {
+				ok = true
+				break
+			}
+		}
+		if !ok {
+			return false
+		}
+	}
+	if len(f.EventIDs) > 0 && !contains(f.EventIDs, m.EventID) {
+		return false
+	}
+	if len(f.SiteIDs) > 0 && !contains(f.SiteIDs, m.SiteID) {
+		return false
+	}
+	if f.Source != "" && f.Source != m.Source {
+		return false
+	}
+	if f.Severity != "" && f.Severity != m.Severity {
+		return false
+	}
+	return true
+}
+
+// Events reports whether the filter lets event frames through at all.
+func (f *Filter) Events() bool { return len(f.Types) == 0 || contains(f.Types, TypeEvent) }
+
+func contains[T comparable](list []T, v T) bool {
+	for _, x := range list {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Sub is one subscriber: a bounded queue of frame groups (the frames of
+// one publication, such as every event of one ingest commit, share a
+// slot). When the queue is full the hub stops delivering to it and closes
+// Overflow; its owner disconnects the client, who resumes by event id.
+type Sub struct {
+	C        <-chan *Group
+	Overflow <-chan struct{}
+
+	c      chan *Group
+	over   chan struct{}
+	full   atomic.Bool
+	filter Filter
+	all    bool // the filter lets everything through
+}
+
+// Group is the frames of one publication that a subscriber gets; a
+// pointer, so a queue slot costs 8 bytes of an idle connection's memory.
+type Group struct{ Msgs []*Msg }
+
+// Overflowed reports whether the queue overflowed (frames were not
+// delivered after that).
+func (s *Sub) Overflowed() bool { return s.full.Load() }
+
+// HubStats are the hub's counters.
+type HubStats struct {
+	Subscribers int64
+	Published   int64 // frames broadcast
+	Delivered   int64 // frames queued to subscribers
+	Overflows   int64 // subscribers cut off because their queue was full
+	EncodeErrs  int64
+}
+
+// Hub fans frames out to subscribers. Publish encodes each frame once and
+// never blocks: a subscriber whose queue is full is cut off (Overflow),
+// never silently skipped.
+type Hub struct {
+	mu   sync.Mutex
+	subs map[*Sub]struct{}
+
+	done      chan struct{}
+	closeOnce sync.Once
+
+	published, delivered, overflows, encodeErrs atomic.Int64
+}
+
+// NewHub returns an empty hub.
+func NewHub() *Hub { return &Hub{subs: map[*Sub]struct{}{}, done: make(chan struct{})} }
+
+// Done is closed when the hub shuts down: connections say goodbye.
+func (h *Hub) Done() <-chan struct{} { return h.done }
+
+// Close tells every connection that the console is going away.
+func (h *Hub) Close() { h.closeOnce.Do(func() { close(h.done) }) }
+
+// Subscribe adds a subscriber with a queue of the given size (at least 1)
+// that receives the frames f lets through, from now on.
+func (h *Hub) Subscribe(f Filter, queue int) *Sub {
+	c := make(chan *Group, max(queue, 1))
+	over := make(chan struct{})
+	all := len(f.Types) == 0 && len(f.Servers) == 0 && len(f.EventIDs) == 0 && len(f.SiteIDs) == 0 && f.Source == "" && f.Severity == ""
+	s := &Sub{C: c, Overflow: over, c: c, over: over, filter: f, all: all}
+	h.mu.Lock()
+	h.subs[s] = struct{}{}
+	h.mu.Unlock()
+	return s
+}
+
+// Unsubscribe removes s; its queue is not closed (the owner stops reading).
+func (h *Hub) Unsubscribe(s *Sub) {
+	h.mu.Lock()
+	delete(h.subs, s)
+	h.mu.Unlock()
+}
+
+// Publish broadcasts f to every subscriber whose filter lets it through.
+func (h *Hub) Publish(f Frame) { h.PublishBatch([]Frame{f}) }
+
+// PublishBatch broadcasts frames, in order, as one slot of each
+// subscriber's queue. Each frame is encoded once.
+func (h *Hub) PublishBatch(frames []Frame) {
+	msgs := make([]*Msg, 0, len(frames))
+	for _, f := range frames {
+		m, err := Encode(f)
+		if err != nil {
+			h.encodeErrs.Add(1)
+			continue
+		}
+		msgs = append(msgs, m)
+	}
+	h.PublishMsgs(msgs)
+}
+
+// PublishMsgs broadcasts encoded frames as one slot per subscriber. The
+// lock also orders publications: every subscriber sees them in the same
+// order.
+func (h *Hub) PublishMsgs(msgs []*Msg) {
+	if len(msgs) == 0 {
+		return
+	}
+	h.published.Add(int64(len(msgs)))
+	var n int64
+	shared := &Group{Msgs: msgs}
+	h.mu.Lock()
+	for s := range h.subs {
+		group := shared
+		if !s.all {
+			var sel []*Msg
+			for _, m := range msgs {
+				if s.filter.Match(m) {
+					sel = append(sel, m)
+				}
+			}
+			if len(sel) == 0 {
+				continue
+			}
+			group = &Group{Msgs: sel}
+		}
+		select {
+		case s.c <- group:
+			n += int64(len(group.Msgs))
+		default:
+			// Full: cut the subscriber off rather than skip frames.
+			delete(h.subs, s)
+			if s.full.CompareAndSwap(false, true) {
+				close(s.over)
+				h.overflows.Add(1)
+			}
+		}
+	}
+	h.mu.Unlock()
+	h.delivered.Add(n)
+}
+
+// Stats returns the hub's counters.
+func (h *Hub) Stats() HubStats {
+	h.mu.Lock()
+	n := int64(len(h.subs))
+	h.mu.Unlock()
+	return HubStats{
+		Subscribers: n,
+		Published:   h.published.Load(),
+		Delivered:   h.delivered.Load(),
+		Overflows:   h.overflows.Load(),
+		EncodeErrs:  h.encodeErrs.Load(),
+	}
+}

@@ -1,0 +1,112 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"mailnet/internal/mailnet"
+)
+
+// ReportX400Connectors returns every x400 connector, by id, with its stack
+// addresses and override (DN, poll interval and logging are left empty).
+func (s *Store) ReportX400Connectors(ctx context.Context) ([]mailnet.Connector, error) {
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT id, kind, name, server_id, remote_server_id, stack_addresses, override_address
+		FROM connectors WHERE kind = 'x400' ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("x400 connectors: %w", err)
+	}
+	defer rows.Close()
+	var out []mailnet.Connector
+	for rows.Next() {
+		var c mailnet.Connector
+		var remote sql.NullInt64
+		var stack string
+		var override sql.NullString
+		if err := rows.Scan(&c.ID, &c.Kind, &c.Name, &c.ServerID, &remote, &stack, &override); err != nil {
+			return nil, fmt.Errorf("x400 connectors: %w", err)
+		}
+		c.RemoteServerID = remote.Int64
+		c.StackAddresses = reportAddressList(stack)
+		c.OverrideAddress = override.String
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
+
+// ReportServersByID returns the servers ids (those that exist), keyed by
+// id, with their addresses and version; counters are left zero.
+func (s *Store) ReportServersByID(ctx context.Context, ids []int64) (map[int64]mailnet.Server, error) {
+	out := make(map[int64]mailnet.Server, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	// A long id list reads every server instead: one table scan beats
+	// thousands of bound parameters.
+	q, args := `SELECT id, name, site_id, kind, version, serial, addresses, status FROM servers`, []any(nil)
+	if len(ids) <= 500 {
+		var in string
+		in, args = reportInList(ids)
+		q += ` WHERE id IN (` + in + `)`
+	}
+	want := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		want[id] = true
+	}
+	rows, err := s.r.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("servers by id: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var sv mailnet.Server
+		var addrs string
+		if err := rows.Scan(&sv.ID, &sv.Name, &sv.SiteID, &sv.Kind, &sv.Version, &sv.Serial, &addrs, &sv.Status); err != nil {
+			return nil, fmt.Errorf("servers by id: %w", err)
+		}
+		if want[sv.ID] {
+			sv.Addresses = reportAddressList(addrs)
+			out[sv.ID] = sv
+		}
+	}
+	return out, rows.Err()
+}
+
+// ReportEvent is the part of a logged event that the X.400 check matches.
+type ReportEvent struct {
+	ID          int64
+	Time        time.Time
+	ServerID    int64 // 0: unknown server
+	Description string
+	Subject     string
+	Fields      map[string]string
+}
+
+// ReportEventsByID returns the events with event_id logged at or after
+// since, by id (the events_event_id index).
+func (s *Store) ReportEventsByID(ctx context.Context, eventID int, since time.Time) ([]ReportEvent, error) {
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT id, time, server_id, description, subject, fields FROM events
+		WHERE event_id = ? AND time >= ? ORDER BY id`, eventID, fmtTime(since))
+	if err != nil {
+		return nil, fmt.Errorf("events %d: %w", eventID, err)
+	}
+	defer rows.Close()
+	var out []ReportEvent
+	for rows.Next() {
+		var e ReportEvent
+		var at, fields string
+		var server sql.NullInt64
+		if err := rows.Scan(&e.ID, &at, &server, &e.Description, &e.Subject, &fields); err != nil {
+			return nil, fmt.Errorf("events %d: %w", eventID, err)
+		}
+		e.Time = parseTime(at)
+		e.ServerID = server.Int64
+		_ = json.Unmarshal([]byte(fields), &e.Fields)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,240 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"mailnet/internal/ingest"
+	"mailnet/internal/live"
+	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
+)
+
+// MaxIngestBody caps one POST /api/v1/events body.
+const MaxIngestBody = 8 << 20
+
+// Event query page sizes.
+const (
+	DefaultEventLimit = 100
+	MaxEventLimit     = 1000
+)
+
+// liveRoutes registers ingest, the event query and the websocket stream.
+func (s *Server) liveRoutes(r chi.Router) {
+	s.handle(r, mailnet.RoleAgent, http.MethodPost, "/api/v1/events", s.postEvents)
+	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/api/v1/events", s.getEvents)
+	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/ws", s.serveWS)
+	s.registerLiveMetrics()
+}
+
+func (s *Server) registerLiveMetrics() {
+	hub, w := s.cfg.Hub, s.cfg.Ingest
+	cs := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mailnet_ws_clients", Help: "Websocket clients subscribed to the live hub."},
+			func() float64 { return float64(hub.Stats().Subscribers) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mailnet_live_frames_published_total", Help: "Frames broadcast by the live hub."},
+			func() float64 { return float64(hub.Stats().Published) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mailnet_live_frames_queued_total", Help: "Frames queued to websocket clients."},
+			func() float64 { return float64(hub.Stats().Delivered) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mailnet_ws_queue_overflows_total", Help: "Websocket clients cut off because their send queue was full."},
+			func() float64 { return float64(hub.Stats().Overflows) }),
+	}
+	if w != nil {
+		cs = append(cs,
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "mailnet_ingest_queued_events", Help: "Events waiting for the ingest writer."},
+				func() float64 { return float64(w.Stats().Queued) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mailnet_ingest_events_stored_total", Help: "Events stored by ingest."},
+				func() float64 { return float64(w.Stats().Stored) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mailnet_ingest_events_duplicate_total", Help: "Events skipped by their idempotency key."},
+				func() float64 { return float64(w.Stats().Duplicates) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mailnet_ingest_transactions_total", Help: "Ingest transactions committed."},
+				func() float64 { return float64(w.Stats().Transactions) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "mailnet_ingest_refused_total", Help: "Ingest batches refused with 429."},
+				func() float64 { return float64(w.Stats().Refused) }),
+		)
+	}
+	for _, c := range cs {
+		_ = s.reg.Register(c)
+	}
+}
+
+// postEvents takes a batch of events from an agent. The whole batch is
+// validated first: one bad event refuses it all with 422 naming the
+// event's index and field, and nothing is stored.
+func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Ingest == nil {
+		s.error(w, r, errors.New("ingest is not configured"))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, MaxIngestBody)
+	var raw []json.RawMessage
+	if err := DecodeStrict(r.Body, &raw); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	in := make([]ingest.Input, len(raw))
+	for i, m := range raw {
+		if err := DecodeStrict(bytes.NewReader(m), &in[i]); err != nil {
+			field := fmt.Sprintf("[%d]", i)
+			msg := err.Error()
+			if e, ok := mailnet.AsError(err); ok {
+				msg = e.Message
+				if e.Field != "" {
+					field += "." + e.Field
+				}
+			}
+			s.error(w, r, mailnet.Invalid(field, "event %d: %s", i, msg))
+			return
+		}
+	}
+	items, err := ingest.Validate(in, s.now())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	n, err := s.cfg.Ingest.Submit(r.Context(), items)
+	if err != nil {
+		if mailnet.ErrorKind(err) == mailnet.KindTooMany {
+			w.Header().Set("Retry-After", "1")
+		}
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]int{"accepted": n})
+}
+
+// eventFilter is what the event query and the websocket share.
+type eventFilter struct {
+	q      store.EventQuery // AfterID, Server, SiteID, Source, EventID, Severity, Since, Until
+	hasID  bool             // after_id was given
+	types  []string
+	limit  int
+	siteID int64
+}
+
+// parseEventFilter reads the query parameters common to GET
+// /api/v1/events and /ws; errors name the parameter (422).
+func (s *Server) parseEventFilter(r *http.Request, v url.Values) (eventFilter, error) {
+	f := eventFilter{q: store.EventQuery{EventID: -1}}
+	if a := v.Get("after_id"); a != "" {
+		n, err := strconv.ParseInt(a, 10, 64)
+		if err != nil || n < 0 {
+			return f, mailnet.Invalid("after_id", "after_id must be a non-negative integer, not %q", a)
+		}
+		f.q.AfterID, f.hasID = n, true
+	}
+	f.q.Server = strings.TrimSpace(v.Get("server"))
+	f.q.Source = strings.TrimSpace(v.Get("source"))
+	if e := v.Get("event_id"); e != "" {
+		n, err := strconv.Atoi(e)
+		if err != nil || n < 0 {
+			return f, mailnet.Invalid("event_id", "event_id must be a non-negative integer, not %q", e)
+		}
+		f.q.EventID = n
+	}
+	switch sev := v.Get("severity"); sev {
+	case "", "info", "warning", "error":
+		f.q.Severity = sev
+	default:
+		return f, mailnet.Invalid("severity", "severity must be info, warning or error, not %q", sev)
+	}
+	if site := strings.TrimSpace(v.Get("site")); site != "" {
+		if n, err := strconv.ParseInt(site, 10, 64); err == nil && n > 0 {
+			f.q.SiteID = n
+		} else {
+			id, err := s.store.EventSiteID(r.Context(), site)
+			if mailnet.ErrorKind(err) == mailnet.KindNotFound {
+				return f, mailnet.Invalid("site", "no site named %q", site)
+			}
+			if err != nil {
+				return f, err
+			}
+			f.q.SiteID = id
+		}
+	}
+	for _, p := range []struct {
+		name string
+		dst  *time.Time
+	}{{"since", &f.q.Since}, {"until", &f.q.Until}} {
+		if t := v.Get(p.name); t != "" {
+			at, err := time.Parse(time.RFC3339Nano, t)
+			if err != nil {
+				return f, mailnet.Invalid(p.name, "%s must be RFC 3339 (2006-01-02T15:04:05Z), not %q", p.name, t)
+			}
+			*p.dst = at
+		}
+	}
+	f.limit = DefaultEventLimit
+	if l := v.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > MaxEventLimit {
+			return f, mailnet.Invalid("limit", "limit must be between 1 and %d, not %q", MaxEventLimit, l)
+		}
+		f.limit = n
+	}
+	if t := v.Get("types"); t != "" {
+		for _, typ := range strings.Split(t, ",") {
+			typ = strings.TrimSpace(typ)
+			switch typ {
+			case live.TypeEvent, live.TypeInventory, live.TypeJob:
+				f.types = append(f.types, typ)
+			case "":
+			default:
+				return f, mailnet.Invalid("types", "types are event, inventory or job, not %q", typ)
+			}
+		}
+	}
+	return f, nil
+}
+
+// liveFilter is the hub filter equivalent to f.
+func (f eventFilter) liveFilter() live.Filter {
+	lf := live.Filter{Types: f.types, Source: f.q.Source, Severity: f.q.Severity}
+	if f.q.Server != "" {
+		lf.Servers = []string{f.q.Server}
+	}
+	if f.q.EventID >= 0 {
+		lf.EventIDs = []int{f.q.EventID}
+	}
+	if f.q.SiteID != 0 {
+		lf.SiteIDs = []int64{f.q.SiteID}
+	}
+	return lf
+}
+
+// getEvents lists events in ascending id order, a keyset page at a time:
+// pass next_after_id back as after_id for the next page.
+func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
+	f, err := s.parseEventFilter(r, r.URL.Query())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	q := f.q
+	q.Limit = f.limit
+	evs, err := s.store.Events(r.Context(), q)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	out := make([]live.EventData, len(evs))
+	next := q.AfterID
+	for i, ev := range evs {
+		out[i] = live.NewEventData(ev)
+		next = ev.ID
+	}
+	writeJSON(w, http.StatusOK, struct {
+		Events      []live.EventData `json:"events"`
+		NextAfterID int64            `json:"next_after_id"`
+	}{out, next})
+}

@@ -1,0 +1,173 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"mailnet/internal/mailnet"
+	"mailnet/internal/reports"
+)
+
+// reportsAPI registers the read models as JSON (and the server report as
+// CSV). Every route is read-only and open to viewers.
+func (s *Server) reportsAPI(r chi.Router) {
+	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/api/v1/reports/servers", s.apiReportServers)
+	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/api/v1/reports/duplicate-serials", s.apiReportDuplicates)
+	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/api/v1/reports/x400", s.apiReportX400)
+	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/api/v1/reports/dirsync", s.apiReportDirSync)
+}
+
+// serverQuery reads the server report's query string: q, site_id (or
+// site), kind, status, duplicate_only (or duplicates), sort, and desc=1
+// (or dir=desc, order=desc).
+func serverQuery(v url.Values) (reports.ServerQuery, error) {
+	q := reports.ServerQuery{
+		Q:      strings.TrimSpace(v.Get("q")),
+		Kind:   v.Get("kind"),
+		Status: v.Get("status"),
+		Sort:   v.Get("sort"),
+	}
+	if len(q.Q) > 200 {
+		return q, mailnet.Invalid("q", "the search is longer than 200 characters")
+	}
+	site, siteField := v.Get("site_id"), "site_id"
+	if site == "" {
+		site, siteField = v.Get("site"), "site"
+	}
+	if site != "" {
+		id, err := strconv.ParseInt(site, 10, 64)
+		if err != nil || id <= 0 {
+			return q, mailnet.Invalid(siteField, "%s must be a site id", siteField)
+		}
+		q.SiteID = id
+	}
+	var err error
+	for _, name := range []string{"duplicate_only", "duplicates"} {
+		if v.Has(name) {
+			if q.DuplicateOnly, err = queryBool(v.Get(name), name); err != nil {
+				return q, err
+			}
+		}
+	}
+	if v.Has("desc") {
+		if q.Desc, err = queryBool(v.Get("desc"), "desc"); err != nil {
+			return q, err
+		}
+	}
+	for _, name := range []string{"dir", "order"} {
+		switch v.Get(name) {
+		case "", "asc":
+		case "desc":
+			q.Desc = true
+		default:
+			return q, mailnet.Invalid(name, "%s must be asc or desc", name)
+		}
+	}
+	return q, q.Validate()
+}
+
+func queryBool(s, field string) (bool, error) {
+	switch strings.ToLower(s) {
+	case "", "1", "true", "yes", "on":
+		return true, nil
+	case "0", "false", "no", "off":
+		return false, nil
+	}
+	return false, mailnet.Invalid(field, "%s must be true or false", field)
+}
+
+// reportFormat picks csv or json from ?format= or, without it, Accept.
+func reportFormat(r *http.Request) (format string, download bool, err error) {
+	switch f := strings.ToLower(r.URL.Query().Get("format")); f {
+	case "csv", "json":
+		return f, true, nil
+	case "":
+		if strings.Contains(r.Header.Get("Accept"), "text/csv") {
+			return "csv", true, nil
+		}
+		return "json", false, nil
+	}
+	return "", false, mailnet.Invalid("format", "format must be csv or json")
+}
+
+// apiReportServers is the Global Server Report: {"servers": [rows]},
+// streamed; ?format=csv (or Accept: text/csv) and ?format=json download
+// it as a file.
+func (s *Server) apiReportServers(w http.ResponseWriter, r *http.Request) {
+	format, download, err := reportFormat(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	q, err := serverQuery(r.URL.Query())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	rows, err := reports.Servers(r.Context(), s.store, q)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Cache-Control", "no-store")
+	if download {
+		h.Set("Content-Disposition", `attachment; filename="servers.`+format+`"`)
+	}
+	if format == "csv" {
+		h.Set("Content-Type", "text/csv; charset=utf-8")
+		w.WriteHeader(http.StatusOK)
+		if err := reports.WriteServersCSV(w, rows); err != nil {
+			s.log.WarnContext(r.Context(), "server report csv", "err", err)
+		}
+		return
+	}
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	if err := reports.WriteServersJSON(w, rows); err != nil {
+		s.log.WarnContext(r.Context(), "server report json", "err", err)
+	}
+}
+
+// apiReportDuplicates is the duplicate-serial detector: {"groups": [...]}.
+func (s *Server) apiReportDuplicates(w http.ResponseWriter, r *http.Request) {
+	groups, err := reports.Duplicates(r.Context(), s.store)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"groups": groups})
+}
+
+// apiReportX400 is the X.400 connector check: {"findings": [...]}.
+func (s *Server) apiReportX400(w http.ResponseWriter, r *http.Request) {
+	findings, err := reports.X400(r.Context(), s.store)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"findings": findings})
+}
+
+// apiReportDirSync is the dir-sync status: {"requestors": [...]};
+// ?silent_cycles=N (default reports.DefaultSilentCycles).
+func (s *Server) apiReportDirSync(w http.ResponseWriter, r *http.Request) {
+	n := reports.DefaultSilentCycles
+	if v := r.URL.Query().Get("silent_cycles"); v != "" {
+		var err error
+		if n, err = strconv.Atoi(v); err != nil || n < 1 || n > 10000 {
+			s.error(w, r, mailnet.Invalid("silent_cycles", "silent_cycles must be a whole number from 1 to 10000"))
+			return
+		}
+	}
+	rows, err := reports.DirSync(r.Context(), s.store, s.now(), n)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"requestors": rows})
+}

@@ -1,0 +1,137 @@
+package web
+
+import (
+	"net/http"
+	"strconv"
+
+	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
+	"mailnet/web/views"
+)
+
+// tokenRequest is the body of POST /api/v1/tokens.
+type tokenRequest struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+}
+
+// createdToken is the answer to a token creation: the secret appears here
+// and nowhere else, ever.
+type createdToken struct {
+	Token  store.Token `json:"token"`
+	Secret string      `json:"secret"`
+}
+
+// apiTokensList answers GET /api/v1/tokens: {"tokens": [...]}, no secrets.
+func (s *Server) apiTokensList(w http.ResponseWriter, r *http.Request) {
+	toks, err := s.store.Tokens(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": toks})
+}
+
+// apiTokensCreate answers POST /api/v1/tokens {"name", "role"} with 201
+// and the secret, shown once.
+func (s *Server) apiTokensCreate(w http.ResponseWriter, r *http.Request) {
+	var req tokenRequest
+	if err := s.decodeJSON(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	t, secret, err := s.store.CreateToken(r.Context(), req.Name, req.Role)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, createdToken{Token: t, Secret: secret})
+}
+
+// apiTokensRevoke answers POST /api/v1/tokens/{id}/revoke: the token stops
+// working at once and its NOC device sessions end.
+func (s *Server) apiTokensRevoke(w http.ResponseWriter, r *http.Request) {
+	id, ok := tokenIDParam(r)
+	if !ok {
+		s.error(w, r, mailnet.NotFound("token", r.PathValue("id")))
+		return
+	}
+	t, err := s.store.RevokeToken(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"token": t})
+}
+
+func tokenRows(toks []store.Token) []views.TokenRow {
+	rows := make([]views.TokenRow, 0, len(toks))
+	for _, t := range toks {
+		rows = append(rows, tokenRow(t))
+	}
+	return rows
+}
+
+func tokenRow(t store.Token) views.TokenRow {
+	return views.TokenRow{ID: t.ID, Name: t.Name, Role: t.Role, CreatedBy: t.CreatedBy,
+		CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt, RevokedAt: t.RevokedAt}
+}
+
+func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int, v views.TokensView) {
+	toks, err := s.store.Tokens(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	v.Tokens = tokenRows(toks)
+	s.render(w, r, status, s.pageFor(r.Context(), "Tokens", "tokens"), views.TokensBody(v))
+}
+
+// tokensPage lists the tokens with a form to make one.
+func (s *Server) tokensPage(w http.ResponseWriter, r *http.Request) {
+	s.renderTokens(w, r, http.StatusOK, views.TokensView{})
+}
+
+// tokensCreatePage makes a token from the form. Unlike other form posts it
+// answers 201 with a page rather than a redirect: the secret is shown this
+// once and must not travel in a URL.
+func (s *Server) tokensCreatePage(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 8<<10)
+	if err := r.ParseForm(); err != nil {
+		s.error(w, r, mailnet.Errorf(mailnet.KindMalformed, "", "the form could not be read"))
+		return
+	}
+	name, role := r.PostForm.Get("name"), r.PostForm.Get("role")
+	t, secret, err := s.store.CreateToken(r.Context(), name, role)
+	if err != nil {
+		e, ok := mailnet.AsError(err)
+		if !ok || e.Kind != mailnet.KindInvalid {
+			s.error(w, r, err)
+			return
+		}
+		s.renderTokens(w, r, http.StatusUnprocessableEntity, views.TokensView{Name: name, Role: role, Error: e.Message, ErrorField: e.Field})
+		return
+	}
+	row := tokenRow(t)
+	s.renderTokens(w, r, http.StatusCreated, views.TokensView{Created: &row, Secret: secret})
+}
+
+// tokensRevokePage revokes a token from the list and goes back to it.
+func (s *Server) tokensRevokePage(w http.ResponseWriter, r *http.Request) {
+	id, ok := tokenIDParam(r)
+	if !ok {
+		s.error(w, r, mailnet.NotFound("token", r.PathValue("id")))
+		return
+	}
+	if _, err := s.store.RevokeToken(r.Context(), id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/tokens", http.StatusSeeOther)
+}
+
+// tokenIDParam reads the {id} path value as a positive integer.
+func tokenIDParam(r *http.Request) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	return id, err == nil && id > 0
+}

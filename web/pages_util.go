@@ -1,0 +1,27 @@
+package web
+
+import (
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+)
+
+// sameOriginPath returns the path and query of ref if ref points at this
+// console (same host), or "" otherwise; an error page links back to it.
+func sameOriginPath(ref string, r *http.Request) string {
+	u, err := url.Parse(ref)
+	if err != nil || u.Host != r.Host || !strings.HasPrefix(u.Path, "/") || strings.HasPrefix(u.Path, "//") {
+		return ""
+	}
+	if u.RawQuery != "" {
+		return u.Path + "?" + u.RawQuery
+	}
+	return u.Path
+}
+
+// pathID reads a positive integer path value, or returns a 404-kind error.
+func pathID(r *http.Request, name string) (int64, bool) {
+	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
+	return id, err == nil && id > 0
+}

@@ -1,0 +1,219 @@
+// The event log's live tail: connects to /ws with the page's filters,
+// resumes after the newest event rendered, puts new events at the top,
+// pauses and resumes, reconnects with backoff from the last id seen, and
+// reloads the page when the server says the gap cannot be filled.
+(function () {
+  "use strict";
+  var bar = document.getElementById("events-live");
+  if (!bar || bar.dataset.live !== "true" || !window.WebSocket) return;
+  var rows = document.getElementById("events-rows");
+  var status = document.getElementById("events-status");
+  var pauseBtn = document.getElementById("events-pause");
+  var pendingEl = document.getElementById("events-pending");
+  var limit = parseInt(bar.dataset.limit, 10) || 500;
+  var lastId = parseInt(bar.dataset.afterId, 10) || 0;
+  var help = {};
+  document.querySelectorAll("#event-help [data-event-id]").forEach(function (el) {
+    help[el.dataset.eventId] = el.dataset.short;
+  });
+  var ws = null, delay = 500, retryTimer = 0, tick = 0;
+  var paused = false, pending = [], overflowed = false;
+
+  function setState(state, text) {
+    status.dataset.state = state;
+    status.textContent = text;
+  }
+
+  function el(tag, cls, text) {
+    var e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined && text !== null) e.textContent = String(text);
+    return e;
+  }
+
+  function link(href, text, title) {
+    var a = el("a", "", text);
+    a.href = href;
+    if (title) a.title = title;
+    return a;
+  }
+
+  function isRequestor(s) {
+    var i = s.indexOf("/");
+    return i > 0 && i < s.length - 1;
+  }
+
+  // row mirrors views.EventRow.
+  function row(d) {
+    var tr = el("tr", "ev sev-" + d.severity + " ev-new");
+    tr.dataset.id = d.id;
+    var t = el("time", "", String(d.time).replace("T", " ").slice(0, 19));
+    t.setAttribute("datetime", d.time);
+    var td = el("td", "nowrap");
+    td.appendChild(t);
+    tr.appendChild(td);
+
+    td = el("td", "nowrap");
+    if (d.server_id) {
+      td.appendChild(link("/servers/" + d.server_id, d.server));
+    } else if (isRequestor(d.server)) {
+      td.appendChild(link("/dirsync", d.server, "dir-sync requestor"));
+    } else {
+      td.appendChild(document.createTextNode(d.server));
+      if (d.unknown_server) td.appendChild(el("span", "badge warn", "unknown"));
+    }
+    tr.appendChild(td);
+    tr.appendChild(el("td", "nowrap", d.source));
+
+    td = el("td", "num");
+    if (help[d.event_id]) {
+      var a = link("#event-" + d.event_id, d.event_id, help[d.event_id]);
+      a.className = "evid";
+      td.appendChild(a);
+    } else {
+      td.textContent = d.event_id;
+    }
+    tr.appendChild(td);
+    tr.appendChild(el("td", "nowrap", d.category));
+    td = el("td");
+    td.appendChild(el("span", "badge sev " + d.severity, d.severity));
+    tr.appendChild(td);
+
+    td = el("td", "desc");
+    td.appendChild(el("div", "", d.description));
+    if (d.subject) {
+      var sub = el("div", "subject", "Subject: ");
+      sub.title = "ReqTx and SrvTx subjects are explained below the log";
+      sub.appendChild(el("code", "", d.subject));
+      td.appendChild(sub);
+    }
+    var f = d.fields || {};
+    var keys = ["from", "to", "remote_address", "connector"];
+    Object.keys(f).sort().forEach(function (k) {
+      if (keys.indexOf(k) < 0) keys.push(k);
+    });
+    var ul = el("ul", "inline ev-fields");
+    keys.forEach(function (k) {
+      if (!f[k]) return;
+      var li = el("li");
+      li.appendChild(el("span", "muted", k + ":"));
+      li.appendChild(document.createTextNode(" "));
+      li.appendChild(el("span", "mono", f[k]));
+      ul.appendChild(li);
+    });
+    if (ul.childNodes.length) td.appendChild(ul);
+    var links = el("ul", "inline ev-links");
+    function addLink(href, text) {
+      var li = el("li");
+      li.appendChild(link(href, text));
+      links.appendChild(li);
+    }
+    if (d.server_id) addLink("/servers/" + d.server_id, "server " + d.server);
+    if (isRequestor(d.server)) addLink("/dirsync", "requestor " + d.server);
+    if (f.connector) addLink("/x400", "connector " + f.connector);
+    if (links.childNodes.length) td.appendChild(links);
+    tr.appendChild(td);
+    return tr;
+  }
+
+  function show(list) {
+    if (!list.length) return;
+    var empty = document.getElementById("events-empty");
+    if (empty) empty.remove();
+    var frag = document.createDocumentFragment();
+    for (var i = list.length - 1; i >= 0; i--) frag.appendChild(row(list[i]));
+    rows.insertBefore(frag, rows.firstChild);
+    while (rows.rows.length > limit) rows.deleteRow(rows.rows.length - 1);
+  }
+
+  function onFrame(f) {
+    if (f.type === "resync") {
+      // Events after our id were pruned: the page reloads the newest state.
+      setState("resync", "reloading: events were pruned");
+      location.reload();
+      return;
+    }
+    if (f.type !== "event" || !f.data || f.id <= lastId) return;
+    lastId = f.id;
+    if (paused) {
+      pending.push(f.data);
+      if (pending.length > limit) {
+        pending.shift();
+        overflowed = true;
+      }
+      pendingEl.textContent = pending.length + (overflowed ? "+" : "") + " new while paused";
+      return;
+    }
+    show([f.data]);
+  }
+
+  function liveText() {
+    return paused ? "paused (still receiving)" : "live";
+  }
+
+  function connect() {
+    clearTimeout(retryTimer);
+    var u = new URL(bar.dataset.ws, location.href);
+    u.protocol = location.protocol === "https:" ? "wss:" : "ws:";
+    u.searchParams.set("after_id", String(lastId));
+    setState("connecting", "connecting…");
+    try {
+      ws = new WebSocket(u.toString());
+    } catch (e) {
+      retry();
+      return;
+    }
+    ws.onopen = function () {
+      delay = 500;
+      setState(paused ? "paused" : "live", liveText());
+    };
+    ws.onmessage = function (e) {
+      var f;
+      try {
+        f = JSON.parse(e.data);
+      } catch (err) {
+        return;
+      }
+      onFrame(f);
+    };
+    ws.onclose = function () {
+      ws = null;
+      retry();
+    };
+  }
+
+  function retry() {
+    var wait = delay;
+    delay = Math.min(delay * 2, 10000);
+    var until = Date.now() + wait;
+    clearInterval(tick);
+    var show = function () {
+      var s = Math.max(0, Math.ceil((until - Date.now()) / 1000));
+      setState("disconnected", "disconnected; reconnecting in " + s + " s from event " + lastId);
+    };
+    show();
+    tick = setInterval(show, 1000);
+    retryTimer = setTimeout(function () {
+      clearInterval(tick);
+      connect();
+    }, wait);
+  }
+
+  pauseBtn.hidden = false;
+  pauseBtn.addEventListener("click", function () {
+    paused = !paused;
+    pauseBtn.textContent = paused ? "Resume" : "Pause";
+    pauseBtn.setAttribute("aria-pressed", String(paused));
+    if (!paused) {
+      if (overflowed) {
+        location.reload();
+        return;
+      }
+      show(pending);
+      pending = [];
+      pendingEl.textContent = "";
+    }
+    if (ws && ws.readyState === WebSocket.OPEN) setState(paused ? "paused" : "live", liveText());
+  });
+  connect();
+})();

@@ -1,0 +1,135 @@
+package views
+
+import (
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"mailnet/internal/mailnet"
+)
+
+// EventFilter is the event log's filters as the URL carries them.
+type EventFilter struct {
+	Server, Site, Source, EventID, Severity string
+}
+
+// Values returns the filters that are set, as URL query values.
+func (f EventFilter) Values() url.Values {
+	v := url.Values{}
+	for _, p := range [][2]string{{"server", f.Server}, {"site", f.Site}, {"source", f.Source}, {"event_id", f.EventID}, {"severity", f.Severity}} {
+		if p[1] != "" {
+			v.Set(p[0], p[1])
+		}
+	}
+	return v
+}
+
+// Any reports whether a filter is set.
+func (f EventFilter) Any() bool { return len(f.Values()) > 0 }
+
+// EventsPage is the event log page.
+type EventsPage struct {
+	Filter EventFilter
+	Events []mailnet.Event // newest first
+	// Live: the page shows the newest events and the script tails them;
+	// false when it shows an older page (before_id).
+	Live bool
+	// LastID is the highest event id rendered (or the newest id at all when
+	// nothing matched), where the stream resumes.
+	LastID   int64
+	BeforeID int64 // the older page starts below this id; 0: no older page
+	Limit    int
+	Error    string // a filter that could not be used
+	Field    string
+	Sources  []string
+}
+
+// WSQuery is the query string of the websocket for the page's filters.
+func (p *EventsPage) WSQuery() string {
+	v := p.Filter.Values()
+	v.Set("types", "event")
+	return v.Encode()
+}
+
+// OlderURL is the link to the page of older events.
+func (p *EventsPage) OlderURL() string {
+	v := p.Filter.Values()
+	v.Set("before_id", strconv.FormatInt(p.BeforeID, 10))
+	return "/events?" + v.Encode()
+}
+
+// NewestURL is the link back to the live tail with the same filters.
+func (p *EventsPage) NewestURL() string {
+	if q := p.Filter.Values().Encode(); q != "" {
+		return "/events?" + q
+	}
+	return "/events"
+}
+
+// FilterURL is the event log filtered by one more parameter.
+func (p *EventsPage) FilterURL(name, value string) string {
+	v := p.Filter.Values()
+	v.Set(name, value)
+	return "/events?" + v.Encode()
+}
+
+// EventLinks are the pages an event points at.
+type EventLink struct {
+	Label, Href string
+}
+
+// LinksOf returns the pages an event row links to: its server, the
+// dir-sync page for a requestor (NETWORK/POSTOFFICE) and the X.400 check
+// for a connector it names.
+func LinksOf(ev mailnet.Event) []EventLink {
+	var out []EventLink
+	if ev.ServerID != 0 {
+		out = append(out, EventLink{"server " + ev.Server, "/servers/" + strconv.FormatInt(ev.ServerID, 10)})
+	}
+	if IsRequestor(ev.Server) {
+		out = append(out, EventLink{"requestor " + ev.Server, "/dirsync"})
+	}
+	if c := ev.Fields["connector"]; c != "" {
+		out = append(out, EventLink{"connector " + c, "/x400"})
+	}
+	return out
+}
+
+// IsRequestor reports whether an event's server is a dir-sync requestor's
+// NETWORK/POSTOFFICE.
+func IsRequestor(server string) bool {
+	i := strings.IndexByte(server, '/')
+	return i > 0 && i < len(server)-1
+}
+
+// EventTime formats an event's time for the log.
+func EventTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
+
+// SeverityClass is the row's class for its severity.
+func SeverityClass(sev string) string { return "ev sev-" + sev }
+
+// FieldPairs lists an event's fields in a stable order.
+func FieldPairs(f map[string]string) [][2]string {
+	order := []string{"from", "to", "remote_address", "connector"}
+	var out [][2]string
+	seen := map[string]bool{}
+	for _, k := range order {
+		if v, ok := f[k]; ok && v != "" {
+			out = append(out, [2]string{k, v})
+			seen[k] = true
+		}
+	}
+	var rest []string
+	for k := range f {
+		if !seen[k] && f[k] != "" {
+			rest = append(rest, k)
+		}
+	}
+	slices.Sort(rest)
+	for _, k := range rest {
+		out = append(out, [2]string{k, f[k]})
+	}
+	return out
+}
