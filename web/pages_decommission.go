@@ -2,7 +2,6 @@ package web
 
 import (
 	"context"
-	"database/sql"
 	"net/http"
 	"slices"
 	"strconv"
@@ -15,28 +14,18 @@ import (
 
 // decommissionData builds the confirmation page of server id: what a
 // decommission removes (routing entries from, to and via it; connectors
-// at either end) and what blocks it, counted by the same store queries
-// the action runs, on one read snapshot.
+// at either end) and what blocks it, from store.DecommissionPreview: the
+// same queries the action runs, on one read snapshot.
 func (s *Server) decommissionData(ctx context.Context, id int64) (*views.DecommissionPage, error) {
 	sv, err := s.store.ServerByID(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	p := &views.DecommissionPage{Server: sv}
-	err = s.store.Read(ctx, func(rtx *sql.Tx) error {
-		// A store.Tx around the read transaction: the two helpers only
-		// read, so the GET takes no write lock and changes nothing.
-		tx := &store.Tx{Tx: rtx}
-		var err error
-		if p.Deps, err = tx.DecommissionDependents(ctx, id); err != nil {
-			return err
-		}
-		p.State, err = tx.ServerStateForUpdate(ctx, id)
-		return err
-	})
+	plan, err := s.store.DecommissionPreview(ctx, id)
 	if err != nil {
 		return nil, err
 	}
+	p := &views.DecommissionPage{Server: sv, State: plan.State, Deps: plan.Deps, Jobs: plan.Jobs}
 	if p.Routes, err = s.store.ReportRoutesTouching(ctx, []int64{id}); err != nil {
 		return nil, err
 	}
@@ -46,24 +35,6 @@ func (s *Server) decommissionData(ctx context.Context, id int64) (*views.Decommi
 	if p.Deps.Requestors > 0 {
 		if p.Requestors, err = s.store.Requestors(ctx, store.RequestorFilter{DXServerID: id}); err != nil {
 			return nil, err
-		}
-	}
-	if p.Deps.Moves > 0 {
-		unfinished, err := s.store.UnfinishedJobs(ctx)
-		if err != nil {
-			return nil, err
-		}
-		for _, jid := range unfinished[:min(len(unfinished), 50)] {
-			j, err := s.store.Job(ctx, jid)
-			if err != nil {
-				continue
-			}
-			for _, it := range j.Items {
-				if it.Active() && (it.FromServerID == id || it.ToServerID == id) {
-					p.Jobs = append(p.Jobs, jid)
-					break
-				}
-			}
 		}
 	}
 	ids := []int64{id}

@@ -197,7 +197,7 @@ func TestWSInventoryAndJobFrames(t *testing.T) {
 }
 
 func TestWSSlowClientIsCutOff(t *testing.T) {
-	e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{Queue: 4, WriteTimeout: 300 * time.Millisecond}})
+	e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{Queue: 16, WriteTimeout: 300 * time.Millisecond}})
 	slow := e.mustDial("")          // never reads
 	fast := e.mustDial("types=job") // reads everything
 	deadline := time.Now().Add(2 * time.Second)

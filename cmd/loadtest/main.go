@@ -63,6 +63,8 @@ func run(args []string) error {
 		return cmdFanout(args[1:])
 	case "idle":
 		return cmdIdle(args[1:])
+	case "latency":
+		return cmdLatency(args[1:])
 	case "_serve-mailnet":
 		return childMailnet(args[1:])
 	case "_serve-chat":

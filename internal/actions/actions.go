@@ -17,6 +17,10 @@ type Actions struct {
 	Store *store.Store
 	Live  live.Publisher
 	Log   *slog.Logger
+
+	// posted is signalled (without blocking) after a job is queued, to wake
+	// a runner at once instead of at its next poll.
+	posted chan struct{}
 }
 
 // New returns the actions over st, publishing to pub.
@@ -27,5 +31,5 @@ func New(st *store.Store, pub live.Publisher, log *slog.Logger) *Actions {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Actions{Store: st, Live: pub, Log: log}
+	return &Actions{Store: st, Live: pub, Log: log, posted: make(chan struct{}, 1)}
 }

@@ -24,7 +24,7 @@ const MaxMoveUsers = 10000
 
 // StartMove validates req and queues a move job with one item per user,
 // in one transaction: the unique index move_items_one_active refuses a
-// user who is already moving (409). The runner picks the job up.
+// user who is already moving (409). After the commit it wakes the runner.
 func (a *Actions) StartMove(ctx context.Context, req MoveRequest) (store.JobDetail, error) {
 	if req.ToServerID <= 0 {
 		return store.JobDetail{}, mailnet.Invalid("to_server_id", "to_server_id is required")
@@ -123,10 +123,20 @@ func (a *Actions) StartMove(ctx context.Context, req MoveRequest) (store.JobDeta
 	if err != nil {
 		return store.JobDetail{}, err
 	}
+	a.jobPosted()
 	j, err := a.Store.JobSummary(ctx, jobID)
 	if err != nil {
 		return store.JobDetail{}, err
 	}
 	a.Live.Publish(live.Frame{Type: live.TypeJob, Data: j})
 	return j, nil
+}
+
+// jobPosted wakes a runner waiting on a.posted; a signal already pending
+// covers this one too.
+func (a *Actions) jobPosted() {
+	select {
+	case a.posted <- struct{}{}:
+	default:
+	}
 }

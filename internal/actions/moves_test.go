@@ -405,3 +405,95 @@ func TestRunnerPicksUpQueuedJobs(t *testing.T) {
 	}
 	f.check(append(f.nw.Users[0], f.nw.Users[1]...), 10)
 }
+
+func TestRunnerWakesWhenAJobIsPosted(t *testing.T) {
+	f := newFixture(t, crashtest.Spec{Servers: 2, Users: []int{1}, Messages: 10})
+	// A poll that never fires in the test: only StartMove's signal can wake it.
+	r := f.a.NewRunner(actions.RunnerOptions{Poll: time.Hour})
+	r.Start()
+	defer r.Stop()
+	time.Sleep(20 * time.Millisecond) // the first schedule, with nothing queued, has run
+	j := f.start(actions.MoveRequest{UserIDs: f.nw.Users[0], ToServerID: f.nw.Servers[1]})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		got, err := f.st.JobSummary(context.Background(), j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Finished() {
+			if got.Status != mailnet.JobDone {
+				t.Fatalf("job: got %s, want done", got.Status)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("job still %s 5s after it was posted, with a one-hour poll", got.Status)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	f.check(f.nw.Users[0], 10)
+}
+
+func TestMoveRefusesATargetHoldingTheUsersMessages(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		batch int // 5: the user is copied in batches; 100: moved whole in one transaction
+	}{{"batched", 5}, {"whole", 100}} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFixture(t, crashtest.Spec{Servers: 2, Users: []int{1}, Messages: 20})
+			user, from, to := f.nw.Users[0][0], f.nw.Servers[0], f.nw.Servers[1]
+			// A stray row of the user on the target, copy_of set as a
+			// leftover copy would have it: the move must not count it as
+			// its own copy, nor delete it.
+			f.exec(`INSERT INTO messages (user_id, server_id, folder, subject, size, received_at, copy_of)
+				VALUES (?, ?, 'Inbox', 'stray', 1, '2025-01-01T00:00:00Z', 999999)`, user, to)
+			f.exec(`UPDATE servers SET message_count = message_count + 1 WHERE id = ?`, to)
+			j := f.start(actions.MoveRequest{UserIDs: []int64{user}, ToServerID: to})
+			j = f.run(j.ID, actions.RunnerOptions{Batch: c.batch})
+			if j.Status != mailnet.JobFailed || j.Items[0].State != store.ItemFailed || !strings.Contains(j.Items[0].Error, "already holds 1") {
+				t.Fatalf("job %s item %s %q; want failed, failed, naming the 1 message already there", j.Status, j.Items[0].State, j.Items[0].Error)
+			}
+			if got := f.home(user); got != from {
+				t.Errorf("home: got %d, want the source %d", got, from)
+			}
+			if got := f.count(`SELECT count(*) FROM messages WHERE user_id = ? AND server_id = ?`, user, from); got != 20 {
+				t.Errorf("messages on the source: got %d, want 20", got)
+			}
+			if got := f.count(`SELECT count(*) FROM messages WHERE user_id = ? AND server_id = ?`, user, to); got != 1 {
+				t.Errorf("rows on the target: got %d, want the 1 stray", got)
+			}
+			if s, u, err := f.st.BulkCounterMismatches(context.Background()); err != nil || s != 0 || u != 0 {
+				t.Errorf("counter mismatches: got %d servers, %d users (%v), want 0 and 0", s, u, err)
+			}
+		})
+	}
+}
+
+func TestCountersFollowTheRowsThroughAMove(t *testing.T) {
+	// Small users go whole (one transaction per group), the big one in
+	// batches; after either, and after a move back, the counters equal the
+	// rows by BulkCounterMismatches' rule.
+	f := newFixture(t, crashtest.Spec{Servers: 2, Users: []int{5}, Messages: 40})
+	from, to := f.nw.Servers[0], f.nw.Servers[1]
+	f.exec(`WITH RECURSIVE seq(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM seq WHERE n < 200)
+		INSERT INTO messages (user_id, server_id, folder, subject, size, received_at)
+		SELECT ?, ?, 'Inbox', 'extra ' || n, 1, '2025-01-01T00:00:00Z' FROM seq`, f.nw.Users[0][0], from)
+	f.exec(`UPDATE users SET message_count = message_count + 200 WHERE id = ?`, f.nw.Users[0][0])
+	f.exec(`UPDATE servers SET message_count = message_count + 200 WHERE id = ?`, from)
+	for i, dst := range []int64{to, from} {
+		j := f.start(actions.MoveRequest{FromServerID: f.home(f.nw.Users[0][0]), ToServerID: dst, All: true})
+		j = f.run(j.ID, actions.RunnerOptions{Batch: 100})
+		if j.Status != mailnet.JobDone || j.Done != 400 || j.Total != 400 {
+			t.Fatalf("move %d: got %s %d/%d (%s), want done 400/400", i+1, j.Status, j.Done, j.Total, j.Error)
+		}
+		if s, u, err := f.st.BulkCounterMismatches(context.Background()); err != nil || s != 0 || u != 0 {
+			t.Errorf("after move %d, counter mismatches: got %d servers, %d users (%v), want 0 and 0", i+1, s, u, err)
+		}
+		if got := f.count(`SELECT message_count FROM servers WHERE id = ?`, dst); got != 400 {
+			t.Errorf("after move %d, target message_count: got %d, want 400", i+1, got)
+		}
+	}
+	if err := crashtest.Check(context.Background(), f.raw, f.nw.Users[0][1:], 40); err != nil {
+		t.Error(err)
+	}
+}

@@ -18,8 +18,14 @@ import (
 // RunnerOptions tune the job runner.
 type RunnerOptions struct {
 	Workers int           // jobs run at once; default 2
-	Batch   int           // message rows per write transaction; default 2000
-	Poll    time.Duration // how often to look for queued jobs; default 250ms
+	// Batch is the message rows per write transaction (default 5000): a
+	// copy or release batch of a large mailbox, and the size of a group of
+	// small mailboxes moved whole in one transaction.
+	Batch int
+	// Poll is how often to look for queued jobs (default 250ms); StartMove
+	// also wakes the runner at once, so the poll is only a fallback (jobs
+	// queued by another process, retries after a backoff).
+	Poll time.Duration
 	// Pause is slept after each write transaction so that other writers
 	// (ingest, inventory) get the one writer connection; 0 only yields.
 	Pause time.Duration
@@ -54,7 +60,7 @@ func (a *Actions) NewRunner(opt RunnerOptions) *Runner {
 		opt.Workers = 2
 	}
 	if opt.Batch <= 0 {
-		opt.Batch = 2000
+		opt.Batch = 5000
 	}
 	if opt.Poll <= 0 {
 		opt.Poll = 250 * time.Millisecond
@@ -78,6 +84,7 @@ func (r *Runner) Start() {
 				return
 			case <-t.C:
 			case <-r.wake:
+			case <-r.a.posted: // nil when Actions was not built by New: the poll does
 			}
 		}
 	}()
@@ -177,7 +184,11 @@ func (r *Runner) RunJob(ctx context.Context, id int64) error {
 		if r.stopping() {
 			return errStopped
 		}
-		if err := r.runGroup(ctx, id, g); err != nil {
+		run := r.runGroup
+		if r.small(g) {
+			run = r.runSmallGroup
+		}
+		if err := run(ctx, id, g); err != nil {
 			return err
 		}
 	}
@@ -241,7 +252,9 @@ func (r *Runner) runGroup(ctx context.Context, jobID int64, g []*store.MoveItem)
 	// Start: count what each user has on the source now.
 	if queued := inState(g, store.ItemQueued); len(queued) > 0 {
 		var c bool
+		var refused map[int64]bool
 		err := st.Write(ctx, func(tx *store.Tx) error {
+			refused = map[int64]bool{}
 			var err error
 			if c, err = tx.CancelRequested(ctx, jobID); err != nil {
 				return err
@@ -251,6 +264,18 @@ func (r *Runner) runGroup(ctx context.Context, jobID int64, g []*store.MoveItem)
 					if err := tx.SetItemState(ctx, it.ID, store.ItemCancelled, "cancelled before it started"); err != nil {
 						return err
 					}
+					continue
+				}
+				if k, err := tx.CountOnTarget(ctx, it); err != nil {
+					return err
+				} else if k > 0 {
+					// Until the switch, the user's rows on the target must be
+					// this move's copies and nothing else.
+					msg := fmt.Sprintf("the target already holds %d messages of the user; nothing was copied", k)
+					if err := tx.SetItemState(ctx, it.ID, store.ItemFailed, msg); err != nil {
+						return err
+					}
+					refused[it.ID] = true
 					continue
 				}
 				n, err := tx.CountSource(ctx, it)
@@ -274,9 +299,13 @@ func (r *Runner) runGroup(ctx context.Context, jobID int64, g []*store.MoveItem)
 			return err
 		}
 		for _, it := range queued {
-			it.State = store.ItemCopying
-			if c {
+			switch {
+			case c:
 				it.State = store.ItemCancelled
+			case refused[it.ID]:
+				it.State = store.ItemFailed
+			default:
+				it.State = store.ItemCopying
 			}
 		}
 		failpoint.Hit("move.after-start")
@@ -603,4 +632,107 @@ func (r *Runner) progress(ctx context.Context, id int64, force bool) {
 		return
 	}
 	r.a.Live.Publish(live.Frame{Type: live.TypeJob, Data: j})
+}
+
+// small reports whether group g is moved whole in one transaction: every
+// item still queued and the group within one batch (groupItems puts an
+// item larger than a batch in a group of its own).
+func (r *Runner) small(g []*store.MoveItem) bool {
+	var size int64
+	for _, it := range g {
+		if it.State != store.ItemQueued {
+			return false
+		}
+		size += it.Total
+	}
+	return size <= int64(r.opt.Batch)
+}
+
+// runSmallGroup moves a group of small mailboxes in one transaction: for
+// each user, inside a savepoint, copy, verify, switch, release (see
+// store.MoveWhole); a user whose verify or switch guard fails is rolled
+// back alone and fails. The transaction is the unit of crash safety: after
+// a crash every item of the group is still queued, with nothing copied.
+func (r *Runner) runSmallGroup(ctx context.Context, jobID int64, g []*store.MoveItem) error {
+	var cancelled bool
+	servers := map[int64]bool{}
+	err := r.a.Store.Write(ctx, func(tx *store.Tx) error {
+		clear(servers)
+		c, err := tx.CancelRequested(ctx, jobID)
+		if err != nil {
+			return err
+		}
+		if cancelled = c; c {
+			for _, it := range g {
+				if err := tx.SetItemState(ctx, it.ID, store.ItemCancelled, "cancelled before it started"); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		type delta struct{ users, messages int64 }
+		counts := map[int64]*delta{}
+		add := func(id, users, messages int64) {
+			if counts[id] == nil {
+				counts[id] = &delta{}
+			}
+			counts[id].users += users
+			counts[id].messages += messages
+		}
+		var done, grow int64
+		for _, it := range g {
+			before := it.Total
+			addr, n, err := tx.MoveWhole(ctx, it)
+			if errors.Is(err, store.ErrVerify) || errors.Is(err, store.ErrSwitchGuard) {
+				if err := tx.SetItemState(ctx, it.ID, store.ItemFailed, "move refused, nothing changed: "+err.Error()); err != nil {
+					return err
+				}
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			done += n
+			grow += it.Total - before
+			add(it.FromServerID, -1, -n)
+			add(it.ToServerID, 1, n)
+			if err := tx.Audit(ctx, "user.move", "user", it.UserID,
+				map[string]any{"server_id": it.FromServerID},
+				map[string]any{"server_id": it.ToServerID, "forward": addr},
+				fmt.Sprintf("%s moved to server %d by job %d with %d messages; %s forwards", it.Alias, it.ToServerID, jobID, n, addr)); err != nil {
+				return err
+			}
+		}
+		for id, d := range counts {
+			if err := tx.AddServerCounts(ctx, id, d.users, d.messages); err != nil {
+				return err
+			}
+			servers[id] = true
+		}
+		failpoint.Hit("move.in-small-group")
+		return tx.AddJobDone(ctx, jobID, done, grow)
+	})
+	if err != nil {
+		// The transaction rolled back: the items are queued again on disk.
+		for _, it := range g {
+			it.State = store.ItemQueued
+		}
+		return err
+	}
+	for _, it := range g {
+		if cancelled {
+			it.State = store.ItemCancelled
+		} else if it.State == store.ItemQueued {
+			it.State = store.ItemFailed
+		}
+	}
+	for id := range servers {
+		r.a.Live.Publish(live.Frame{Type: live.TypeInventory, Data: live.Inventory{Object: "server", ID: id, Action: "updated"}})
+	}
+	r.progress(ctx, jobID, false)
+	if r.opt.OnBatch != nil {
+		r.opt.OnBatch(jobID)
+	}
+	r.yield()
+	return nil
 }

@@ -79,12 +79,14 @@ func Seed(ctx context.Context, st *store.Store, spec Spec) (Network, error) {
 	return nw, err
 }
 
-// Recount sets every counter from the rows it counts (copies excluded).
+// Recount sets every counter from the rows it counts, by the rule that
+// store.BulkCounterMismatches checks: a server counts the messages stored
+// on it, copies included; a user its messages on its home server.
 func Recount(ctx context.Context, tx *sql.Tx) error {
 	for _, q := range []string{
-		`UPDATE users SET message_count = (SELECT count(*) FROM messages m WHERE m.user_id = users.id AND m.copy_of IS NULL)`,
+		`UPDATE users SET message_count = (SELECT count(*) FROM messages m WHERE m.user_id = users.id AND m.server_id = users.server_id)`,
 		`UPDATE servers SET user_count = (SELECT count(*) FROM users u WHERE u.server_id = servers.id),
-			message_count = (SELECT count(*) FROM messages m WHERE m.server_id = servers.id AND m.copy_of IS NULL)`,
+			message_count = (SELECT count(*) FROM messages m WHERE m.server_id = servers.id)`,
 	} {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
 			return err
@@ -95,7 +97,8 @@ func Recount(ctx context.Context, tx *sql.Tx) error {
 
 // Check verifies the invariants on db once no move is active: each of the
 // listed users has exactly perUser messages, all distinct, all on the
-// user's home server and none a copy; each user is homed where its last
+// user's home server, none both an original and its copy (copy_of stays
+// set after a move, pointing at a released row); each user is homed where its last
 // move item says (done: target; cancelled or failed: source); counters
 // equal the rows. It returns the first violation.
 func Check(ctx context.Context, db *sql.DB, users []int64, perUser int) error {
@@ -106,15 +109,15 @@ func Check(ctx context.Context, db *sql.DB, users []int64, perUser int) error {
 	if active > 0 {
 		return fmt.Errorf("%d move items still active", active)
 	}
-	var stray, copies int
+	var stray, pairs int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM messages m JOIN users u ON u.id = m.user_id WHERE m.server_id <> u.server_id`).Scan(&stray); err != nil {
 		return err
 	}
-	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE copy_of IS NOT NULL`).Scan(&copies); err != nil {
+	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM messages c JOIN messages o ON o.id = c.copy_of`).Scan(&pairs); err != nil {
 		return err
 	}
-	if stray > 0 || copies > 0 {
-		return fmt.Errorf("%d messages away from their user's home server, %d copies left; want 0 and 0", stray, copies)
+	if stray > 0 || pairs > 0 {
+		return fmt.Errorf("%d messages away from their user's home server, %d both original and copy; want 0 and 0", stray, pairs)
 	}
 	for _, u := range users {
 		var n, distinct int
@@ -145,11 +148,11 @@ func Check(ctx context.Context, db *sql.DB, users []int64, perUser int) error {
 	var badServers, badUsers int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM servers s WHERE
 		s.user_count <> (SELECT count(*) FROM users u WHERE u.server_id = s.id) OR
-		s.message_count <> (SELECT count(*) FROM messages m WHERE m.server_id = s.id AND m.copy_of IS NULL)`).Scan(&badServers); err != nil {
+		s.message_count <> (SELECT count(*) FROM messages m WHERE m.server_id = s.id)`).Scan(&badServers); err != nil {
 		return err
 	}
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM users u WHERE
-		u.message_count <> (SELECT count(*) FROM messages m WHERE m.user_id = u.id AND m.copy_of IS NULL)`).Scan(&badUsers); err != nil {
+		u.message_count <> (SELECT count(*) FROM messages m WHERE m.user_id = u.id AND m.server_id = u.server_id)`).Scan(&badUsers); err != nil {
 		return err
 	}
 	if badServers > 0 || badUsers > 0 {

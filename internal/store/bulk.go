@@ -472,21 +472,22 @@ func (s *Store) BulkSetLastEvents(ctx context.Context) error {
 }
 
 // BulkCounterMismatches returns how many servers and users have a stored
-// counter that differs from the rows it counts. Both are 0 after a correct
-// load. It scans users and messages: for checks, not for reports.
+// counter that differs from the rows it counts: a server counts the
+// messages stored on it (a move's copies included), a user the messages on
+// its home server (see the counter rule in moves.go). Both are 0 after a
+// correct load. It scans users and messages: for checks, not for reports.
 func (s *Store) BulkCounterMismatches(ctx context.Context) (servers, users int64, err error) {
 	err = s.Read(ctx, func(tx *sql.Tx) error {
 		if err := tx.QueryRowContext(ctx, `
 			SELECT count(*) FROM servers s
 			LEFT JOIN (SELECT server_id, count(*) AS n FROM users GROUP BY server_id) u ON u.server_id = s.id
-			LEFT JOIN (SELECT server_id, count(*) AS n FROM messages WHERE copy_of IS NULL GROUP BY server_id) m ON m.server_id = s.id
+			LEFT JOIN (SELECT server_id, count(*) AS n FROM messages GROUP BY server_id) m ON m.server_id = s.id
 			WHERE s.user_count <> coalesce(u.n, 0) OR s.message_count <> coalesce(m.n, 0)`).Scan(&servers); err != nil {
 			return fmt.Errorf("server counters: %w", err)
 		}
 		if err := tx.QueryRowContext(ctx, `
 			SELECT count(*) FROM users u
-			LEFT JOIN (SELECT user_id, count(*) AS n FROM messages WHERE copy_of IS NULL GROUP BY user_id) m ON m.user_id = u.id
-			WHERE u.message_count <> coalesce(m.n, 0)`).Scan(&users); err != nil {
+			WHERE u.message_count <> (SELECT count(*) FROM messages m WHERE m.user_id = u.id AND m.server_id = u.server_id)`).Scan(&users); err != nil {
 			return fmt.Errorf("user counters: %w", err)
 		}
 		return nil

@@ -22,8 +22,14 @@ func (d Dependents) Any() bool { return d.Users+d.Moves+d.Requestors+d.Messages 
 
 // DecommissionDependents counts, inside the transaction, what depends on server id.
 func (tx *Tx) DecommissionDependents(ctx context.Context, id int64) (Dependents, error) {
+	return decommissionDependents(ctx, tx, id)
+}
+
+// decommissionDependents is the one count of dependents, shared by the
+// action (in its write transaction) and DecommissionPreview.
+func decommissionDependents(ctx context.Context, q querier, id int64) (Dependents, error) {
 	var d Dependents
-	err := tx.QueryRowContext(ctx, `SELECT
+	err := q.QueryRowContext(ctx, `SELECT
 		(SELECT count(*) FROM users WHERE server_id = ?1),
 		(SELECT count(*) FROM move_items WHERE state IN ('queued', 'copying', 'verified', 'switched')
 			AND (from_server_id = ?1 OR to_server_id = ?1)),
@@ -49,8 +55,12 @@ type ServerState struct {
 
 // ServerStateForUpdate reads server id's state inside the transaction.
 func (tx *Tx) ServerStateForUpdate(ctx context.Context, id int64) (ServerState, error) {
+	return serverState(ctx, tx, id)
+}
+
+func serverState(ctx context.Context, q querier, id int64) (ServerState, error) {
 	st := ServerState{ID: id}
-	err := tx.QueryRowContext(ctx, `SELECT name, serial, status,
+	err := q.QueryRowContext(ctx, `SELECT name, serial, status,
 		(SELECT count(*) FROM routes WHERE from_server_id = ?1 OR to_server_id = ?1 OR via_server_id = ?1),
 		(SELECT count(*) FROM connectors WHERE server_id = ?1 OR remote_server_id = ?1)
 		FROM servers WHERE id = ?1`, id).Scan(&st.Name, &st.Serial, &st.Status, &st.Routes, &st.Connectors)
@@ -61,6 +71,55 @@ func (tx *Tx) ServerStateForUpdate(ctx context.Context, id int64) (ServerState, 
 		return st, fmt.Errorf("server %d: %w", id, err)
 	}
 	return st, nil
+}
+
+// DecommissionPlan is what a decommission of a server would do now: the
+// state it would change (with the routing entries and connectors it would
+// remove) and what blocks it.
+type DecommissionPlan struct {
+	State ServerState `json:"server"`
+	Deps  Dependents  `json:"blocked_by"`
+	// Jobs are the unfinished jobs holding an active move from or to the
+	// server, oldest first, at most 50.
+	Jobs []int64 `json:"jobs"`
+}
+
+// Blocked reports whether the decommission would be refused now.
+func (p DecommissionPlan) Blocked() bool {
+	return p.State.Status == "decommissioned" || p.Deps.Any()
+}
+
+// DecommissionPreview returns the plan of decommissioning server id, on
+// one read snapshot, counted by the queries the action runs in its write
+// transaction: a page and the POST that follows count the same way.
+func (s *Store) DecommissionPreview(ctx context.Context, id int64) (DecommissionPlan, error) {
+	var p DecommissionPlan
+	err := s.Read(ctx, func(tx *sql.Tx) error {
+		var err error
+		if p.State, err = serverState(ctx, tx, id); err != nil {
+			return err
+		}
+		if p.Deps, err = decommissionDependents(ctx, tx, id); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT DISTINCT job_id FROM move_items
+			WHERE state IN ('queued', 'copying', 'verified', 'switched') AND (from_server_id = ?1 OR to_server_id = ?1)
+			ORDER BY job_id LIMIT 50`, id)
+		if err != nil {
+			return fmt.Errorf("moves of server %d: %w", id, err)
+		}
+		defer rows.Close()
+		p.Jobs = []int64{}
+		for rows.Next() {
+			var j int64
+			if err := rows.Scan(&j); err != nil {
+				return fmt.Errorf("moves of server %d: %w", id, err)
+			}
+			p.Jobs = append(p.Jobs, j)
+		}
+		return rows.Err()
+	})
+	return p, err
 }
 
 // Decommission marks server id decommissioned and removes its routing

@@ -20,7 +20,7 @@
   var lastUpdate = Date.now(); // the last frame or successful refresh
   var lastFetch = 0, dirty = false, fetching = false, fetchTimer = 0;
   var ws = null, sockOpen = false, delay = 1000, retryTimer = 0;
-  var ended = false, fetchFailed = false;
+  var ended = false, fetchFailed = false, settled = false; // settled: the first socket opened or failed
 
   function setStatus(state, text) {
     if (statusEl.dataset.state !== state) statusEl.dataset.state = state;
@@ -38,6 +38,8 @@
     if (ended) {
       setStatus("disconnected", "session ended");
       note = "sign this screen in again with /noc/login?token=…";
+    } else if (!settled && !sockOpen) {
+      setStatus("connecting", "connecting");
     } else if (!sockOpen || age > DOWN_MS) {
       setStatus("disconnected", "disconnected");
       if (!sockOpen && retryTimer) note += " · reconnecting";
@@ -126,6 +128,7 @@
     }
     ws.onopen = function () {
       sockOpen = true;
+      settled = true;
       delay = 1000;
       ended = false;
       lastUpdate = Date.now();
@@ -146,6 +149,7 @@
     };
     ws.onclose = function () {
       var was = sockOpen;
+      settled = true;
       sockOpen = false;
       ws = null;
       if (!was) fetchSessionCheck();
