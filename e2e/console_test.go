@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"testing"
 
+	"mailnet/internal/actions"
 	"mailnet/internal/auth"
 	"mailnet/internal/demo"
+	"mailnet/internal/live"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 	"mailnet/web"
@@ -43,7 +45,13 @@ func startConsole(t *testing.T) *console {
 	if _, err := st.CreateAccount(actx, c.Name, "admin", hash); err != nil {
 		t.Fatal(err)
 	}
-	c.HTTP = httptest.NewServer(web.New(web.Config{Store: st}))
+	hub := live.NewHub()
+	t.Cleanup(hub.Close)
+	acts := actions.New(st, hub, nil)
+	runner := acts.NewRunner(actions.RunnerOptions{Workers: 2})
+	runner.Start()
+	t.Cleanup(runner.Stop)
+	c.HTTP = httptest.NewServer(web.New(web.Config{Store: st, Actions: acts, Live: hub, Hub: hub}))
 	t.Cleanup(c.HTTP.Close)
 	c.URL = c.HTTP.URL
 	return c

@@ -57,7 +57,7 @@ func (s *Server) pageEvents(w http.ResponseWriter, r *http.Request) {
 		s.render(w, r, http.StatusUnprocessableEntity, page, views.EventsBody(p))
 		return
 	}
-	q := store.RecentQuery{EventQuery: f.q}
+	q := f.q
 	q.Limit = eventPageSize
 	if b := v.Get("before_id"); b != "" {
 		n, err := strconv.ParseInt(b, 10, 64)
@@ -81,7 +81,7 @@ func (s *Server) pageEvents(w http.ResponseWriter, r *http.Request) {
 	} else if p.Live {
 		// Nothing matched: resume after the newest event of all, so the
 		// stream does not replay history that the filters rule out anyway.
-		newest, err := s.store.RecentEvents(ctx, store.RecentQuery{EventQuery: store.EventQuery{EventID: -1, Limit: 1}})
+		newest, err := s.store.RecentEvents(ctx, store.EventQuery{EventID: -1, Limit: 1})
 		if err != nil {
 			s.error(w, r, err)
 			return

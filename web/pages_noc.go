@@ -106,7 +106,7 @@ func (s *Server) nocPage(r *http.Request, full bool) (*views.NocPage, error) {
 	}
 	if full {
 		p.Sites = sites
-		newest, err := s.store.RecentEvents(ctx, store.RecentQuery{EventQuery: store.EventQuery{EventID: -1, Limit: 1}})
+		newest, err := s.store.RecentEvents(ctx, store.EventQuery{EventID: -1, Limit: 1})
 		if err != nil {
 			return nil, err
 		}
@@ -240,13 +240,15 @@ func (s *Server) nocData(ctx context.Context, p *views.NocPage) (*views.NocData,
 	}
 	if p.Has(views.TileEvents) {
 		base := store.EventQuery{EventID: -1, SiteID: site, Limit: nocWarningRows}
-		ws, err := s.store.RecentEvents(ctx, store.RecentQuery{EventQuery: base, Severities: []string{mailnet.SeverityWarning, mailnet.SeverityError}})
+		warnings := base
+		warnings.Severities = []string{mailnet.SeverityWarning, mailnet.SeverityError}
+		ws, err := s.store.RecentEvents(ctx, warnings)
 		if err != nil {
 			return nil, err
 		}
 		d.Warnings = ws
 		base.Limit = 1
-		latest, err := s.store.RecentEvents(ctx, store.RecentQuery{EventQuery: base})
+		latest, err := s.store.RecentEvents(ctx, base)
 		if err != nil {
 			return nil, err
 		}

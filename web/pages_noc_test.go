@@ -129,6 +129,6 @@ func TestNOCFetchWithoutSessionIs401(t *testing.T) {
 	}
 }
 
-func recentOne() store.RecentQuery {
-	return store.RecentQuery{EventQuery: store.EventQuery{EventID: -1, Limit: 1}}
+func recentOne() store.EventQuery {
+	return store.EventQuery{EventID: -1, Limit: 1}
 }

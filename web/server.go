@@ -66,6 +66,8 @@ type Server struct {
 	roles map[string]mailnet.Role
 
 	auth *authState // sessions, throttles, proxies, cross-origin checks (web/auth.go)
+
+	ws wsPump // the websocket writer shards (web/ws.go)
 }
 
 // New builds the server and its router.

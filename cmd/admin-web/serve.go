@@ -46,7 +46,7 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 	}
 	defer lv.stop()
 	acts := actions.New(st, lv.pub, log)
-	stopJobs, err := startJobs(ctx, st, acts, log)
+	stopJobs, err := startJobs(ctx, st, acts, log, getenv)
 	if err != nil {
 		return err
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"os"
 	"strconv"
 	"time"
 
@@ -15,17 +14,17 @@ import (
 // job the database holds, then runs new ones as they are queued, two at a
 // time. The returned stop waits for the transactions in flight; what is
 // left resumes at the next start. MAILNET_JOB_BATCH (rows per transaction,
-// default 2000) and MAILNET_JOB_PAUSE (a pause between transactions, such
+// default 5000) and MAILNET_JOB_PAUSE (a pause between transactions, such
 // as 2ms, default none) tune how much of the writer a move takes.
-func startJobs(ctx context.Context, st *store.Store, acts *actions.Actions, log *slog.Logger) (func(), error) {
+func startJobs(ctx context.Context, st *store.Store, acts *actions.Actions, log *slog.Logger, getenv env) (func(), error) {
 	if _, err := st.UnfinishedJobs(ctx); err != nil {
 		return nil, err
 	}
 	opt := actions.RunnerOptions{Workers: 2}
-	if n, err := strconv.Atoi(os.Getenv("MAILNET_JOB_BATCH")); err == nil && n > 0 {
+	if n, err := strconv.Atoi(getenv("MAILNET_JOB_BATCH")); err == nil && n > 0 {
 		opt.Batch = n
 	}
-	if d, err := time.ParseDuration(os.Getenv("MAILNET_JOB_PAUSE")); err == nil && d > 0 {
+	if d, err := time.ParseDuration(getenv("MAILNET_JOB_PAUSE")); err == nil && d > 0 {
 		opt.Pause = d
 	}
 	r := acts.NewRunner(opt)

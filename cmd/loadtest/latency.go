@@ -452,6 +452,7 @@ func (o *latencyOpts) prepare(src reportRow, donors []reportRow) (reportRow, err
 	deadline := time.Now().Add(time.Duration(o.prepareMins) * time.Minute)
 	if need := int64(o.evacUsers) - src.UserCount; need > 0 {
 		var ids []int64
+		used := 0
 		for _, d := range donors {
 			if int64(len(ids)) >= need || time.Now().After(deadline) {
 				break
@@ -461,6 +462,7 @@ func (o *latencyOpts) prepare(src reportRow, donors []reportRow) (reportRow, err
 				return src, err
 			}
 			ids = append(ids, got...)
+			used++
 		}
 		start := time.Now()
 		j, err := o.startMove(map[string]any{"user_ids": ids, "to_server_id": src.ID})
@@ -472,7 +474,7 @@ func (o *latencyOpts) prepare(src reportRow, donors []reportRow) (reportRow, err
 		}
 		rate, d := jobRate(j, time.Since(start))
 		o.info("prepared: moved %d users (%d messages) from %d servers onto %s in %v: %.0f messages/s (job %d, no other load)",
-			len(ids), j.Done, countDonors(donors, len(ids)), src.Name, d.Round(time.Millisecond), rate, j.ID)
+			len(ids), j.Done, used, src.Name, d.Round(time.Millisecond), rate, j.ID)
 	}
 	cur, err := o.server(src.ID)
 	if err != nil {
@@ -498,18 +500,6 @@ func (o *latencyOpts) prepare(src reportRow, donors []reportRow) (reportRow, err
 		}
 	}
 	return cur, nil
-}
-
-// countDonors is how many of the donors, biggest first, gave n users
-// (an estimate from their user counts, for the log line).
-func countDonors(donors []reportRow, n int) int {
-	var sum int64
-	for i, d := range donors {
-		if sum += d.UserCount; sum >= int64(n) {
-			return i + 1
-		}
-	}
-	return len(donors)
 }
 
 // deliver spreads need messages over the users, one POST per user, from

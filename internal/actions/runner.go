@@ -17,7 +17,7 @@ import (
 
 // RunnerOptions tune the job runner.
 type RunnerOptions struct {
-	Workers int           // jobs run at once; default 2
+	Workers int // jobs run at once; default 2
 	// Batch is the message rows per write transaction (default 5000): a
 	// copy or release batch of a large mailbox, and the size of a group of
 	// small mailboxes moved whole in one transaction.

@@ -1,6 +1,7 @@
 package live
 
 import (
+	"context"
 	"encoding/binary"
 	"encoding/json"
 	"strings"
@@ -168,26 +169,103 @@ func contains[T comparable](list []T, v T) bool {
 
 // Sub is one subscriber: a bounded queue of frame groups (the frames of
 // one publication, such as every event of one ingest commit, share a
-// slot). When the queue is full the hub stops delivering to it and closes
-// Overflow; its owner disconnects the client, who resumes by event id.
+// slot) and a Waker told when the queue needs its owner. It holds no
+// goroutine: an idle subscriber costs a few words.
+//
+// Ownership: the hub calls Wake once when the queue becomes non-empty (or
+// the subscriber is cut off) and not again until the owner, having taken
+// everything, finds the queue empty (Take returns no groups). So exactly
+// one party at a time drains a subscriber.
 type Sub struct {
-	C        <-chan *Group
-	Overflow <-chan struct{}
-
-	c      chan *Group
-	over   chan struct{}
-	full   atomic.Bool
+	mu     sync.Mutex
+	q      []*Group
+	limit  int
+	waking bool // Wake was called and the owner has not yet found the queue empty
+	over   bool
 	filter Filter
 	all    bool // the filter lets everything through
+	waker  Waker
 }
 
-// Group is the frames of one publication that a subscriber gets; a
-// pointer, so a queue slot costs 8 bytes of an idle connection's memory.
+// Waker is told that a subscriber has frames (or was cut off). It is
+// called with the hub's lock held and must not block.
+type Waker interface {
+	Wake(s *Sub)
+}
+
+// Group is the frames of one publication that a subscriber gets.
 type Group struct{ Msgs []*Msg }
 
 // Overflowed reports whether the queue overflowed (frames were not
 // delivered after that).
-func (s *Sub) Overflowed() bool { return s.full.Load() }
+func (s *Sub) Overflowed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.over
+}
+
+// Take appends the queued groups to dst and empties the queue. When
+// there are none, the subscriber goes back to idle: the next publication
+// wakes it again. over reports a subscriber cut off because its queue was
+// full; its owner disconnects it.
+func (s *Sub) Take(dst []*Group) (groups []*Group, over bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over {
+		s.waking = true // stays with its owner, who disconnects it
+		return dst, true
+	}
+	if len(s.q) == 0 {
+		s.waking = false
+		return dst, false
+	}
+	dst = append(dst, s.q...)
+	clear(s.q)
+	s.q = s.q[:0]
+	if cap(s.q) > 8 {
+		s.q = nil // a burst's queue is not kept by an idle connection
+	}
+	return dst, false
+}
+
+// Push queues g for s alone, past its filter and its limit (control
+// frames such as pings). It reports false when s was cut off.
+func (s *Sub) Push(g *Group) bool {
+	s.mu.Lock()
+	if s.over {
+		s.mu.Unlock()
+		return false
+	}
+	s.q = append(s.q, g)
+	wake := !s.waking
+	s.waking = true
+	s.mu.Unlock()
+	if wake && s.waker != nil {
+		s.waker.Wake(s)
+	}
+	return true
+}
+
+// offer queues g unless the queue is full; it reports whether s must be
+// woken and whether it overflowed now.
+func (s *Sub) offer(g *Group) (wake, overflowed bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over {
+		return false, false
+	}
+	if len(s.q) >= s.limit {
+		s.over = true
+		s.q = nil
+		wake = !s.waking
+		s.waking = true
+		return wake, true
+	}
+	s.q = append(s.q, g)
+	wake = !s.waking
+	s.waking = true
+	return wake, false
+}
 
 // HubStats are the hub's counters.
 type HubStats struct {
@@ -199,11 +277,12 @@ type HubStats struct {
 }
 
 // Hub fans frames out to subscribers. Publish encodes each frame once and
-// never blocks: a subscriber whose queue is full is cut off (Overflow),
-// never silently skipped.
+// never blocks: a subscriber whose queue is full is cut off (its owner is
+// woken and sees Take's over), never silently skipped.
 type Hub struct {
 	mu   sync.Mutex
 	subs map[*Sub]struct{}
+	src  EventSource
 
 	done      chan struct{}
 	closeOnce sync.Once
@@ -220,20 +299,43 @@ func (h *Hub) Done() <-chan struct{} { return h.done }
 // Close tells every connection that the console is going away.
 func (h *Hub) Close() { h.closeOnce.Do(func() { close(h.done) }) }
 
+// SetEventSource names the one place that publishes event frames in id
+// order (the ingest writer); PublishCommitted asks it to publish what
+// others committed.
+func (h *Hub) SetEventSource(src EventSource) {
+	h.mu.Lock()
+	h.src = src
+	h.mu.Unlock()
+}
+
+// PublishCommitted asks the event source to publish, in id order, every
+// stored event it has not published yet, and waits until it has (or ctx
+// ends). Without a source it does nothing.
+func (h *Hub) PublishCommitted(ctx context.Context) error {
+	h.mu.Lock()
+	src := h.src
+	h.mu.Unlock()
+	if src == nil {
+		return nil
+	}
+	return src.PublishCommitted(ctx)
+}
+
 // Subscribe adds a subscriber with a queue of the given size (at least 1)
-// that receives the frames f lets through, from now on.
-func (h *Hub) Subscribe(f Filter, queue int) *Sub {
-	c := make(chan *Group, max(queue, 1))
-	over := make(chan struct{})
+// that receives the frames f lets through, from now on. w is woken when
+// it has frames. With owned, the caller starts as its owner (the hub does
+// not wake w until the caller's Take finds the queue empty): a client
+// replaying history takes the live frames itself afterwards.
+func (h *Hub) Subscribe(f Filter, queue int, w Waker, owned bool) *Sub {
 	all := len(f.Types) == 0 && len(f.Servers) == 0 && len(f.EventIDs) == 0 && len(f.SiteIDs) == 0 && f.Source == "" && f.Severity == ""
-	s := &Sub{C: c, Overflow: over, c: c, over: over, filter: f, all: all}
+	s := &Sub{limit: max(queue, 1), filter: f, all: all, waker: w, waking: owned}
 	h.mu.Lock()
 	h.subs[s] = struct{}{}
 	h.mu.Unlock()
 	return s
 }
 
-// Unsubscribe removes s; its queue is not closed (the owner stops reading).
+// Unsubscribe removes s; after it returns the hub wakes s no more.
 func (h *Hub) Unsubscribe(s *Sub) {
 	h.mu.Lock()
 	delete(h.subs, s)
@@ -281,18 +383,20 @@ func (h *Hub) PublishMsgs(msgs []*Msg) {
 			if len(sel) == 0 {
 				continue
 			}
-			group = &Group{Msgs: sel}
+			if len(sel) < len(msgs) {
+				group = &Group{Msgs: sel}
+			}
 		}
-		select {
-		case s.c <- group:
-			n += int64(len(group.Msgs))
-		default:
+		wake, over := s.offer(group)
+		if over {
 			// Full: cut the subscriber off rather than skip frames.
 			delete(h.subs, s)
-			if s.full.CompareAndSwap(false, true) {
-				close(s.over)
-				h.overflows.Add(1)
-			}
+			h.overflows.Add(1)
+		} else {
+			n += int64(len(group.Msgs))
+		}
+		if wake && s.waker != nil {
+			s.waker.Wake(s)
 		}
 	}
 	h.mu.Unlock()

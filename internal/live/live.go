@@ -4,6 +4,8 @@
 // bus can later carry frames between several console nodes.
 package live
 
+import "context"
+
 // Frame types on the websocket stream.
 const (
 	TypeEvent     = "event"
@@ -64,6 +66,33 @@ func PublishAll(p Publisher, frames []Frame) {
 	}
 }
 
+// EventSource is the one place that publishes event frames, in id order
+// (the ingest writer). Code that stores an event outside it (an action's
+// console event) does not publish the frame itself: after its commit it
+// calls PublishCommitted, and the source publishes every stored event it
+// has not published yet, in id order, so no client that skips ids at or
+// below the last it saw misses one.
+type EventSource interface {
+	PublishCommitted(ctx context.Context) error
+}
+
+// PublishCommitted asks p's event source (when p has one) to publish the
+// events committed outside it; see EventSource.
+func PublishCommitted(ctx context.Context, p Publisher) error {
+	if s, ok := p.(EventSource); ok {
+		return s.PublishCommitted(ctx)
+	}
+	return nil
+}
+
+// SetEventSource registers src with p (and, through a Tee, with each of
+// its publishers) when p takes one: the hub does.
+func SetEventSource(p Publisher, src EventSource) {
+	if h, ok := p.(interface{ SetEventSource(EventSource) }); ok {
+		h.SetEventSource(src)
+	}
+}
+
 // Tee publishes every frame to each of ps in turn.
 func Tee(ps ...Publisher) BatchPublisher { return tee(ps) }
 
@@ -79,4 +108,20 @@ func (t tee) PublishBatch(frames []Frame) {
 	for _, p := range t {
 		PublishAll(p, frames)
 	}
+}
+
+func (t tee) SetEventSource(src EventSource) {
+	for _, p := range t {
+		SetEventSource(p, src)
+	}
+}
+
+// PublishCommitted asks the first of ps that has an event source.
+func (t tee) PublishCommitted(ctx context.Context) error {
+	for _, p := range t {
+		if s, ok := p.(EventSource); ok {
+			return s.PublishCommitted(ctx)
+		}
+	}
+	return nil
 }

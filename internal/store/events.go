@@ -16,18 +16,21 @@ import (
 // group-committed transactions and read by the event query and the
 // websocket replay, both keyset-paginated on id.
 
-// EventQuery selects events; zero fields select everything. Results come
-// in ascending id order, after AfterID, at most Limit of them.
+// EventQuery selects events; zero fields select everything: those after
+// AfterID (and before BeforeID, when set), at most Limit of them.
 type EventQuery struct {
 	AfterID  int64
+	BeforeID int64
 	Server   string // the name as stored (ingest stores the inventory's spelling)
 	SiteID   int64  // events of servers at this site
 	Source   string
 	EventID  int // -1 or less: any
 	Severity string
-	Since    time.Time // time >= Since
-	Until    time.Time // time < Until
-	Limit    int
+	// Severities, when not empty, selects any of them (Severity is ignored).
+	Severities []string
+	Since      time.Time // time >= Since
+	Until      time.Time // time < Until
+	Limit      int
 }
 
 const eventCols = `id, time, server, server_id, source, event_id, category, severity, description, subject, fields, unknown_server`
@@ -52,35 +55,54 @@ func scanEvent(sc rowScanner) (mailnet.Event, error) {
 
 // Events returns the events matching q in ascending id order.
 func (s *Store) Events(ctx context.Context, q EventQuery) ([]mailnet.Event, error) {
+	return s.events(ctx, q, "ASC")
+}
+
+// RecentEvents returns the events matching q, newest (highest id) first:
+// the event log page and the NOC wall screen read them so.
+func (s *Store) RecentEvents(ctx context.Context, q EventQuery) ([]mailnet.Event, error) {
+	return s.events(ctx, q, "DESC")
+}
+
+// events runs q in the given id order; every filter is a keyset or index
+// condition, so a page costs the same wherever it starts.
+func (s *Store) events(ctx context.Context, q EventQuery, order string) ([]mailnet.Event, error) {
 	where := []string{"id > ?"}
 	args := []any{q.AfterID}
+	add := func(cond string, v ...any) {
+		where = append(where, cond)
+		args = append(args, v...)
+	}
+	if q.BeforeID > 0 {
+		add("id < ?", q.BeforeID)
+	}
 	if q.Server != "" {
-		where = append(where, "server = ?")
-		args = append(args, q.Server)
+		add("server = ?", q.Server)
 	}
 	if q.SiteID != 0 {
-		where = append(where, "server_id IN (SELECT id FROM servers WHERE site_id = ?)")
-		args = append(args, q.SiteID)
+		add("server_id IN (SELECT id FROM servers WHERE site_id = ?)", q.SiteID)
 	}
 	if q.Source != "" {
-		where = append(where, "source = ?")
-		args = append(args, q.Source)
+		add("source = ?", q.Source)
 	}
 	if q.EventID >= 0 {
-		where = append(where, "event_id = ?")
-		args = append(args, q.EventID)
+		add("event_id = ?", q.EventID)
 	}
-	if q.Severity != "" {
-		where = append(where, "severity = ?")
-		args = append(args, q.Severity)
+	switch {
+	case len(q.Severities) > 0:
+		sev := make([]any, len(q.Severities))
+		for i, v := range q.Severities {
+			sev[i] = v
+		}
+		add("severity IN (?"+strings.Repeat(",?", len(sev)-1)+")", sev...)
+	case q.Severity != "":
+		add("severity = ?", q.Severity)
 	}
 	if !q.Since.IsZero() {
-		where = append(where, "time >= ?")
-		args = append(args, fmtTime(q.Since))
+		add("time >= ?", fmtTime(q.Since))
 	}
 	if !q.Until.IsZero() {
-		where = append(where, "time < ?")
-		args = append(args, fmtTime(q.Until))
+		add("time < ?", fmtTime(q.Until))
 	}
 	limit := q.Limit
 	if limit <= 0 {
@@ -88,7 +110,7 @@ func (s *Store) Events(ctx context.Context, q EventQuery) ([]mailnet.Event, erro
 	}
 	args = append(args, limit)
 	rows, err := s.r.QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
+		strings.Join(where, " AND ")+` ORDER BY id `+order+` LIMIT ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("events: %w", err)
 	}

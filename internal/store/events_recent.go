@@ -3,87 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"mailnet/internal/mailnet"
 )
 
-// The event log page and the NOC wall screen read the newest events and
-// the event rate; both are keyset reads on the events indexes.
-
-// RecentQuery selects the newest events: the filters of EventQuery (its
-// AfterID is a lower bound, Limit the page size), below BeforeID when it
-// is set, and only the given severities when Severities is not empty.
-type RecentQuery struct {
-	EventQuery
-	BeforeID   int64
-	Severities []string
-}
-
-// RecentEvents returns the events matching q, newest (highest id) first.
-func (s *Store) RecentEvents(ctx context.Context, q RecentQuery) ([]mailnet.Event, error) {
-	where := []string{"id > ?"}
-	args := []any{q.AfterID}
-	if q.BeforeID > 0 {
-		where = append(where, "id < ?")
-		args = append(args, q.BeforeID)
-	}
-	if q.Server != "" {
-		where = append(where, "server = ?")
-		args = append(args, q.Server)
-	}
-	if q.SiteID != 0 {
-		where = append(where, "server_id IN (SELECT id FROM servers WHERE site_id = ?)")
-		args = append(args, q.SiteID)
-	}
-	if q.Source != "" {
-		where = append(where, "source = ?")
-		args = append(args, q.Source)
-	}
-	if q.EventID >= 0 {
-		where = append(where, "event_id = ?")
-		args = append(args, q.EventID)
-	}
-	switch {
-	case len(q.Severities) > 0:
-		where = append(where, "severity IN ("+strings.TrimSuffix(strings.Repeat("?,", len(q.Severities)), ",")+")")
-		for _, sev := range q.Severities {
-			args = append(args, sev)
-		}
-	case q.Severity != "":
-		where = append(where, "severity = ?")
-		args = append(args, q.Severity)
-	}
-	if !q.Since.IsZero() {
-		where = append(where, "time >= ?")
-		args = append(args, fmtTime(q.Since))
-	}
-	if !q.Until.IsZero() {
-		where = append(where, "time < ?")
-		args = append(args, fmtTime(q.Until))
-	}
-	limit := q.Limit
-	if limit <= 0 {
-		limit = 100
-	}
-	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+eventCols+` FROM events WHERE `+
-		strings.Join(where, " AND ")+` ORDER BY id DESC LIMIT ?`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("recent events: %w", err)
-	}
-	defer rows.Close()
-	out := make([]mailnet.Event, 0, min(limit, 256))
-	for rows.Next() {
-		ev, err := scanEvent(rows)
-		if err != nil {
-			return nil, fmt.Errorf("recent events: %w", err)
-		}
-		out = append(out, ev)
-	}
-	return out, rows.Err()
-}
+// The event log page and the NOC wall screen show the event rate.
 
 // EventsPerMinute counts the events of the minutes from since (truncated
 // to the minute) up to and including the minute of until: one count per
