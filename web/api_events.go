@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -77,27 +78,7 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxIngestBody)
-	var raw []json.RawMessage
-	if err := DecodeStrict(r.Body, &raw); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	in := make([]ingest.Input, len(raw))
-	for i, m := range raw {
-		if err := DecodeStrict(bytes.NewReader(m), &in[i]); err != nil {
-			field := fmt.Sprintf("[%d]", i)
-			msg := err.Error()
-			if e, ok := mailnet.AsError(err); ok {
-				msg = e.Message
-				if e.Field != "" {
-					field += "." + e.Field
-				}
-			}
-			s.error(w, r, mailnet.Invalid(field, "event %d: %s", i, msg))
-			return
-		}
-	}
-	items, err := ingest.Validate(in, s.now())
+	items, err := decodeIngestBatch(r.Body, s.now())
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -111,6 +92,36 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusAccepted, map[string]int{"accepted": n})
+}
+
+// decodeIngestBatch reads a POST /api/v1/events body (a JSON array of
+// events, each decoded strictly) and validates it as a whole. Every
+// refusal is a domain error naming a field: "body" when the body is not
+// a JSON array (400, or 413 past the size limit), "[i]" or "[i].field"
+// for the first bad event (422).
+func decodeIngestBatch(body io.Reader, now time.Time) ([]ingest.Item, error) {
+	var raw []json.RawMessage
+	if err := DecodeStrict(body, &raw); err != nil {
+		if e, ok := mailnet.AsError(err); ok {
+			return nil, mailnet.Errorf(e.Kind, "body", "%s", e.Message)
+		}
+		return nil, mailnet.Errorf(mailnet.KindMalformed, "body", "%v", err)
+	}
+	in := make([]ingest.Input, len(raw))
+	for i, m := range raw {
+		if err := DecodeStrict(bytes.NewReader(m), &in[i]); err != nil {
+			field := fmt.Sprintf("[%d]", i)
+			msg := err.Error()
+			if e, ok := mailnet.AsError(err); ok {
+				msg = e.Message
+				if e.Field != "" {
+					field += "." + e.Field
+				}
+			}
+			return nil, mailnet.Invalid(field, "event %d: %s", i, msg)
+		}
+	}
+	return ingest.Validate(in, now)
 }
 
 // eventFilter is what the event query and the websocket share.

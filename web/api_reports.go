@@ -95,8 +95,9 @@ func reportFormat(r *http.Request) (format string, download bool, err error) {
 }
 
 // apiReportServers is the Global Server Report: {"servers": [rows]},
-// streamed; ?format=csv (or Accept: text/csv) and ?format=json download
-// it as a file.
+// encoded once per query and store version (reports.ServerReportCache),
+// so concurrent requests share one build; ?format=csv (or Accept:
+// text/csv) and ?format=json download it as a file.
 func (s *Server) apiReportServers(w http.ResponseWriter, r *http.Request) {
 	format, download, err := reportFormat(r)
 	if err != nil {
@@ -108,7 +109,7 @@ func (s *Server) apiReportServers(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	rows, err := reports.Servers(r.Context(), s.store, q)
+	body, err := s.serverReports.Get(r.Context(), format, q)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -120,16 +121,13 @@ func (s *Server) apiReportServers(w http.ResponseWriter, r *http.Request) {
 	}
 	if format == "csv" {
 		h.Set("Content-Type", "text/csv; charset=utf-8")
-		w.WriteHeader(http.StatusOK)
-		if err := reports.WriteServersCSV(w, rows); err != nil {
-			s.log.WarnContext(r.Context(), "server report csv", "err", err)
-		}
-		return
+	} else {
+		h.Set("Content-Type", "application/json; charset=utf-8")
 	}
-	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
-	if err := reports.WriteServersJSON(w, rows); err != nil {
-		s.log.WarnContext(r.Context(), "server report json", "err", err)
+	if _, err := w.Write(body); err != nil {
+		s.log.DebugContext(r.Context(), "server report", "format", format, "err", err)
 	}
 }
 

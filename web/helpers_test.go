@@ -29,7 +29,13 @@ type env struct {
 // newEnv starts the real router on a fresh SQLite file.
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "web.db"), store.Options{})
+	return newEnvAt(t, filepath.Join(t.TempDir(), "web.db"))
+}
+
+// newEnvAt starts the real router on the SQLite file at path.
+func newEnvAt(t testing.TB, path string) *env {
+	t.Helper()
+	st, err := store.Open(context.Background(), path, store.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}

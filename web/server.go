@@ -16,6 +16,7 @@ import (
 	"mailnet/internal/ingest"
 	"mailnet/internal/live"
 	"mailnet/internal/mailnet"
+	"mailnet/internal/reports"
 	"mailnet/internal/store"
 )
 
@@ -68,6 +69,8 @@ type Server struct {
 	auth *authState // sessions, throttles, proxies, cross-origin checks (web/auth.go)
 
 	ws wsPump // the websocket writer shards (web/ws.go)
+
+	serverReports *reports.ServerReportCache // encoded Global Server Reports by store version
 }
 
 // New builds the server and its router.
@@ -111,6 +114,9 @@ func New(cfg Config) *Server {
 		roles:   map[string]mailnet.Role{},
 	}
 	s.metrics = newMetrics(cfg.Registry)
+	if cfg.Store != nil {
+		s.serverReports = reports.NewServerReportCache(cfg.Store, 0, 0)
+	}
 	s.handler = s.routes()
 	return s
 }

@@ -187,7 +187,14 @@ func (sh *wsShard) add(c *wsClient) bool {
 func (sh *wsShard) remove(c *wsClient) {
 	sh.mu.Lock()
 	delete(sh.clients, c)
+	last := sh.closed && len(sh.clients) == 0
 	sh.mu.Unlock()
+	if last { // let a shard whose hub closed see it has no one left
+		select {
+		case sh.kick <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // wake queues c for the shard's goroutine; the hub calls it (through the

@@ -147,7 +147,11 @@ func (a *Actions) CreateServer(ctx context.Context, in ServerInput) (ServerCreat
 	}
 	a.published("server", out.Server.ID, "created")
 	if out.Event != nil {
-		a.Live.Publish(live.Frame{Type: live.TypeEvent, ID: out.Event.ID, Data: *out.Event, Site: out.Server.SiteID})
+		// The event's frame comes from the one place that sends event
+		// frames in id order (the ingest writer), never from here: a frame
+		// sent out of order is skipped by clients that saw a higher id.
+		// The frame goes out even if ctx ends while this waits.
+		_ = live.PublishCommitted(ctx, a.Live)
 	}
 	return out, nil
 }

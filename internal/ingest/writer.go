@@ -73,13 +73,18 @@ type Writer struct {
 	log *slog.Logger
 	opt Options
 
-	mu     sync.Mutex
-	queue  []*batch
-	queued int
-	closed bool
-	wake   chan struct{}
-	stop   chan struct{}
-	exited chan struct{}
+	mu       sync.Mutex
+	queue    []*batch
+	queued   int
+	catchups []chan struct{} // PublishCommitted callers waiting
+	closed   bool
+	wake     chan struct{}
+	stop     chan struct{}
+	exited   chan struct{}
+
+	// published is the highest event id whose frame went out (-1:
+	// unknown yet); only the writer's goroutine touches it.
+	published int64
 
 	names      store.EventNames
 	namesAt    time.Time
@@ -103,8 +108,36 @@ func New(st *store.Store, pub live.Publisher, log *slog.Logger, opt Options) *Wr
 		stop:   make(chan struct{}),
 		exited: make(chan struct{}),
 	}
+	live.SetEventSource(pub, w)
 	go w.run()
 	return w
+}
+
+// PublishCommitted publishes, in id order, every stored event whose frame
+// has not gone out (events that actions stored in their own transactions)
+// and waits until it has. The writer is the one place event frames come
+// from, so clients that skip ids at or below the last they saw miss none.
+func (w *Writer) PublishCommitted(ctx context.Context) error {
+	done := make(chan struct{})
+	w.mu.Lock()
+	if w.closed {
+		w.mu.Unlock()
+		return nil
+	}
+	w.catchups = append(w.catchups, done)
+	w.mu.Unlock()
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+	select {
+	case <-done:
+		return nil
+	case <-w.exited:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Invalidate makes the next batch reload the name cache; call it when the
@@ -199,11 +232,26 @@ func (w *Writer) take() []*batch {
 	return group
 }
 
+func (w *Writer) takeCatchups() []chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	c := w.catchups
+	w.catchups = nil
+	return c
+}
+
 func (w *Writer) run() {
 	defer close(w.exited)
+	w.published = -1
+	if id, err := w.st.LastEventID(context.Background()); err != nil {
+		w.log.Error("ingest: last event id; frames start with the next commit", "err", err)
+	} else {
+		w.published = id
+	}
 	for {
 		group := w.take()
-		if len(group) == 0 {
+		waiting := w.takeCatchups()
+		if len(group) == 0 && len(waiting) == 0 {
 			select {
 			case <-w.wake:
 				continue
@@ -212,11 +260,79 @@ func (w *Writer) run() {
 					w.commit(g)
 					continue
 				}
+				w.finishCatchups(w.takeCatchups())
 				return
 			}
 		}
-		w.commit(group)
+		if len(group) > 0 {
+			w.commit(group)
+		}
+		w.finishCatchups(waiting)
 	}
+}
+
+// finishCatchups publishes what others committed, then releases the
+// callers of PublishCommitted.
+func (w *Writer) finishCatchups(waiting []chan struct{}) {
+	if len(waiting) == 0 {
+		return
+	}
+	frames, err := w.missed(0, nil)
+	if err != nil {
+		w.log.Error("ingest: publish committed events", "err", err)
+	}
+	live.PublishAll(w.pub, frames)
+	for _, c := range waiting {
+		close(c)
+	}
+}
+
+// missed appends to frames the frames of stored events after the last
+// published id and below before (0: no bound), in id order, and moves the
+// mark. The table's ids follow commit order, so whatever lies between is
+// committed by now.
+func (w *Writer) missed(before int64, frames []live.Frame) ([]live.Frame, error) {
+	if w.published < 0 {
+		return frames, nil
+	}
+	ctx := context.Background()
+	reloaded := false
+	for range 100_000 {
+		if before > 0 && w.published >= before-1 {
+			return frames, nil
+		}
+		evs, err := w.st.Events(ctx, store.EventQuery{AfterID: w.published, EventID: -1, Limit: 500})
+		if err != nil {
+			return frames, err
+		}
+		for _, ev := range evs {
+			if before > 0 && ev.ID >= before {
+				w.published = before - 1
+				return frames, nil
+			}
+			ref, ok := w.names.Servers[strings.ToLower(ev.Server)]
+			if !ok && !reloaded && !ev.Unknown {
+				reloaded = true
+				if names, err := w.st.EventNameIndex(ctx); err == nil {
+					w.names, w.namesAt = names, time.Now()
+					ref, ok = w.names.Servers[strings.ToLower(ev.Server)]
+				}
+			}
+			site := int64(0)
+			if ok && ref.ID == ev.ServerID {
+				site = ref.SiteID
+			}
+			frames = append(frames, live.EventFrame(ev, site))
+			w.published = ev.ID
+		}
+		if len(evs) < 500 {
+			if before > 0 {
+				w.published = max(w.published, before-1)
+			}
+			return frames, nil
+		}
+	}
+	return frames, nil
 }
 
 // stored is what a committed group publishes.
@@ -241,6 +357,18 @@ func (w *Writer) commit(group []*batch) {
 		// Publish before answering: an agent that hears 202 knows the
 		// frames are out.
 		frames := make([]live.Frame, 0, len(res.events)+len(res.requestors))
+		if len(res.events) > 0 {
+			// Events stored by others since the last publication go
+			// first: frames leave in id order.
+			first := res.events[0].ID
+			if w.published >= 0 && first > w.published+1 {
+				var err error
+				if frames, err = w.missed(first, frames); err != nil {
+					w.log.Error("ingest: publish events committed elsewhere", "err", err)
+				}
+			}
+			w.published = res.events[len(res.events)-1].ID
+		}
 		for i := range res.events {
 			frames = append(frames, live.EventFrame(res.events[i], res.sites[i]))
 		}

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"sync"
 	"testing"
 
@@ -56,27 +55,10 @@ func benchStore(b *testing.B, sz benchSize) *store.Store {
 		b.Fatal(err)
 	}
 	ctx := context.Background()
-	path := filepath.Join(os.TempDir(), fmt.Sprintf("mailnet-bench-%d-%d-%d.db", sz.servers, sz.users, sz.messages))
-	if _, err := os.Stat(path); err != nil {
-		tmp := path + ".building"
-		for _, suffix := range []string{"", "-wal", "-shm"} {
-			os.Remove(tmp + suffix)
-		}
-		st, err := store.Open(ctx, tmp, store.Options{})
-		if err == nil {
-			b.Logf("generating %s (once)", path)
-			err = demo.Generate(ctx, st, demo.Options{Servers: sz.servers, Users: sz.users, Messages: sz.messages, Seed: 1}, nil)
-			if cerr := st.Close(); err == nil {
-				err = cerr
-			}
-		}
-		if err == nil {
-			err = os.Rename(tmp, path)
-		}
-		if err != nil {
-			benchErrs[sz] = err
-			b.Fatalf("generate %s: %v", path, err)
-		}
+	path, err := demo.BenchFile(ctx, os.TempDir(), demo.Options{Servers: sz.servers, Users: sz.users, Messages: sz.messages, Seed: 1})
+	if err != nil {
+		benchErrs[sz] = err
+		b.Fatal(err)
 	}
 	st, err := store.Open(ctx, path, store.Options{})
 	if err != nil {

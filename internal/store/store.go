@@ -28,6 +28,7 @@ type Store struct {
 	w   *sql.DB
 	r   *sql.DB
 	Now func() time.Time // the clock, injected for tests
+	ver version          // committed writes, for read caches (version.go)
 }
 
 // Options tune Open.
@@ -152,7 +153,9 @@ func (s *Store) Write(ctx context.Context, fn func(tx *Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
-	if err := sqlTx.Commit(); err != nil {
+	err = sqlTx.Commit()
+	s.bump()
+	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
