@@ -53,25 +53,11 @@ func (s *Store) ReportRoutesTouching(ctx context.Context, ids []int64) ([]mailne
 
 // ReportServerNames returns the names of the servers ids (those that exist).
 func (s *Store) ReportServerNames(ctx context.Context, ids []int64) (map[int64]string, error) {
-	out := make(map[int64]string, len(ids))
 	if len(ids) == 0 {
-		return out, nil
+		return map[int64]string{}, nil
 	}
 	in, args := reportInList(ids)
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name FROM servers WHERE id IN (`+in+`)`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("server names: %w", err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
-		var name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return nil, fmt.Errorf("server names: %w", err)
-		}
-		out[id] = name
-	}
-	return out, rows.Err()
+	return s.serverNames(ctx, `SELECT id, name FROM servers WHERE id IN (`+in+`)`, args...)
 }
 
 // ReportUserIDsOnServer returns the ids of the users homed on server, ascending;

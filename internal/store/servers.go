@@ -216,7 +216,13 @@ func likePattern(s string) string {
 
 // ServerNameMap maps every server id to its name.
 func (s *Store) ServerNameMap(ctx context.Context) (map[int64]string, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, name FROM servers`)
+	return s.serverNames(ctx, `SELECT id, name FROM servers`)
+}
+
+// serverNames maps the id to the name of each server that query (selecting
+// id, name) returns.
+func (s *Store) serverNames(ctx context.Context, query string, args ...any) (map[int64]string, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("server names: %w", err)
 	}
