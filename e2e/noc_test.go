@@ -213,9 +213,11 @@ func TestBrowserNOCScreen(t *testing.T) {
 		fmt.Sprintf(`document.querySelector('.noc-event[data-id="%d"]') !== null`, id), 2*time.Second)
 	t.Logf("event %d on the wall %s after the POST (%s after it was readable)", id, time.Since(posted).Round(time.Millisecond), took.Round(time.Millisecond))
 
+	screenshot(t, ctx, "noc")
 	p.stop()
 	waitFor(t, ctx, "disconnected after the console stopped",
 		`document.getElementById("noc-status").dataset.state === "disconnected"`, 15*time.Second)
+	screenshot(t, ctx, "noc-disconnected")
 
 	serve(t, bin, db, addr, "--demo-rate", "0")
 	waitFor(t, ctx, "live again after the restart", `document.getElementById("noc-status").dataset.state === "live"`, 30*time.Second)

@@ -42,6 +42,8 @@ func TestBrowserSignInReportSignOut(t *testing.T) {
 		t.Errorf("after sign-in landed on %s, want the report at /", loc)
 	}
 
+	screenshot(t, ctx, "servers")
+
 	// The Q99393 pair of the demo network: two AppleTalk servers at
 	// different sites with one serial, each row marked and linked.
 	marked, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](
@@ -70,6 +72,7 @@ func TestBrowserSignInReportSignOut(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click("tr.dup a.badge.dup"), chromedp.WaitVisible("main")); err != nil {
 		t.Fatal(err)
 	}
+	screenshot(t, ctx, "duplicates")
 	body, err := chromedp.Run(ctx, chromedp.Text("main"))
 	if err != nil {
 		t.Fatal(err)

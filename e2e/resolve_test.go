@@ -51,6 +51,7 @@ func TestBrowserResolveDuplicateSerial(t *testing.T) {
 	); err != nil {
 		t.Fatalf("open the resolve preview: %v", err)
 	}
+	screenshot(t, ctx, "resolve")
 	preview := text(t, ctx, "#preview")
 	if !strings.Contains(preview, "MACMAIL-DESIGN") && !strings.Contains(preview, "MACMAIL-ENG") {
 		t.Fatalf("the preview names neither server of the pair: %q", preview)
@@ -85,6 +86,7 @@ func TestBrowserResolveDuplicateSerial(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
+	screenshot(t, ctx, "job")
 	still, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`window.__noReload === true`))
 	if err != nil || !still {
 		t.Errorf("the job page reloaded instead of updating in place")
