@@ -20,7 +20,7 @@ func EffectiveRoute(rt mailnet.Route, c Conflicts, names map[int64]string) mailn
 	ends := []struct {
 		id   int64
 		role string
-	}{{rt.FromServerID, "from"}, {rt.ToServerID, "to"}, {rt.ViaServerID, "via"}}
+	}{{rt.FromServerID, "source"}, {rt.ToServerID, "destination"}, {rt.ViaServerID, "relay"}}
 	for _, e := range ends {
 		if e.id == 0 {
 			continue
@@ -34,8 +34,8 @@ func EffectiveRoute(rt mailnet.Route, c Conflicts, names map[int64]string) mailn
 			name = fmt.Sprintf("server %d", e.id)
 		}
 		rt.Effective = mailnet.RouteNone
-		rt.Reason = fmt.Sprintf("the %s server %s shares serial number %s with a server at another site; "+
-			"routing to and from it defaults to \"No Connection\" (Q99393)", e.role, name, serial)
+		rt.Reason = fmt.Sprintf("%s (the %s) shares serial number %s with a server at another site; "+
+			"routing to and from it defaults to \"No Connection\" (Q99393)", name, e.role, serial)
 		return rt
 	}
 	return rt
