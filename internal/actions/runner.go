@@ -322,13 +322,31 @@ func (r *Runner) runGroup(ctx context.Context, jobID int64, g []*store.MoveItem)
 		cursors[it.ID] = c
 	}
 	pending := inState(g, store.ItemCopying)
+	// Each committed batch is verified on a reader connection while the
+	// writer copies the next (see store.VerifyRange). An item copied from
+	// cursor 0 in this run with every range passing skips the full
+	// verify below; any other (resumed, or a range failed) gets it.
+	checked := newRangeChecker(ctx, st)
+	defer checked.wait()
+	for _, it := range pending {
+		if cursors[it.ID] != 0 {
+			checked.skip(it.ID)
+		}
+	}
 	for len(pending) > 0 && !cancelled {
 		if r.stopping() {
 			return errStopped
 		}
 		var complete map[int64]bool
+		before := map[int64]int64{}
+		for _, it := range pending {
+			before[it.ID] = cursors[it.ID]
+		}
 		err := st.Write(ctx, func(tx *store.Tx) error {
 			complete = map[int64]bool{}
+			for id, c := range before {
+				cursors[id] = c // a retried transaction starts over
+			}
 			c, err := tx.CancelRequested(ctx, jobID)
 			if err != nil || c {
 				cancelled = c
@@ -362,11 +380,16 @@ func (r *Runner) runGroup(ctx context.Context, jobID int64, g []*store.MoveItem)
 				left = append(left, it)
 			}
 		}
-		pending = left
 		r.progress(ctx, jobID, false)
 		if r.opt.OnBatch != nil {
 			r.opt.OnBatch(jobID)
 		}
+		for _, it := range pending {
+			if cursors[it.ID] > before[it.ID] {
+				checked.check(*it, before[it.ID], cursors[it.ID])
+			}
+		}
+		pending = left
 		r.yield()
 	}
 	if cancelled {
@@ -374,8 +397,13 @@ func (r *Runner) runGroup(ctx context.Context, jobID int64, g []*store.MoveItem)
 	}
 
 	// Verify what was copied: count and digest, source against copies.
+	passed := checked.wait()
 	var verified []*store.MoveItem
 	for _, it := range inState(g, store.ItemCopying) {
+		if passed[it.ID] {
+			verified = append(verified, it)
+			continue
+		}
 		if err := st.VerifyCopies(ctx, it, cursors[it.ID]); err != nil {
 			if !errors.Is(err, store.ErrVerify) {
 				return err
@@ -474,50 +502,80 @@ func (r *Runner) runGroup(ctx context.Context, jobID int64, g []*store.MoveItem)
 	}
 
 	// Release the old copies, now that the new home is authoritative.
-	rel := inState(g, store.ItemSwitched)
-	for len(rel) > 0 {
+	for _, it := range inState(g, store.ItemSwitched) {
+		if err := r.release(ctx, jobID, it); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// release deletes a switched item's messages on the old home in batches,
+// then marks it done. A goroutine checks each next range on a reader
+// connection (store.CheckRelease: every original has its copy) while the
+// writer deletes the range checked before (store.ReleaseRange).
+func (r *Runner) release(ctx context.Context, jobID int64, it *store.MoveItem) error {
+	st := r.a.Store
+	type checkedRange struct {
+		lo, hi, n int64
+		err       error
+	}
+	ranges := make(chan checkedRange, 1)
+	quit := make(chan struct{})
+	item := *it
+	go func() {
+		defer close(ranges)
+		var lo int64
+		for {
+			hi, n, err := st.CheckRelease(ctx, &item, lo, r.opt.Batch)
+			select {
+			case ranges <- checkedRange{lo: lo, hi: hi, n: n, err: err}:
+			case <-quit:
+				return
+			}
+			if err != nil || n == 0 {
+				return
+			}
+			lo = hi
+		}
+	}()
+	defer func() {
+		close(quit)
+		for range ranges {
+		}
+	}()
+	for rg := range ranges {
 		if r.stopping() {
 			return errStopped
 		}
-		var doneNow map[int64]bool
+		if rg.err != nil {
+			return rg.err
+		}
+		var empty bool
 		err := st.Write(ctx, func(tx *store.Tx) error {
-			doneNow = map[int64]bool{}
-			budget := r.opt.Batch
-			for _, it := range rel {
-				if budget <= 0 {
-					break
-				}
-				n, err := tx.ReleaseBatch(ctx, it, budget)
-				if err != nil {
-					return err
-				}
-				if n < int64(budget) {
-					if err := tx.SetItemState(ctx, it.ID, store.ItemDone, ""); err != nil {
-						return err
-					}
-					doneNow[it.ID] = true
-				}
-				budget -= int(n)
+			var err error
+			if empty, err = tx.ReleaseRange(ctx, it, rg.lo, rg.hi, rg.n); err != nil || !empty {
+				return err
 			}
-			return nil
+			return tx.SetItemState(ctx, it.ID, store.ItemDone, "")
 		})
 		if err != nil {
 			return err
 		}
 		failpoint.Hit("move.after-release-batch")
-		var left []*store.MoveItem
-		for _, it := range rel {
-			if doneNow[it.ID] {
-				it.State = store.ItemDone
-			} else {
-				left = append(left, it)
-			}
+		if empty {
+			it.State = store.ItemDone
+			r.progress(ctx, jobID, false)
+			return nil
 		}
-		rel = left
+		if rg.n == 0 {
+			// Checked empty on the snapshot, yet rows remain: check again.
+			return fmt.Errorf("release item %d: messages left on the old home after the last checked range", it.ID)
+		}
 		r.progress(ctx, jobID, false)
 		r.yield()
 	}
-	return nil
+	return errors.New("release: range checker ended early")
 }
 
 // rollbackAll rolls back every item of g not yet switched.
@@ -680,9 +738,11 @@ func (r *Runner) runSmallGroup(ctx context.Context, jobID int64, g []*store.Move
 			counts[id].messages += messages
 		}
 		var done, grow int64
+		mover := tx.NewWholeMover()
+		defer mover.Close()
 		for _, it := range g {
 			before := it.Total
-			addr, n, err := tx.MoveWhole(ctx, it)
+			addr, n, err := mover.Move(ctx, it)
 			if errors.Is(err, store.ErrVerify) || errors.Is(err, store.ErrSwitchGuard) {
 				if err := tx.SetItemState(ctx, it.ID, store.ItemFailed, "move refused, nothing changed: "+err.Error()); err != nil {
 					return err
@@ -735,4 +795,75 @@ func (r *Runner) runSmallGroup(ctx context.Context, jobID int64, g []*store.Move
 	}
 	r.yield()
 	return nil
+}
+
+// rangeChecker verifies copied ranges (store.VerifyRange) one after the
+// other on a goroutine of its own, off the writer connection.
+type rangeChecker struct {
+	ctx    context.Context
+	st     *store.Store
+	ranges chan checkRange
+	done   chan struct{}
+	once   sync.Once
+	// Written by the goroutine only; read after done is closed.
+	ok     map[int64]bool
+	failed map[int64]bool
+	// Written by the caller only.
+	skipped map[int64]bool
+}
+
+type checkRange struct {
+	it     store.MoveItem
+	lo, hi int64
+}
+
+func newRangeChecker(ctx context.Context, st *store.Store) *rangeChecker {
+	c := &rangeChecker{ctx: ctx, st: st, ranges: make(chan checkRange, 1024), done: make(chan struct{}),
+		ok: map[int64]bool{}, failed: map[int64]bool{}, skipped: map[int64]bool{}}
+	go func() {
+		defer close(c.done)
+		for r := range c.ranges {
+			if c.failed[r.it.ID] {
+				continue
+			}
+			if err := c.st.VerifyRange(c.ctx, &r.it, r.lo, r.hi); err != nil {
+				// The full verify decides (and reports) what is wrong.
+				c.failed[r.it.ID] = true
+				delete(c.ok, r.it.ID)
+				continue
+			}
+			c.ok[r.it.ID] = true
+		}
+	}()
+	return c
+}
+
+// skip marks an item whose copies this checker will not see from the start.
+func (c *rangeChecker) skip(id int64) { c.skipped[id] = true }
+
+// check queues the range (lo, hi] of it's source ids, copied and committed.
+// Ranges of one item must come in order and without gaps.
+func (c *rangeChecker) check(it store.MoveItem, lo, hi int64) {
+	if c.skipped[it.ID] {
+		return
+	}
+	select {
+	case c.ranges <- checkRange{it: it, lo: lo, hi: hi}:
+	default:
+		// The checker is far behind: leave this item to the full verify.
+		c.skipped[it.ID] = true
+	}
+}
+
+// wait stops the checker and returns the items whose every range passed.
+func (c *rangeChecker) wait() map[int64]bool {
+	c.once.Do(func() { close(c.ranges) })
+	<-c.done
+	out := map[int64]bool{}
+	for id := range c.ok {
+		if !c.skipped[id] && !c.failed[id] {
+			out[id] = true
+		}
+	}
+	return out
 }

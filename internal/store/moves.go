@@ -197,6 +197,31 @@ func verifyCopies(ctx context.Context, q querier, it *MoveItem, cursor int64) er
 	return nil
 }
 
+// VerifyRange is VerifyCopies for the item's source messages with ids in
+// (lo, hi] only: every one of them paired through copy_of with an
+// identical copy on the target. The runner checks each committed copy
+// batch with it on a reader connection while the writer copies the next;
+// ranges that together cover (0, cursor] replace VerifyCopies (messages
+// are never updated in place, and the switch compares the full counts, so
+// the target holds no copy beyond these).
+func (s *Store) VerifyRange(ctx context.Context, it *MoveItem, lo, hi int64) error {
+	var src, matched int64
+	err := s.r.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM messages WHERE user_id = ?1 AND server_id = ?2 AND id > ?4 AND id <= ?5),
+		(SELECT count(*) FROM messages s JOIN messages c ON c.copy_of = s.id AND c.server_id = ?3
+			WHERE s.user_id = ?1 AND s.server_id = ?2 AND s.id > ?4 AND s.id <= ?5
+			AND c.user_id = s.user_id AND c.folder = s.folder AND c.subject = s.subject
+			AND c.size = s.size AND c.received_at = s.received_at)`,
+		it.UserID, it.FromServerID, it.ToServerID, lo, hi).Scan(&src, &matched)
+	if err != nil {
+		return fmt.Errorf("verify item %d: %w", it.ID, err)
+	}
+	if src != matched {
+		return fmt.Errorf("%w: source has %d messages in ids %d..%d, %d of them with an identical copy", ErrVerify, src, lo+1, hi, matched)
+	}
+	return nil
+}
+
 // SwitchUser is the switch, in the caller's transaction: it copies what
 // was delivered to the source since cursor, checks that the target holds
 // as many copies as the source has messages, rehomes the user guarded by
@@ -255,38 +280,55 @@ func (tx *Tx) SwitchUser(ctx context.Context, it *MoveItem, cursor int64) (strin
 	return address, nil
 }
 
-// ReleaseBatch deletes up to limit of the user's messages left on the old
-// home after the switch, with one DELETE over a primary-key range, and
-// counts them off the old server. Only originals whose copy is on the new
-// home are deleted (a probe of the covering index messages_copy); if any
-// in the range has none, it refuses with ErrVerify rather than lose a
-// message. It returns how many it deleted; 0 means the release is complete.
-func (tx *Tx) ReleaseBatch(ctx context.Context, it *MoveItem, limit int) (int64, error) {
-	var lo, hi sql.NullInt64
-	var covered int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*), min(id), max(id) FROM (SELECT id FROM messages
-		WHERE user_id = ? AND server_id = ? ORDER BY id LIMIT ?)`, it.UserID, it.FromServerID, limit).Scan(&covered, &lo, &hi); err != nil {
-		return 0, fmt.Errorf("release item %d: %w", it.ID, err)
+// CheckRelease finds, on a reader snapshot, the next up to limit of the
+// user's messages left on the old home after the switch, with ids above
+// after, and checks that every one of them has its copy on the new home (a
+// probe of the covering index messages_copy). It returns the highest id
+// and how many there are (0: none left), or ErrVerify if any lacks a copy.
+// The runner checks the next range this way while the writer deletes the
+// previous one (ReleaseRange): after the switch the user's rows on the old
+// home only ever go away, and only by the release.
+func (s *Store) CheckRelease(ctx context.Context, it *MoveItem, after int64, limit int) (hi, n int64, err error) {
+	var top sql.NullInt64
+	var withCopy int64
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*), max(id),
+		coalesce(sum(EXISTS (SELECT 1 FROM messages c WHERE c.copy_of = m.id AND c.server_id = ?4)), 0)
+		FROM (SELECT id FROM messages WHERE user_id = ?1 AND server_id = ?2 AND id > ?3 ORDER BY id LIMIT ?5) m`,
+		it.UserID, it.FromServerID, after, it.ToServerID, limit).Scan(&n, &top, &withCopy); err != nil {
+		return 0, 0, fmt.Errorf("release item %d: %w", it.ID, err)
 	}
-	if !hi.Valid {
-		return 0, nil
+	if withCopy != n {
+		return 0, 0, fmt.Errorf("release item %d: %w: %d originals in ids %d..%d but %d with a copy", it.ID, ErrVerify, n, after+1, top.Int64, withCopy)
 	}
-	res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE user_id = ?1 AND server_id = ?2 AND id BETWEEN ?3 AND ?4
-		AND EXISTS (SELECT 1 FROM messages c WHERE c.copy_of = messages.id AND c.server_id = ?5)`,
-		it.UserID, it.FromServerID, lo.Int64, hi.Int64, it.ToServerID)
-	if err != nil {
-		return 0, fmt.Errorf("release item %d: %w", it.ID, err)
+	return top.Int64, n, nil
+}
+
+// ReleaseRange deletes the user's messages on the old home with ids in
+// (lo, hi], which CheckRelease found to be n originals each with its copy,
+// with one DELETE over a primary-key range, and counts them off the old
+// server. Any other number of rows means someone else changed them: it
+// returns ErrVerify and the caller's transaction rolls back. It then
+// reports whether the user has no message left on the old home.
+func (tx *Tx) ReleaseRange(ctx context.Context, it *MoveItem, lo, hi, n int64) (empty bool, err error) {
+	if n > 0 {
+		res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE user_id = ? AND server_id = ? AND id > ? AND id <= ?`,
+			it.UserID, it.FromServerID, lo, hi)
+		if err != nil {
+			return false, fmt.Errorf("release item %d: %w", it.ID, err)
+		}
+		if k, _ := res.RowsAffected(); k != n {
+			return false, fmt.Errorf("release item %d: %w: %d checked originals in ids %d..%d but %d deleted", it.ID, ErrVerify, n, lo+1, hi, k)
+		}
+		if err := tx.AddServerCounts(ctx, it.FromServerID, 0, -n); err != nil {
+			return false, err
+		}
 	}
-	n, _ := res.RowsAffected()
-	if n != covered {
-		// The switch checked the counts; a difference here means someone
-		// else changed the messages. Refuse rather than lose one.
-		return 0, fmt.Errorf("release item %d: %w: %d originals in ids %d..%d but %d with a copy", it.ID, ErrVerify, covered, lo.Int64, hi.Int64, n)
+	var more int
+	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE user_id = ? AND server_id = ?)`,
+		it.UserID, it.FromServerID).Scan(&more); err != nil {
+		return false, fmt.Errorf("release item %d: %w", it.ID, err)
 	}
-	if err := tx.AddServerCounts(ctx, it.FromServerID, 0, -n); err != nil {
-		return 0, err
-	}
-	return n, nil
+	return more == 0, nil
 }
 
 // DropCopiesBatch deletes up to limit of the item's copies on the target
@@ -331,28 +373,90 @@ func (tx *Tx) DropCopiesBatch(ctx context.Context, it *MoveItem, limit int) (int
 // nothing of the user has changed: the savepoint was rolled back. It
 // returns the forward's address and how many messages moved.
 func (tx *Tx) MoveWhole(ctx context.Context, it *MoveItem) (address string, n int64, err error) {
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT move_whole`); err != nil {
+	m := tx.NewWholeMover()
+	defer m.Close()
+	return m.Move(ctx, it)
+}
+
+// WholeMover is MoveWhole for many users in one transaction: it prepares
+// each statement once for all of them (preparing costs about as much as
+// running the small statements of one user). Close it before the
+// transaction ends.
+type WholeMover struct {
+	tx    *Tx
+	stmts map[string]*sql.Stmt
+}
+
+// NewWholeMover returns a WholeMover over tx.
+func (tx *Tx) NewWholeMover() *WholeMover {
+	return &WholeMover{tx: tx, stmts: map[string]*sql.Stmt{}}
+}
+
+// Close closes the prepared statements.
+func (m *WholeMover) Close() {
+	for _, st := range m.stmts {
+		st.Close()
+	}
+	clear(m.stmts)
+}
+
+func (m *WholeMover) stmt(ctx context.Context, query string) (*sql.Stmt, error) {
+	if st := m.stmts[query]; st != nil {
+		return st, nil
+	}
+	st, err := m.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	m.stmts[query] = st
+	return st, nil
+}
+
+func (m *WholeMover) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	st, err := m.stmt(ctx, query)
+	if err != nil {
+		return nil, err
+	}
+	return st.ExecContext(ctx, args...)
+}
+
+func (m *WholeMover) scan(ctx context.Context, query string, args []any, dst ...any) error {
+	st, err := m.stmt(ctx, query)
+	if err != nil {
+		return err
+	}
+	return st.QueryRowContext(ctx, args...).Scan(dst...)
+}
+
+// Move is MoveWhole.
+func (m *WholeMover) Move(ctx context.Context, it *MoveItem) (address string, n int64, err error) {
+	if _, err := m.exec(ctx, `SAVEPOINT move_whole`); err != nil {
 		return "", 0, fmt.Errorf("move user %d: %w", it.UserID, err)
 	}
-	address, n, err = tx.moveWhole(ctx, it)
+	address, n, err = m.move(ctx, it)
 	if err != nil {
-		if _, e := tx.ExecContext(ctx, `ROLLBACK TO move_whole`); e != nil {
+		if _, e := m.exec(ctx, `ROLLBACK TO move_whole`); e != nil {
 			return "", 0, errors.Join(err, e)
 		}
 	}
-	if _, e := tx.ExecContext(ctx, `RELEASE move_whole`); e != nil {
+	if _, e := m.exec(ctx, `RELEASE move_whole`); e != nil {
 		return "", 0, errors.Join(err, e)
 	}
 	return address, n, err
 }
 
-func (tx *Tx) moveWhole(ctx context.Context, it *MoveItem) (string, int64, error) {
-	if k, err := tx.CountOnTarget(ctx, it); err != nil {
-		return "", 0, err
-	} else if k > 0 {
+func (m *WholeMover) move(ctx context.Context, it *MoveItem) (string, int64, error) {
+	// Every row above base is made by this transaction from here on.
+	var base, k int64
+	if err := m.scan(ctx, `SELECT (SELECT coalesce(max(id), 0) FROM messages),
+		(SELECT count(*) FROM messages WHERE user_id = ? AND server_id = ?)`,
+		[]any{it.UserID, it.ToServerID}, &base, &k); err != nil {
+		return "", 0, fmt.Errorf("copy user %d: %w", it.UserID, err)
+	}
+	if k > 0 {
 		return "", 0, fmt.Errorf("%w: the target already holds %d messages of the user", ErrVerify, k)
 	}
-	res, err := tx.ExecContext(ctx, `
+	res, err := m.exec(ctx, `
 		INSERT INTO messages (user_id, server_id, folder, subject, size, received_at, copy_of)
 		SELECT user_id, ?, folder, subject, size, received_at, id FROM messages
 		WHERE user_id = ? AND server_id = ? ORDER BY id`, it.ToServerID, it.UserID, it.FromServerID)
@@ -360,45 +464,53 @@ func (tx *Tx) moveWhole(ctx context.Context, it *MoveItem) (string, int64, error
 		return "", 0, fmt.Errorf("copy user %d: %w", it.UserID, err)
 	}
 	n, _ := res.RowsAffected()
-	// Verify: the target held none of the user's rows and now holds n; the
-	// DELETE below must remove n originals; so n originals each paired with
-	// an identical copy is a complete check, and needs one join only.
+	// Verify: the target held none of the user's rows and now holds n, the
+	// rows above base; the DELETE below must remove n originals; copies of
+	// one server have distinct copy_of (messages_copy); so n copies each
+	// paired with an identical original of the user on the source is a
+	// complete check. It reads the new rows in rowid order (the unary +
+	// keeps SQLite off messages_user) and each original by its primary key
+	// (CROSS JOIN keeps that order).
 	var matched int64
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM messages s JOIN messages c ON c.copy_of = s.id AND c.server_id = ?3
-		WHERE s.user_id = ?1 AND s.server_id = ?2
-		AND c.user_id = s.user_id AND c.folder = s.folder AND c.subject = s.subject
-		AND c.size = s.size AND c.received_at = s.received_at`, it.UserID, it.FromServerID, it.ToServerID).Scan(&matched); err != nil {
+	if err := m.scan(ctx, `SELECT count(*) FROM messages c CROSS JOIN messages s ON s.id = c.copy_of
+		WHERE c.id > ?4 AND +c.user_id = ?1 AND +c.server_id = ?3
+		AND s.user_id = ?1 AND s.server_id = ?2 AND c.folder = s.folder AND c.subject = s.subject
+		AND c.size = s.size AND c.received_at = s.received_at`,
+		[]any{it.UserID, it.FromServerID, it.ToServerID, base}, &matched); err != nil {
 		return "", 0, fmt.Errorf("verify user %d: %w", it.UserID, err)
 	}
 	if matched != n {
 		return "", 0, fmt.Errorf("%w: %d copies made, %d of them identical to their original", ErrVerify, n, matched)
 	}
-	if res, err = tx.ExecContext(ctx, `UPDATE users SET server_id = ? WHERE id = ? AND server_id = ?`,
+	now := fmtTime(m.tx.now)
+	// The forward first: it reads the user's alias only while the user is
+	// still on the source, and the guarded update below refuses otherwise.
+	var address string
+	err = m.scan(ctx, `INSERT INTO forwards (user_id, from_server_id, to_server_id, address, created_at)
+		SELECT u.id, ?2, ?3, u.alias || '@' || s.name, ?4 FROM users u, servers s
+		WHERE u.id = ?1 AND u.server_id = ?2 AND s.id = ?2 RETURNING address`,
+		[]any{it.UserID, it.FromServerID, it.ToServerID, now}, &address)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", 0, ErrSwitchGuard
+	}
+	if err != nil {
+		return "", 0, fmt.Errorf("switch user %d: %w", it.UserID, err)
+	}
+	if res, err = m.exec(ctx, `UPDATE users SET server_id = ? WHERE id = ? AND server_id = ?`,
 		it.ToServerID, it.UserID, it.FromServerID); err != nil {
 		return "", 0, fmt.Errorf("switch user %d: %w", it.UserID, err)
 	}
 	if k, _ := res.RowsAffected(); k != 1 {
 		return "", 0, ErrSwitchGuard
 	}
-	var alias, fromName string
-	if err := tx.QueryRowContext(ctx, `SELECT u.alias, s.name FROM users u, servers s WHERE u.id = ? AND s.id = ?`,
-		it.UserID, it.FromServerID).Scan(&alias, &fromName); err != nil {
-		return "", 0, fmt.Errorf("switch user %d: %w", it.UserID, err)
-	}
-	address := alias + "@" + fromName
-	now := fmtTime(tx.now)
-	if _, err := tx.ExecContext(ctx, `INSERT INTO forwards (user_id, from_server_id, to_server_id, address, created_at) VALUES (?, ?, ?, ?, ?)`,
-		it.UserID, it.FromServerID, it.ToServerID, address, now); err != nil {
-		return "", 0, fmt.Errorf("switch user %d: %w", it.UserID, err)
-	}
-	if res, err = tx.ExecContext(ctx, `DELETE FROM messages WHERE user_id = ? AND server_id = ?`, it.UserID, it.FromServerID); err != nil {
+	if res, err = m.exec(ctx, `DELETE FROM messages WHERE user_id = ? AND server_id = ?`, it.UserID, it.FromServerID); err != nil {
 		return "", 0, fmt.Errorf("release user %d: %w", it.UserID, err)
 	}
 	if k, _ := res.RowsAffected(); k != n {
 		return "", 0, fmt.Errorf("release user %d: %w: %d originals but %d copies", it.UserID, ErrVerify, k, n)
 	}
 	total := max(it.Total, n)
-	if _, err := tx.ExecContext(ctx, `UPDATE move_items SET state = 'done', total = ?, copied = ?, error = '', updated_at = ? WHERE id = ?`,
+	if _, err := m.exec(ctx, `UPDATE move_items SET state = 'done', total = ?, copied = ?, error = '', updated_at = ? WHERE id = ?`,
 		total, n, now, it.ID); err != nil {
 		return "", 0, fmt.Errorf("move item %d: %w", it.ID, err)
 	}
