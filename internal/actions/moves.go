@@ -101,16 +101,14 @@ func (a *Actions) StartMove(ctx context.Context, req MoveRequest) (store.JobDeta
 		}
 		var total int64
 		for _, u := range users {
-			err := tx.InsertMoveItem(ctx, jobID, u.ID, u.ServerID, req.ToServerID, u.MessageCount)
-			if errors.Is(err, store.ErrActiveMove) {
-				other, _ := tx.ActiveMoveOf(ctx, u.ID)
-				return &mailnet.Error{Kind: mailnet.KindConflict, Field: "user_ids",
-					Message: fmt.Sprintf("user %s is already in an active move (job %d)", u.Alias, other)}
-			}
-			if err != nil {
-				return err
-			}
 			total += u.MessageCount
+		}
+		if u, err := tx.InsertMoveItems(ctx, jobID, req.ToServerID, users); errors.Is(err, store.ErrActiveMove) {
+			other, _ := tx.ActiveMoveOf(ctx, u.ID)
+			return &mailnet.Error{Kind: mailnet.KindConflict, Field: "user_ids",
+				Message: fmt.Sprintf("user %s is already in an active move (job %d)", u.Alias, other)}
+		} else if err != nil {
+			return err
 		}
 		after := map[string]any{"to_server_id": req.ToServerID, "users": len(users), "messages": total}
 		detail := fmt.Sprintf("move %d users (%d messages) to %s", len(users), total, name)

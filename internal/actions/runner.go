@@ -706,10 +706,11 @@ func (r *Runner) small(g []*store.MoveItem) bool {
 	return size <= int64(r.opt.Batch)
 }
 
-// runSmallGroup moves a group of small mailboxes in one transaction: for
-// each user, inside a savepoint, copy, verify, switch, release (see
-// store.MoveWhole); a user whose verify or switch guard fails is rolled
-// back alone and fails. The transaction is the unit of crash safety: after
+// runSmallGroup moves a group of small mailboxes in one transaction: the
+// whole group set-based when it qualifies (store.MoveGroup: one statement
+// per step, audit rows in one insert), otherwise for each user, inside a
+// savepoint, copy, verify, switch, release (see store.MoveWhole); a user
+// whose verify or switch guard fails is rolled back alone and fails. The transaction is the unit of crash safety: after
 // a crash every item of the group is still queued, with nothing copied.
 func (r *Runner) runSmallGroup(ctx context.Context, jobID int64, g []*store.MoveItem) error {
 	var cancelled bool
@@ -738,9 +739,41 @@ func (r *Runner) runSmallGroup(ctx context.Context, jobID int64, g []*store.Move
 			counts[id].messages += messages
 		}
 		var done, grow int64
+		// Set-based first: one statement per step for the whole group. If
+		// the group does not qualify (a user elsewhere, rows already on
+		// the target, copies that differ) nothing changed, and the users
+		// move one by one below so that only those at fault fail.
+		totals := make([]int64, len(g))
+		for i, it := range g {
+			totals[i] = it.Total
+		}
+		moves, ok, err := tx.MoveGroup(ctx, g)
+		if err != nil {
+			return err
+		}
+		if ok {
+			audits := make([]store.AuditRow, 0, len(moves))
+			for i, m := range moves {
+				it := m.Item
+				done += m.N
+				grow += it.Total - totals[i]
+				add(it.FromServerID, -1, -m.N)
+				add(it.ToServerID, 1, m.N)
+				audits = append(audits, store.AuditRow{Action: "user.move", ObjectType: "user", ObjectID: it.UserID,
+					Before: map[string]any{"server_id": it.FromServerID},
+					After:  map[string]any{"server_id": it.ToServerID, "forward": m.Address},
+					Detail: fmt.Sprintf("%s moved to server %d by job %d with %d messages; %s forwards", it.Alias, it.ToServerID, jobID, m.N, m.Address)})
+			}
+			if err := tx.AuditMany(ctx, audits); err != nil {
+				return err
+			}
+		}
 		mover := tx.NewWholeMover()
 		defer mover.Close()
 		for _, it := range g {
+			if ok {
+				break
+			}
 			before := it.Total
 			addr, n, err := mover.Move(ctx, it)
 			if errors.Is(err, store.ErrVerify) || errors.Is(err, store.ErrSwitchGuard) {
