@@ -150,22 +150,42 @@ func TestEvacuateMovesEveryUser(t *testing.T) {
 	}
 }
 
+// oneItem starts a move of the first server's first user to the second
+// server and returns its item, for tests that drive the store's steps by
+// hand instead of the runner.
+func (f *fixture) oneItem() store.MoveItem {
+	f.t.Helper()
+	j := f.start(actions.MoveRequest{UserIDs: f.nw.Users[0][:1], ToServerID: f.nw.Servers[1]})
+	full, err := f.st.Job(context.Background(), j.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return full.Items[0]
+}
+
+// copyBatch runs CopyBatch in a write transaction of its own.
+func (f *fixture) copyBatch(it *store.MoveItem, cursor int64, limit int) store.Batch {
+	f.t.Helper()
+	var b store.Batch
+	err := f.st.Write(context.Background(), func(tx *store.Tx) error {
+		var err error
+		b, err = tx.CopyBatch(context.Background(), it, cursor, limit)
+		return err
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return b
+}
+
 func TestCopyBatchRetryIsIdempotent(t *testing.T) {
 	f := newFixture(t, crashtest.Spec{Servers: 2, Users: []int{1}, Messages: 50})
-	j := f.start(actions.MoveRequest{UserIDs: f.nw.Users[0], ToServerID: f.nw.Servers[1]})
-	full, _ := f.st.Job(context.Background(), j.ID)
-	it := full.Items[0]
+	it := f.oneItem()
 	var inserted [2]int64
 	for i := range inserted {
 		before := it.Copied
 		// The same batch twice, as after a crash that lost the commit's answer.
-		err := f.st.Write(context.Background(), func(tx *store.Tx) error {
-			_, _, _, err := tx.CopyBatch(context.Background(), &it, 0, 30)
-			return err
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		f.copyBatch(&it, 0, 30)
 		inserted[i] = it.Copied - before
 	}
 	if inserted != [2]int64{30, 0} {
@@ -173,6 +193,52 @@ func TestCopyBatchRetryIsIdempotent(t *testing.T) {
 	}
 	if got := f.count(`SELECT count(*) FROM messages WHERE copy_of IS NOT NULL`); got != 30 {
 		t.Errorf("copies: got %d, want 30", got)
+	}
+}
+
+// VerifyRange passes a batch whose copies all match, fails the batch with
+// a garbled copy, and fails a batch whose copies it is told are elsewhere:
+// the fast check never passes what the full verify would refuse.
+func TestVerifyRangeChecksEachBatch(t *testing.T) {
+	f := newFixture(t, crashtest.Spec{Servers: 2, Users: []int{1}, Messages: 50})
+	ctx := context.Background()
+	it := f.oneItem()
+	first := f.copyBatch(&it, 0, 20)
+	batches := []store.Batch{first, f.copyBatch(&it, first.Next, 20)}
+	los := []int64{0, first.Next}
+	for i, b := range batches {
+		if b.Covered != 20 || b.CopyHi-b.CopyLo != 20 {
+			t.Fatalf("batch %d: covered %d, copies (%d, %d]; want 20 and 20", i, b.Covered, b.CopyLo, b.CopyHi)
+		}
+		if err := f.st.VerifyRange(ctx, &it, los[i], b); err != nil {
+			t.Errorf("batch %d of intact copies: %v", i, err)
+		}
+	}
+	f.exec(`UPDATE messages SET size = size + 1 WHERE id = ?`, batches[1].CopyHi)
+	if err := f.st.VerifyRange(ctx, &it, los[1], batches[1]); !errors.Is(err, store.ErrVerify) {
+		t.Errorf("batch with a garbled copy: got %v, want ErrVerify", err)
+	}
+	if err := f.st.VerifyRange(ctx, &it, los[0], batches[0]); err != nil {
+		t.Errorf("the other batch: %v", err)
+	}
+	moved := batches[0]
+	moved.CopyLo, moved.CopyHi = batches[1].CopyLo, batches[1].CopyHi
+	if err := f.st.VerifyRange(ctx, &it, los[0], moved); !errors.Is(err, store.ErrVerify) {
+		t.Errorf("batch told its copies are another batch's: got %v, want ErrVerify", err)
+	}
+}
+
+// ReleaseBatch deletes originals only once the user is homed on the
+// target.
+func TestReleaseBatchRefusesBeforeSwitch(t *testing.T) {
+	f := newFixture(t, crashtest.Spec{Servers: 2, Users: []int{1}, Messages: 30})
+	it := f.oneItem()
+	f.copyBatch(&it, 0, 0)
+	if _, err := f.st.ReleaseBatch(context.Background(), &it, 100); !errors.Is(err, store.ErrSwitchGuard) {
+		t.Fatalf("release before the switch: got %v, want ErrSwitchGuard", err)
+	}
+	if got := f.count(`SELECT count(*) FROM messages WHERE server_id = ?`, f.nw.Servers[0]); got != 30 {
+		t.Errorf("originals after the refused release: got %d, want 30", got)
 	}
 }
 

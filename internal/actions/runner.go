@@ -338,12 +338,13 @@ func (r *Runner) runGroup(ctx context.Context, jobID int64, g []*store.MoveItem)
 			return errStopped
 		}
 		var complete map[int64]bool
+		var batches map[int64]store.Batch
 		before := map[int64]int64{}
 		for _, it := range pending {
 			before[it.ID] = cursors[it.ID]
 		}
 		err := st.Write(ctx, func(tx *store.Tx) error {
-			complete = map[int64]bool{}
+			complete, batches = map[int64]bool{}, map[int64]store.Batch{}
 			for id, c := range before {
 				cursors[id] = c // a retried transaction starts over
 			}
@@ -357,13 +358,14 @@ func (r *Runner) runGroup(ctx context.Context, jobID int64, g []*store.MoveItem)
 				if budget <= 0 {
 					break
 				}
-				next, covered, more, err := tx.CopyBatch(ctx, it, cursors[it.ID], budget)
+				b, err := tx.CopyBatch(ctx, it, cursors[it.ID], budget)
 				if err != nil {
 					return err
 				}
-				cursors[it.ID] = next
-				budget -= int(covered)
-				if !more {
+				cursors[it.ID] = b.Next
+				batches[it.ID] = b
+				budget -= int(b.Covered)
+				if !b.More {
 					complete[it.ID] = true
 				}
 			}
@@ -385,8 +387,8 @@ func (r *Runner) runGroup(ctx context.Context, jobID int64, g []*store.MoveItem)
 			r.opt.OnBatch(jobID)
 		}
 		for _, it := range pending {
-			if cursors[it.ID] > before[it.ID] {
-				checked.check(*it, before[it.ID], cursors[it.ID])
+			if b, ok := batches[it.ID]; ok && b.Next > before[it.ID] {
+				checked.check(*it, before[it.ID], b)
 			}
 		}
 		pending = left
@@ -510,72 +512,25 @@ func (r *Runner) runGroup(ctx context.Context, jobID int64, g []*store.MoveItem)
 	return nil
 }
 
-// release deletes a switched item's messages on the old home in batches,
-// then marks it done. A goroutine checks each next range on a reader
-// connection (store.CheckRelease: every original has its copy) while the
-// writer deletes the range checked before (store.ReleaseRange).
+// release deletes a switched item's messages on the old home in batches
+// (store.ReleaseBatch), then marks it done.
 func (r *Runner) release(ctx context.Context, jobID int64, it *store.MoveItem) error {
-	st := r.a.Store
-	type checkedRange struct {
-		lo, hi, n int64
-		err       error
-	}
-	ranges := make(chan checkedRange, 1)
-	quit := make(chan struct{})
-	item := *it
-	go func() {
-		defer close(ranges)
-		var lo int64
-		for {
-			hi, n, err := st.CheckRelease(ctx, &item, lo, r.opt.Batch)
-			select {
-			case ranges <- checkedRange{lo: lo, hi: hi, n: n, err: err}:
-			case <-quit:
-				return
-			}
-			if err != nil || n == 0 {
-				return
-			}
-			lo = hi
-		}
-	}()
-	defer func() {
-		close(quit)
-		for range ranges {
-		}
-	}()
-	for rg := range ranges {
+	for {
 		if r.stopping() {
 			return errStopped
 		}
-		if rg.err != nil {
-			return rg.err
-		}
-		var empty bool
-		err := st.Write(ctx, func(tx *store.Tx) error {
-			var err error
-			if empty, err = tx.ReleaseRange(ctx, it, rg.lo, rg.hi, rg.n); err != nil || !empty {
-				return err
-			}
-			return tx.SetItemState(ctx, it.ID, store.ItemDone, "")
-		})
+		empty, err := r.a.Store.ReleaseBatch(ctx, it, r.opt.Batch)
 		if err != nil {
 			return err
 		}
 		failpoint.Hit("move.after-release-batch")
+		r.progress(ctx, jobID, false)
 		if empty {
 			it.State = store.ItemDone
-			r.progress(ctx, jobID, false)
 			return nil
 		}
-		if rg.n == 0 {
-			// Checked empty on the snapshot, yet rows remain: check again.
-			return fmt.Errorf("release item %d: messages left on the old home after the last checked range", it.ID)
-		}
-		r.progress(ctx, jobID, false)
 		r.yield()
 	}
-	return errors.New("release: range checker ended early")
 }
 
 // rollbackAll rolls back every item of g not yet switched.
@@ -846,8 +801,9 @@ type rangeChecker struct {
 }
 
 type checkRange struct {
-	it     store.MoveItem
-	lo, hi int64
+	it    store.MoveItem
+	lo    int64
+	batch store.Batch
 }
 
 func newRangeChecker(ctx context.Context, st *store.Store) *rangeChecker {
@@ -859,7 +815,7 @@ func newRangeChecker(ctx context.Context, st *store.Store) *rangeChecker {
 			if c.failed[r.it.ID] {
 				continue
 			}
-			if err := c.st.VerifyRange(c.ctx, &r.it, r.lo, r.hi); err != nil {
+			if err := c.st.VerifyRange(c.ctx, &r.it, r.lo, r.batch); err != nil {
 				// The full verify decides (and reports) what is wrong.
 				c.failed[r.it.ID] = true
 				delete(c.ok, r.it.ID)
@@ -874,14 +830,15 @@ func newRangeChecker(ctx context.Context, st *store.Store) *rangeChecker {
 // skip marks an item whose copies this checker will not see from the start.
 func (c *rangeChecker) skip(id int64) { c.skipped[id] = true }
 
-// check queues the range (lo, hi] of it's source ids, copied and committed.
-// Ranges of one item must come in order and without gaps.
-func (c *rangeChecker) check(it store.MoveItem, lo, hi int64) {
+// check queues batch b of it, copied and committed, which covered its
+// source ids (lo, b.Next]. Batches of one item must come in order and
+// without gaps.
+func (c *rangeChecker) check(it store.MoveItem, lo int64, b store.Batch) {
 	if c.skipped[it.ID] {
 		return
 	}
 	select {
-	case c.ranges <- checkRange{it: it, lo: lo, hi: hi}:
+	case c.ranges <- checkRange{it: it, lo: lo, batch: b}:
 	default:
 		// The checker is far behind: leave this item to the full verify.
 		c.skipped[it.ID] = true

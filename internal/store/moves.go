@@ -79,9 +79,21 @@ func (s *Store) CopyCursor(ctx context.Context, it *MoveItem) (int64, error) {
 	return c, nil
 }
 
-// CountSource returns how many messages the item's user has on the source.
+// CountSource returns how many messages the item's user has on the source:
+// the user's counter, which every delivery and move keeps in the same
+// transaction as its rows (BulkCounterMismatches checks it), and 0 if the
+// user is no longer there. It only sizes the progress bar: the copy grows
+// the total if it finds more, and the switch counts the rows themselves.
 func (tx *Tx) CountSource(ctx context.Context, it *MoveItem) (int64, error) {
-	return countMessages(ctx, tx, it.UserID, it.FromServerID, false)
+	var n int64
+	err := tx.QueryRowContext(ctx, `SELECT message_count FROM users WHERE id = ? AND server_id = ?`, it.UserID, it.FromServerID).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("count messages of user %d on server %d: %w", it.UserID, it.FromServerID, err)
+	}
+	return n, nil
 }
 
 // CountOnTarget returns how many rows of the item's user the target holds
@@ -102,46 +114,75 @@ func countMessages(ctx context.Context, q querier, user, server int64, copiesOnl
 	return n, nil
 }
 
+// Batch is what one CopyBatch did.
+type Batch struct {
+	Next    int64 // the new cursor: every source id up to it has its copy
+	Covered int64 // source rows in (cursor, Next]
+	More    bool  // more may remain (it covered exactly limit)
+	// The copies it made have ids in (CopyLo, CopyHi], made by one
+	// statement in the writer's transaction; CopyHi is 0 if it made none.
+	CopyLo, CopyHi int64
+}
+
 // CopyBatch copies the next limit source messages after cursor to the
 // target (limit <= 0: all of them) and counts them on the item and the
-// job. It returns the new cursor, how many source rows it covered and
-// whether more may remain (it covered exactly limit). The copies count on
-// the target server at once.
-func (tx *Tx) CopyBatch(ctx context.Context, it *MoveItem, cursor int64, limit int) (next, covered int64, more bool, err error) {
+// job. The copies count on the target server at once.
+func (tx *Tx) CopyBatch(ctx context.Context, it *MoveItem, cursor int64, limit int) (Batch, error) {
+	b := Batch{Next: cursor}
 	var hi sql.NullInt64
+	var err error
 	if limit > 0 {
-		err = tx.QueryRowContext(ctx, `SELECT count(*), max(id) FROM (SELECT id FROM messages
+		err = tx.QueryRowContext(ctx, `SELECT count(*), max(id), (SELECT coalesce(max(id), 0) FROM messages) FROM (SELECT id FROM messages
 			WHERE user_id = ? AND server_id = ? AND id > ? ORDER BY id LIMIT ?)`,
-			it.UserID, it.FromServerID, cursor, limit).Scan(&covered, &hi)
+			it.UserID, it.FromServerID, cursor, limit).Scan(&b.Covered, &hi, &b.CopyLo)
 	} else {
-		err = tx.QueryRowContext(ctx, `SELECT count(*), max(id) FROM messages WHERE user_id = ? AND server_id = ? AND id > ?`,
-			it.UserID, it.FromServerID, cursor).Scan(&covered, &hi)
+		err = tx.QueryRowContext(ctx, `SELECT count(*), max(id), (SELECT coalesce(max(id), 0) FROM messages) FROM messages
+			WHERE user_id = ? AND server_id = ? AND id > ?`,
+			it.UserID, it.FromServerID, cursor).Scan(&b.Covered, &hi, &b.CopyLo)
 	}
 	if err != nil {
-		return cursor, 0, false, fmt.Errorf("copy batch of item %d: %w", it.ID, err)
+		return Batch{Next: cursor}, fmt.Errorf("copy batch of item %d: %w", it.ID, err)
 	}
 	if !hi.Valid {
-		return cursor, 0, false, nil
+		return Batch{Next: cursor}, nil
 	}
-	res, err := tx.ExecContext(ctx, `
-		INSERT INTO messages (user_id, server_id, folder, subject, size, received_at, copy_of)
+	query := `INSERT INTO messages (user_id, server_id, folder, subject, size, received_at, copy_of)
 		SELECT user_id, ?, folder, subject, size, received_at, id FROM messages
-		WHERE user_id = ? AND server_id = ? AND id > ? AND id <= ? ORDER BY id
-		ON CONFLICT (copy_of, server_id) WHERE copy_of IS NOT NULL DO NOTHING`,
-		it.ToServerID, it.UserID, it.FromServerID, cursor, hi.Int64)
+		WHERE ` + userRows(b.Covered, cursor, hi.Int64) + ` AND id > ? AND id <= ? ORDER BY id
+		ON CONFLICT (copy_of, server_id) WHERE copy_of IS NOT NULL DO NOTHING`
+	res, err := tx.ExecContext(ctx, query, it.ToServerID, it.UserID, it.FromServerID, cursor, hi.Int64)
 	if err != nil {
-		return cursor, 0, false, fmt.Errorf("copy batch of item %d: %w", it.ID, err)
+		return Batch{Next: cursor}, fmt.Errorf("copy batch of item %d: %w", it.ID, err)
 	}
 	n, _ := res.RowsAffected()
 	if err := tx.countCopied(ctx, it, n); err != nil {
-		return cursor, 0, false, err
+		return Batch{Next: cursor}, err
 	}
 	if n > 0 {
+		if b.CopyHi, err = res.LastInsertId(); err != nil {
+			return Batch{Next: cursor}, fmt.Errorf("copy batch of item %d: %w", it.ID, err)
+		}
 		if err := tx.AddServerCounts(ctx, it.ToServerID, 0, n); err != nil {
-			return cursor, 0, false, err
+			return Batch{Next: cursor}, err
 		}
 	}
-	return hi.Int64, covered, limit > 0 && covered == int64(limit), nil
+	b.Next, b.More = hi.Int64, limit > 0 && b.Covered == int64(limit)
+	return b, nil
+}
+
+// userRows is the filter on a user's rows on a server (user_id = ? AND
+// server_id = ?) for a statement over the n of them with ids in (lo, hi].
+// Where they fill at least half of that range the statement reads it in
+// table order (the unary + keeps SQLite off messages_user): measured on a
+// 100,000-message mailbox in batches of 5,000, that copies in 207 ms
+// against 224 ms and deletes in 141-153 ms against 158-170 ms by a walk of
+// the index with a table lookup per row. A mailbox whose ids are spread
+// among other users' keeps the index.
+func userRows(n, lo, hi int64) string {
+	if hi-lo <= 2*n {
+		return `+user_id = ? AND +server_id = ?`
+	}
+	return `user_id = ? AND server_id = ?`
 }
 
 // countCopied adds n copies to the item and its job;
@@ -201,27 +242,34 @@ func verifyCopies(ctx context.Context, q querier, it *MoveItem, cursor int64) er
 	return nil
 }
 
-// VerifyRange is VerifyCopies for the item's source messages with ids in
-// (lo, hi] only: every one of them paired through copy_of with an
-// identical copy on the target. The runner checks each committed copy
-// batch with it on a reader connection while the writer copies the next;
-// ranges that together cover (0, cursor] replace VerifyCopies (messages
-// are never updated in place, and the switch compares the full counts, so
-// the target holds no copy beyond these).
-func (s *Store) VerifyRange(ctx context.Context, it *MoveItem, lo, hi int64) error {
-	var src, matched int64
-	err := s.r.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM messages WHERE user_id = ?1 AND server_id = ?2 AND id > ?4 AND id <= ?5),
-		(SELECT count(*) FROM messages s JOIN messages c ON c.copy_of = s.id AND c.server_id = ?3
-			WHERE s.user_id = ?1 AND s.server_id = ?2 AND s.id > ?4 AND s.id <= ?5
-			AND c.user_id = s.user_id AND c.folder = s.folder AND c.subject = s.subject
-			AND c.size = s.size AND c.received_at = s.received_at)`,
-		it.UserID, it.FromServerID, it.ToServerID, lo, hi).Scan(&src, &matched)
+// VerifyRange is VerifyCopies for one copy batch b that started after
+// source id lo: each of the b.Covered source messages with ids in
+// (lo, b.Next] paired through copy_of with an identical copy among the
+// ids (b.CopyLo, b.CopyHi] the batch made. b.Covered was counted in the
+// batch's own transaction, and a committed range of source ids only
+// changes by the release, after the switch. The runner checks each
+// committed batch with it on a reader connection while the writer copies
+// the next; batches that together cover (0, cursor] replace VerifyCopies
+// (messages are never updated in place, and the switch compares the full
+// counts, so the target holds no copy beyond these). It reads the copies
+// in table order and each original by its primary key (the unary + and
+// CROSS JOIN keep SQLite to that order): measured on 100,000 messages,
+// 45 ms against 80-95 ms for the join that VerifyCopies makes from the
+// originals' side. A copy outside the batch's ids (a batch retried after
+// a crash) fails the range, and the full verify decides.
+func (s *Store) VerifyRange(ctx context.Context, it *MoveItem, lo int64, b Batch) error {
+	var matched int64
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM messages c CROSS JOIN messages s ON s.id = c.copy_of
+		WHERE c.id > ?6 AND c.id <= ?7 AND +c.user_id = ?1 AND +c.server_id = ?3
+		AND s.user_id = ?1 AND s.server_id = ?2 AND s.id > ?4 AND s.id <= ?5
+		AND c.folder = s.folder AND c.subject = s.subject
+		AND c.size = s.size AND c.received_at = s.received_at`,
+		it.UserID, it.FromServerID, it.ToServerID, lo, b.Next, b.CopyLo, b.CopyHi).Scan(&matched)
 	if err != nil {
 		return fmt.Errorf("verify item %d: %w", it.ID, err)
 	}
-	if src != matched {
-		return fmt.Errorf("%w: source has %d messages in ids %d..%d, %d of them with an identical copy", ErrVerify, src, lo+1, hi, matched)
+	if matched != b.Covered {
+		return fmt.Errorf("%w: source has %d messages in ids %d..%d, %d of them with an identical copy", ErrVerify, b.Covered, lo+1, b.Next, matched)
 	}
 	return nil
 }
@@ -233,7 +281,7 @@ func (s *Store) VerifyRange(ctx context.Context, it *MoveItem, lo, hi int64) err
 // user counters, records the forward from the old address and marks the
 // item switched. It returns the forward's address.
 func (tx *Tx) SwitchUser(ctx context.Context, it *MoveItem, cursor int64) (string, error) {
-	if _, _, _, err := tx.CopyBatch(ctx, it, cursor, 0); err != nil {
+	if _, err := tx.CopyBatch(ctx, it, cursor, 0); err != nil {
 		return "", err
 	}
 	src, err := countMessages(ctx, tx, it.UserID, it.FromServerID, false)
@@ -284,55 +332,60 @@ func (tx *Tx) SwitchUser(ctx context.Context, it *MoveItem, cursor int64) (strin
 	return address, nil
 }
 
-// CheckRelease finds, on a reader snapshot, the next up to limit of the
-// user's messages left on the old home after the switch, with ids above
-// after, and checks that every one of them has its copy on the new home (a
-// probe of the covering index messages_copy). It returns the highest id
-// and how many there are (0: none left), or ErrVerify if any lacks a copy.
-// The runner checks the next range this way while the writer deletes the
-// previous one (ReleaseRange): after the switch the user's rows on the old
-// home only ever go away, and only by the release.
-func (s *Store) CheckRelease(ctx context.Context, it *MoveItem, after int64, limit int) (hi, n int64, err error) {
-	var top sql.NullInt64
-	var withCopy int64
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*), max(id),
-		coalesce(sum(EXISTS (SELECT 1 FROM messages c WHERE c.copy_of = m.id AND c.server_id = ?4)), 0)
-		FROM (SELECT id FROM messages WHERE user_id = ?1 AND server_id = ?2 AND id > ?3 ORDER BY id LIMIT ?5) m`,
-		it.UserID, it.FromServerID, after, it.ToServerID, limit).Scan(&n, &top, &withCopy); err != nil {
-		return 0, 0, fmt.Errorf("release item %d: %w", it.ID, err)
-	}
-	if withCopy != n {
-		return 0, 0, fmt.Errorf("release item %d: %w: %d originals in ids %d..%d but %d with a copy", it.ID, ErrVerify, n, after+1, top.Int64, withCopy)
-	}
-	return top.Int64, n, nil
+// ReleaseBatch deletes, in a write transaction of its own, up to limit of
+// the user's messages on the old home after the switch, the lowest ids
+// first, and counts them off the old server; once none are left it marks
+// the item done and reports empty. It refuses (ErrSwitchGuard) unless the
+// user is homed on the item's target: the originals go only once the
+// copies are authoritative.
+//
+// It does not look for each original's copy again. The switch proved,
+// under the writer lock, that every original has an identical copy (the
+// verified ranges and the full counts), and after it nothing but this
+// release deletes the user's rows on either server: the item stays
+// active, so no other move can start for the user. A probe of
+// messages_copy per original cost 60 ms per 100,000 messages.
+func (s *Store) ReleaseBatch(ctx context.Context, it *MoveItem, limit int) (empty bool, err error) {
+	err = s.Write(ctx, func(tx *Tx) error {
+		var err error
+		if empty, err = tx.releaseBatch(ctx, it, limit); err != nil || !empty {
+			return err
+		}
+		return tx.SetItemState(ctx, it.ID, ItemDone, "")
+	})
+	return empty, err
 }
 
-// ReleaseRange deletes the user's messages on the old home with ids in
-// (lo, hi], which CheckRelease found to be n originals each with its copy,
-// with one DELETE over a primary-key range, and counts them off the old
-// server. Any other number of rows means someone else changed them: it
-// returns ErrVerify and the caller's transaction rolls back. It then
-// reports whether the user has no message left on the old home.
-func (tx *Tx) ReleaseRange(ctx context.Context, it *MoveItem, lo, hi, n int64) (empty bool, err error) {
-	if n > 0 {
-		res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE user_id = ? AND server_id = ? AND id > ? AND id <= ?`,
-			it.UserID, it.FromServerID, lo, hi)
-		if err != nil {
-			return false, fmt.Errorf("release item %d: %w", it.ID, err)
-		}
-		if k, _ := res.RowsAffected(); k != n {
-			return false, fmt.Errorf("release item %d: %w: %d checked originals in ids %d..%d but %d deleted", it.ID, ErrVerify, n, lo+1, hi, k)
-		}
-		if err := tx.AddServerCounts(ctx, it.FromServerID, 0, -n); err != nil {
-			return false, err
-		}
-	}
-	var more int
-	if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM messages WHERE user_id = ? AND server_id = ?)`,
-		it.UserID, it.FromServerID).Scan(&more); err != nil {
+func (tx *Tx) releaseBatch(ctx context.Context, it *MoveItem, limit int) (empty bool, err error) {
+	var home int64
+	if err := tx.QueryRowContext(ctx, `SELECT server_id FROM users WHERE id = ?`, it.UserID).Scan(&home); err != nil {
 		return false, fmt.Errorf("release item %d: %w", it.ID, err)
 	}
-	return more == 0, nil
+	if home != it.ToServerID {
+		return false, fmt.Errorf("release item %d: %w: the user is homed on server %d, not %d", it.ID, ErrSwitchGuard, home, it.ToServerID)
+	}
+	// The next limit rows by the index, then one DELETE over their
+	// primary-key range: the user's rows in [lo, hi] are exactly those n.
+	var n, lo, hi int64
+	if err := tx.QueryRowContext(ctx, `SELECT count(*), coalesce(min(id), 0), coalesce(max(id), 0) FROM (SELECT id FROM messages
+		WHERE user_id = ? AND server_id = ? ORDER BY id LIMIT ?)`, it.UserID, it.FromServerID, limit).Scan(&n, &lo, &hi); err != nil {
+		return false, fmt.Errorf("release item %d: %w", it.ID, err)
+	}
+	if n == 0 {
+		return true, nil
+	}
+	res, err := tx.ExecContext(ctx, `DELETE FROM messages WHERE `+userRows(n, lo-1, hi)+` AND id >= ? AND id <= ?`,
+		it.UserID, it.FromServerID, lo, hi)
+	if err != nil {
+		return false, fmt.Errorf("release item %d: %w", it.ID, err)
+	}
+	if k, _ := res.RowsAffected(); k != n {
+		return false, fmt.Errorf("release item %d: %w: %d originals in ids %d..%d but %d deleted", it.ID, ErrVerify, n, lo, hi, k)
+	}
+	if err := tx.AddServerCounts(ctx, it.FromServerID, 0, -n); err != nil {
+		return false, err
+	}
+	return n < int64(limit), nil
 }
 
 // DropCopiesBatch deletes up to limit of the item's copies on the target
