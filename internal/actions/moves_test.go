@@ -242,6 +242,37 @@ func TestReleaseBatchRefusesBeforeSwitch(t *testing.T) {
 	}
 }
 
+// WriteMove checks its servers, runs without foreign key enforcement (so
+// crashtest.Check must catch what enforcement would have refused) and
+// leaves the writer enforcing again for everyone else.
+func TestWriteMoveEnforcesOnceAndRestores(t *testing.T) {
+	f := newFixture(t, crashtest.Spec{Servers: 2, Users: []int{1}, Messages: 3})
+	ctx := context.Background()
+	from := f.nw.Servers[0]
+	called := false
+	err := f.st.WriteMove(ctx, []int64{from, 999999}, func(*store.Tx) error { called = true; return nil })
+	if mailnet.ErrorKind(err) != mailnet.KindNotFound || called {
+		t.Fatalf("move to a missing server: got %v (fn called: %v), want not found before fn", err, called)
+	}
+	orphan := `INSERT INTO messages (user_id, server_id, folder, subject, size, received_at) VALUES (?, ?, 'Inbox', 'orphan', 1, '2024-01-01T00:00:00Z')`
+	if err := f.st.WriteMove(ctx, []int64{from}, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, orphan, 999999, from)
+		return err
+	}); err != nil {
+		t.Fatalf("unenforced insert: %v", err)
+	}
+	if err := crashtest.Check(ctx, f.raw, nil, 0); err == nil || !strings.Contains(err.Error(), "foreign key") {
+		t.Errorf("check with a message of a missing user: got %v, want a broken foreign key", err)
+	}
+	err = f.st.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.ExecContext(ctx, orphan, 999998, from)
+		return err
+	})
+	if err == nil || !strings.Contains(err.Error(), "FOREIGN KEY") {
+		t.Errorf("enforced insert after WriteMove: got %v, want a foreign key error", err)
+	}
+}
+
 func TestVerifyFailureLeavesSourceIntact(t *testing.T) {
 	f := newFixture(t, crashtest.Spec{Servers: 2, Users: []int{1}, Messages: 40})
 	user, from := f.nw.Users[0][0], f.nw.Servers[0]

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -220,6 +221,16 @@ func groupItems(items []store.MoveItem, batch int) [][]*store.MoveItem {
 	return out
 }
 
+// serversOf returns the servers that the items of g move between.
+func serversOf(g []*store.MoveItem) []int64 {
+	var ids []int64
+	for _, it := range g {
+		ids = append(ids, it.FromServerID, it.ToServerID)
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
 func inState(g []*store.MoveItem, states ...string) []*store.MoveItem {
 	var out []*store.MoveItem
 	for _, it := range g {
@@ -322,6 +333,7 @@ func (r *Runner) runGroup(ctx context.Context, jobID int64, g []*store.MoveItem)
 		cursors[it.ID] = c
 	}
 	pending := inState(g, store.ItemCopying)
+	servers := serversOf(g)
 	// Each committed batch is verified on a reader connection while the
 	// writer copies the next (see store.VerifyRange). An item copied from
 	// cursor 0 in this run with every range passing skips the full
@@ -343,7 +355,7 @@ func (r *Runner) runGroup(ctx context.Context, jobID int64, g []*store.MoveItem)
 		for _, it := range pending {
 			before[it.ID] = cursors[it.ID]
 		}
-		err := st.Write(ctx, func(tx *store.Tx) error {
+		err := st.WriteMove(ctx, servers, func(tx *store.Tx) error {
 			complete, batches = map[int64]bool{}, map[int64]store.Batch{}
 			for id, c := range before {
 				cursors[id] = c // a retried transaction starts over
@@ -670,7 +682,7 @@ func (r *Runner) small(g []*store.MoveItem) bool {
 func (r *Runner) runSmallGroup(ctx context.Context, jobID int64, g []*store.MoveItem) error {
 	var cancelled bool
 	servers := map[int64]bool{}
-	err := r.a.Store.Write(ctx, func(tx *store.Tx) error {
+	err := r.a.Store.WriteMove(ctx, serversOf(g), func(tx *store.Tx) error {
 		clear(servers)
 		c, err := tx.CancelRequested(ctx, jobID)
 		if err != nil {

@@ -109,6 +109,9 @@ func Check(ctx context.Context, db *sql.DB, users []int64, perUser int) error {
 	if active > 0 {
 		return fmt.Errorf("%d move items still active", active)
 	}
+	if err := checkForeignKeys(ctx, db); err != nil {
+		return err
+	}
 	var stray, pairs int
 	if err := db.QueryRowContext(ctx, `SELECT count(*) FROM messages m JOIN users u ON u.id = m.user_id WHERE m.server_id <> u.server_id`).Scan(&stray); err != nil {
 		return err
@@ -159,4 +162,24 @@ func Check(ctx context.Context, db *sql.DB, users []int64, perUser int) error {
 		return fmt.Errorf("counters wrong on %d servers and %d users", badServers, badUsers)
 	}
 	return nil
+}
+
+// checkForeignKeys reports the first row whose foreign key has no parent:
+// moves write without enforcement (store.WriteMove).
+func checkForeignKeys(ctx context.Context, db *sql.DB) error {
+	rows, err := db.QueryContext(ctx, `PRAGMA foreign_key_check`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	if rows.Next() {
+		var table, parent string
+		var rowid sql.NullInt64
+		var fk int
+		if err := rows.Scan(&table, &rowid, &parent, &fk); err != nil {
+			return err
+		}
+		return fmt.Errorf("foreign key broken: %s row %d references a missing %s", table, rowid.Int64, parent)
+	}
+	return rows.Err()
 }

@@ -22,7 +22,9 @@ import (
 //     so until the switch the user's rows on the target are this move's
 //     copies and nothing else;
 //   - the switch is guarded by the expected source server;
-//   - source rows are released only after the switch.
+//   - source rows are released only after the switch;
+//   - the runner writes through WriteMove: foreign keys are checked once a
+//     transaction instead of once a row.
 //
 // copy_of stays set after the move (clearing it would rewrite every row
 // once more). It cannot be mistaken for a later move's copy: the release
@@ -346,7 +348,7 @@ func (tx *Tx) SwitchUser(ctx context.Context, it *MoveItem, cursor int64) (strin
 // active, so no other move can start for the user. A probe of
 // messages_copy per original cost 60 ms per 100,000 messages.
 func (s *Store) ReleaseBatch(ctx context.Context, it *MoveItem, limit int) (empty bool, err error) {
-	err = s.Write(ctx, func(tx *Tx) error {
+	err = s.WriteMove(ctx, []int64{it.FromServerID, it.ToServerID}, func(tx *Tx) error {
 		var err error
 		if empty, err = tx.releaseBatch(ctx, it, limit); err != nil || !empty {
 			return err
