@@ -101,16 +101,12 @@ func (tx *Tx) CountSource(ctx context.Context, it *MoveItem) (int64, error) {
 // CountOnTarget returns how many rows of the item's user the target holds
 // (copies and anything else): before the first copy it must be 0.
 func (tx *Tx) CountOnTarget(ctx context.Context, it *MoveItem) (int64, error) {
-	return countMessages(ctx, tx, it.UserID, it.ToServerID, false)
+	return countMessages(ctx, tx, it.UserID, it.ToServerID)
 }
 
-func countMessages(ctx context.Context, q querier, user, server int64, copiesOnly bool) (int64, error) {
-	query := `SELECT count(*) FROM messages WHERE user_id = ? AND server_id = ?`
-	if copiesOnly {
-		query += ` AND copy_of IS NOT NULL`
-	}
+func countMessages(ctx context.Context, q querier, user, server int64) (int64, error) {
 	var n int64
-	if err := q.QueryRowContext(ctx, query, user, server).Scan(&n); err != nil {
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM messages WHERE user_id = ? AND server_id = ?`, user, server).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count messages of user %d on server %d: %w", user, server, err)
 	}
 	return n, nil
@@ -286,14 +282,14 @@ func (tx *Tx) SwitchUser(ctx context.Context, it *MoveItem, cursor int64) (strin
 	if _, err := tx.CopyBatch(ctx, it, cursor, 0); err != nil {
 		return "", err
 	}
-	src, err := countMessages(ctx, tx, it.UserID, it.FromServerID, false)
+	src, err := countMessages(ctx, tx, it.UserID, it.FromServerID)
 	if err != nil {
 		return "", err
 	}
 	// Every row of the user on the target is a copy (the target held none
 	// when the copy started, and deliveries go to the source until now):
 	// counting them all reads the index only.
-	dst, err := countMessages(ctx, tx, it.UserID, it.ToServerID, false)
+	dst, err := countMessages(ctx, tx, it.UserID, it.ToServerID)
 	if err != nil {
 		return "", err
 	}
