@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -141,14 +142,53 @@ func (s *Server) apiReportDuplicates(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"groups": groups})
 }
 
-// apiReportX400 is the X.400 connector check: {"findings": [...]}.
+// apiReportX400 is the X.400 connector check: {"findings": [...],
+// "unknown_callers": [...], "next_after_id"}, one finding per x400
+// connector in connector id order; ?status= (a status or "problems"),
+// server_id=, site_id=, limit= and after_id=.
 func (s *Server) apiReportX400(w http.ResponseWriter, r *http.Request) {
-	findings, err := reports.X400(r.Context(), s.store)
+	q, err := x400Query(r)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"findings": findings})
+	res, err := reports.X400Check(r.Context(), s.store)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	page, next := res.Page(q)
+	body := map[string]any{"findings": page, "unknown_callers": nonNilCallers(res.UnknownCallers)}
+	if next != 0 {
+		body["next_after_id"] = next
+	}
+	writeJSON(w, http.StatusOK, body)
+}
+
+func nonNilCallers(u []reports.X400UnknownCaller) []reports.X400UnknownCaller {
+	if u == nil {
+		return []reports.X400UnknownCaller{}
+	}
+	return u
+}
+
+// x400Query reads the X.400 check's filters and page.
+func x400Query(r *http.Request) (reports.X400Query, error) {
+	limit, after, err := pageParams(r)
+	if err != nil {
+		return reports.X400Query{}, err
+	}
+	q := reports.X400Query{Limit: limit, AfterID: after, Status: r.URL.Query().Get("status")}
+	if q.Status != "" && !slices.Contains(reports.X400Statuses, q.Status) {
+		return q, mailnet.Invalid("status", "status must be one of %s", strings.Join(reports.X400Statuses, ", "))
+	}
+	if q.ServerID, err = queryInt(r, "server_id", 0, 1, 1<<62); err != nil {
+		return q, err
+	}
+	if q.SiteID, err = queryInt(r, "site_id", 0, 1, 1<<62); err != nil {
+		return q, err
+	}
+	return q, nil
 }
 
 // apiReportDirSync is the dir-sync status: {"requestors": [...]};

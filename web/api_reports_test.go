@@ -270,6 +270,10 @@ func TestReportDuplicateSerialsAPI(t *testing.T) {
 }
 
 func TestReportX400API(t *testing.T) {
+	// Q193380's text, for the caller 10.0.0.2 (0A000002) at EXB.
+	const text9301 = `The message transfer gateway that uses the network address 0A000002 and the transport stack
+/o=Org/ou=East/cn=Configuration/cn=Servers/cn=EXB/cn=TCP (EXB) could not be found. Check the
+configuration of the mail gateway. [BASE IL TCP/IP DRVR 8 218] (10)`
 	e := newEnv(t)
 	r := rep{t, e}
 	site := r.site("East")
@@ -278,8 +282,8 @@ func TestReportX400API(t *testing.T) {
 	ab := r.create("/api/v1/connectors", map[string]any{"kind": "x400", "name": "TCP to MTA B", "server_id": a, "remote_server_id": b, "stack_addresses": []string{"10.1.0.1"}})
 	r.create("/api/v1/connectors", map[string]any{"kind": "x400", "name": "TCP to MTA A", "server_id": b, "remote_server_id": a, "stack_addresses": []string{"10.0.0.1"}})
 	st, body := e.do("POST", "/api/v1/events", e.Agent, []map[string]any{
-		{"server": "EXB", "source": "MSExchangeMTA", "event_id": 9301, "severity": "warning", "description": "An incoming connection from 10.0.0.2 was refused"},
-		{"server": "EXB", "source": "MSExchangeMTA", "event_id": 9301, "severity": "warning", "description": "An incoming connection from 10.0.0.2 was refused"},
+		{"server": "EXB", "source": "MSExchangeMTA", "event_id": 9301, "severity": "warning", "description": text9301},
+		{"server": "EXB", "source": "MSExchangeMTA", "event_id": 9301, "severity": "warning", "description": text9301},
 	})
 	if st != http.StatusAccepted {
 		t.Fatalf("POST /api/v1/events: status %d, body %s", st, body)
@@ -338,5 +342,57 @@ func TestReportDirSyncAPI(t *testing.T) {
 	e.json("GET", "/api/v1/reports/dirsync?silent_cycles=0", e.Viewer, nil, http.StatusUnprocessableEntity, &ie)
 	if ie.Field != "silent_cycles" {
 		t.Errorf("silent_cycles=0: field %q, want silent_cycles", ie.Field)
+	}
+}
+
+func TestReportX400APIPagesAndUnknownCallers(t *testing.T) {
+	e := newEnv(t)
+	r := rep{t, e}
+	site := r.site("East")
+	a := r.server("EXA", site, "exchange", "5.5 SP3", "A1", "10.0.0.1", "10.0.0.2")
+	b := r.server("EXB", site, "exchange", "5.5 SP3", "B1", "10.1.0.1")
+	ab := r.create("/api/v1/connectors", map[string]any{"kind": "x400", "name": "TCP to MTA B", "server_id": a, "remote_server_id": b, "stack_addresses": []string{"10.1.0.1"}})
+	ba := r.create("/api/v1/connectors", map[string]any{"kind": "x400", "name": "TCP to MTA A", "server_id": b, "remote_server_id": a, "stack_addresses": []string{"10.0.0.1"}})
+	// Q193380's text at EXB for a caller that is no server: 192.168.7.7.
+	st, body := e.do("POST", "/api/v1/events", e.Agent, []map[string]any{{"server": "EXB", "source": "MSExchangeMTA", "event_id": 9301, "severity": "warning",
+		"description": "The message transfer gateway that uses the network address C0A80707 and the transport stack /o=Org/ou=East/cn=Configuration/cn=Servers/cn=EXB/cn=TCP (EXB) could not be found. Check the configuration of the mail gateway. [BASE IL TCP/IP DRVR 8 218] (10)"}})
+	if st != http.StatusAccepted {
+		t.Fatalf("POST /api/v1/events: %d %s", st, body)
+	}
+	type page struct {
+		Findings []struct {
+			ConnectorID  int64 `json:"connector_id"`
+			Observed9301 int   `json:"observed_9301"`
+		} `json:"findings"`
+		UnknownCallers []struct {
+			ServerID int64  `json:"server_id"`
+			Address  string `json:"address"`
+			Count    int    `json:"count"`
+		} `json:"unknown_callers"`
+		NextAfterID int64 `json:"next_after_id"`
+	}
+	var p1, p2 page
+	e.json("GET", "/api/v1/reports/x400?limit=1", e.Viewer, nil, http.StatusOK, &p1)
+	if len(p1.Findings) != 1 || p1.Findings[0].ConnectorID != ab || p1.NextAfterID != ab {
+		t.Fatalf("first page %+v, want connector %d and next_after_id %d", p1, ab, ab)
+	}
+	if p1.Findings[0].Observed9301 != 0 {
+		t.Errorf("A->B observed %d, want 0: the caller is no server", p1.Findings[0].Observed9301)
+	}
+	if len(p1.UnknownCallers) != 1 || p1.UnknownCallers[0].Address != "192.168.7.7" || p1.UnknownCallers[0].ServerID != b || p1.UnknownCallers[0].Count != 1 {
+		t.Errorf("unknown_callers %+v, want 192.168.7.7 once at server %d", p1.UnknownCallers, b)
+	}
+	e.json("GET", fmt.Sprintf("/api/v1/reports/x400?limit=1&after_id=%d", p1.NextAfterID), e.Viewer, nil, http.StatusOK, &p2)
+	if len(p2.Findings) != 1 || p2.Findings[0].ConnectorID != ba || p2.NextAfterID != 0 {
+		t.Errorf("second page %+v, want connector %d and no next", p2, ba)
+	}
+	var probs page
+	e.json("GET", "/api/v1/reports/x400?status=problems", e.Viewer, nil, http.StatusOK, &probs)
+	if len(probs.Findings) != 1 || probs.Findings[0].ConnectorID != ab {
+		t.Errorf("problems %+v, want only A->B (intermittent)", probs.Findings)
+	}
+	st, body = e.do("GET", "/api/v1/reports/x400?status=broken", e.Viewer, nil)
+	if st != http.StatusUnprocessableEntity || !strings.Contains(string(body), `"field":"status"`) {
+		t.Errorf("status=broken: %d %s, want 422 naming status", st, body)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"mailnet/internal/mailnet"
+	"mailnet/internal/mta"
 	"mailnet/internal/store"
 )
 
@@ -177,6 +178,10 @@ func (a *Agents) Next(ctx context.Context) mailnet.Event {
 	}
 	p := a.rng.Float64()
 	switch {
+	case p < 0.002:
+		if ev, ok := a.startup(); ok {
+			return ev
+		}
 	case p < 0.40 && len(a.links) > 0:
 		return a.x400Attempt()
 	case p < 0.60 && len(a.reqs) > 0:
@@ -205,22 +210,63 @@ func (a *Agents) pickLink() *x400Link {
 // x400Attempt is one inbound connection at B from A over a connector. A
 // without an override lets the transport choose among all its addresses
 // (KB197378); B's MTA refuses an address that no local X.400 connector
-// lists on its Stack property page, and logs Event ID 9301.
+// lists on its Stack property page, and logs Event ID 9301. An accepted
+// connection logs nothing, so routine traffic stands in for it.
 func (a *Agents) x400Attempt() mailnet.Event {
+	if at := a.Attempt(); at.Refused {
+		return at.Event
+	}
+	return a.routine()
+}
+
+// Attempt is one X.400 connection attempt of the simulated network.
+type Attempt struct {
+	From, To string
+	Address  string // the address A called from
+	Refused  bool
+	Event    mailnet.Event // B's Event 9301, when refused
+}
+
+// Attempt makes one inbound X.400 connection attempt over a connector,
+// weighted to the multihomed servers without an override.
+func (a *Agents) Attempt() Attempt {
 	l := a.pickLink()
 	addr := l.conn.OverrideAddress
 	if addr == "" && len(l.from.Addresses) > 0 {
 		addr = l.from.Addresses[a.rng.IntN(len(l.from.Addresses))]
 	}
-	fields := map[string]string{"remote_address": addr, "connector": l.back, "from": l.from.Name}
-	if !slices.Contains(l.accepted, addr) && !slices.Contains(l.accepted, l.from.Name) {
-		return mailnet.Event{Time: a.now(), Server: l.to.Name, Source: "MSExchangeMTA", EventID: 9301, Category: "Interface",
-			Severity: mailnet.SeverityWarning, Fields: fields,
-			Description: fmt.Sprintf("An incoming connection from %s was refused: the address is not configured on the Stack property page of any locally installed X.400 connector.", addr)}
+	at := Attempt{From: l.from.Name, To: l.to.Name, Address: addr}
+	if slices.Contains(l.accepted, addr) || slices.Contains(l.accepted, l.from.Name) {
+		return at
 	}
-	return mailnet.Event{Time: a.now(), Server: l.to.Name, Source: "MSExchangeMTA", EventID: 9298, Category: "Interface",
-		Severity: mailnet.SeverityInfo, Fields: fields,
-		Description: fmt.Sprintf("An inbound association from %s (%s) was accepted on connector %q.", l.from.Name, addr, l.back)}
+	// The receiving MTA's own words (Q193380): its transport stack, and
+	// the caller's address in hex.
+	at.Refused = true
+	at.Event = mailnet.Event{Time: a.now(), Server: l.to.Name, Source: "MSExchangeMTA", EventID: mta.EventGatewayNotFound, Category: "Configuration",
+		Severity: mailnet.SeverityWarning, Fields: map[string]string{"remote_address": addr},
+		Description: mta.Text9301(addr, mta.StackDN(a.org, a.sites[l.to.SiteID], l.to.Name), l.to.Name)}
+	return at
+}
+
+// startup is an MTA restart on a running Exchange server: the startup
+// event that carries its build (Q174695).
+func (a *Agents) startup() (mailnet.Event, bool) {
+	var exch []mailnet.Server
+	for _, s := range a.running {
+		if s.Kind == mailnet.KindExchange {
+			exch = append(exch, s)
+		}
+	}
+	if len(exch) == 0 {
+		return mailnet.Event{}, false
+	}
+	s := exch[a.rng.IntN(len(exch))]
+	v, err := mta.ParseVersion(s.Version)
+	if err != nil {
+		return mailnet.Event{}, false
+	}
+	return mailnet.Event{Time: a.now(), Server: s.Name, Source: "MSExchangeMTA", EventID: mta.EventStartup, Category: "X.400 Service",
+		Severity: mailnet.SeverityInfo, Description: mta.TextStartup(v)}, true
 }
 
 // dirSyncStep is the next event of the next requestor's cycle, in the
@@ -289,13 +335,6 @@ func (a *Agents) cycleEvent(ctx context.Context, q *agentRequestor) mailnet.Even
 // routine is ordinary traffic: an X.400 association closing after a
 // transfer, or an MS Mail server delivering.
 func (a *Agents) routine() mailnet.Event {
-	if len(a.links) > 0 && a.rng.IntN(3) > 0 {
-		l := &a.links[a.rng.IntN(len(a.links))]
-		n := 1 + a.rng.IntN(40)
-		return mailnet.Event{Time: a.now(), Server: l.from.Name, Source: "MSExchangeMTA", EventID: 9299, Category: "Interface",
-			Severity: mailnet.SeverityInfo, Fields: map[string]string{"connector": l.conn.Name, "to": l.to.Name},
-			Description: fmt.Sprintf("The association with %s over connector %q was closed after transferring %d messages.", l.to.Name, l.conn.Name, n)}
-	}
 	if len(a.running) == 0 {
 		return mailnet.Event{Time: a.now(), Server: "DEMO", Source: "MSMail", EventID: 1101, Category: "Routing", Severity: mailnet.SeverityInfo,
 			Description: "No server is running."}

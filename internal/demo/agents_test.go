@@ -7,6 +7,7 @@ import (
 	"mailnet/internal/demo"
 	"mailnet/internal/dirsync"
 	"mailnet/internal/mailnet"
+	"mailnet/internal/mta"
 	"mailnet/internal/store"
 )
 
@@ -90,24 +91,23 @@ func TestAgents9301AboutHalfOfMultihomedAttempts(t *testing.T) {
 	}
 	attempts, refused := 0, 0
 	for range agentSteps {
-		ev := a.Next(ctx)
-		if ev.Server != sum.RemoteServer || ev.Fields["from"] != sum.MultihomedServer {
-			continue
-		}
-		switch ev.EventID {
-		case 9301:
-			refused++
-			if ev.Fields["remote_address"] != sum.MultihomedAddresses[1] || ev.Fields["connector"] != sum.RemoteConnector {
-				t.Errorf("9301 fields %v, want remote_address %s and connector %q", ev.Fields, sum.MultihomedAddresses[1], sum.RemoteConnector)
-			}
-			if ev.Severity != mailnet.SeverityWarning {
-				t.Errorf("9301 severity %q, want warning", ev.Severity)
-			}
-		case 9298:
-		default:
+		at := a.Attempt()
+		if at.To != sum.RemoteServer || at.From != sum.MultihomedServer {
 			continue
 		}
 		attempts++
+		if !at.Refused {
+			continue
+		}
+		refused++
+		ev := at.Event
+		g, err := mta.Parse9301(ev.Description)
+		if err != nil || g.Caller() != sum.MultihomedAddresses[1] || g.Server != sum.RemoteServer {
+			t.Errorf("9301 %q reads as %+v %v, want caller %s at %s", ev.Description, g, err, sum.MultihomedAddresses[1], sum.RemoteServer)
+		}
+		if ev.EventID != 9301 || ev.Severity != mailnet.SeverityWarning || ev.Server != sum.RemoteServer {
+			t.Errorf("event %d %q on %s, want a 9301 warning on %s", ev.EventID, ev.Severity, ev.Server, sum.RemoteServer)
+		}
 	}
 	if attempts < 100 {
 		t.Fatalf("got %d attempts from %s, want at least 100", attempts, sum.MultihomedServer)

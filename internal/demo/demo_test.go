@@ -201,8 +201,8 @@ func TestSeedKB197378MultihomedWithoutOverride(t *testing.T) {
 	if err := json.Unmarshal([]byte(addrJSON), &addrs); err != nil {
 		t.Fatal(err)
 	}
-	if version != "5.5.2232.0" {
-		t.Errorf("version: got %s, want 5.5.2232.0 (SP1)", version)
+	if version != "5.5.2232.18" {
+		t.Errorf("version: got %s, want 5.5.2232.18 (SP1)", version)
 	}
 	if len(addrs) != 2 {
 		t.Fatalf("addresses: got %v, want two", addrs)

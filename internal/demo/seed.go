@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"mailnet/internal/mailnet"
+	"mailnet/internal/mta"
 	"mailnet/internal/store"
 )
 
@@ -89,50 +90,50 @@ const (
 var seedSites = []string{"Redmond", "London", "Chicago", "Boston", "Atlanta", "Dallas", "Munich", "Sydney"}
 
 var seedServers = []seedServer{
-	{name: "EXCH-RED-01", site: "Redmond", kind: "exchange", version: "5.5.2232.0", multihomed: true, hub: true, weight: 3},
-	{name: "EXCH-RED-02", site: "Redmond", kind: "exchange", version: "5.5.2448.0", weight: 2},
-	{name: "EXCH-RED-03", site: "Redmond", kind: "exchange", version: "5.5.2448.0", multihomed: true, weight: 2},
-	{name: "EXCH-RED-04", site: "Redmond", kind: "exchange", version: "5.5.2650.0", weight: 2},
+	{name: "EXCH-RED-01", site: "Redmond", kind: "exchange", version: "5.5.2232.18", multihomed: true, hub: true, weight: 3},
+	{name: "EXCH-RED-02", site: "Redmond", kind: "exchange", version: "5.5.2448.1", weight: 2},
+	{name: "EXCH-RED-03", site: "Redmond", kind: "exchange", version: "5.5.2448.1", multihomed: true, weight: 2},
+	{name: "EXCH-RED-04", site: "Redmond", kind: "exchange", version: "5.5.2650.24", weight: 2},
 	{name: "MACMAIL-ENG", site: "Redmond", kind: "msmail-mac", version: "3.1", users: 36},
 	{name: "MACMAIL-PUBS", site: "Redmond", kind: "msmail-mac", version: "3.1", weight: 0.5},
 	{name: "PO-REDMOND", site: "Redmond", kind: "msmail-pc", version: "3.5", weight: 1},
 
-	{name: "EXCH-LON-01", site: "London", kind: "exchange", version: "5.5.2232.0", hub: true, weight: 3},
-	{name: "EXCH-LON-02", site: "London", kind: "exchange", version: "5.5.2448.0", weight: 2},
-	{name: "EXCH-LON-03", site: "London", kind: "exchange", version: "5.0.1457.0", weight: 1.5},
+	{name: "EXCH-LON-01", site: "London", kind: "exchange", version: "5.5.2232.18", hub: true, weight: 3},
+	{name: "EXCH-LON-02", site: "London", kind: "exchange", version: "5.5.2448.1", weight: 2},
+	{name: "EXCH-LON-03", site: "London", kind: "exchange", version: "5.0.1457.8", weight: 1.5},
 	{name: "PO-LONDON", site: "London", kind: "msmail-pc", version: "3.2", weight: 1},
 
-	{name: "EXCH-CHI-01", site: "Chicago", kind: "exchange", version: "5.0.1457.0", hub: true, weight: 2.5},
-	{name: "EXCH-CHI-02", site: "Chicago", kind: "exchange", version: "5.5.2448.0", weight: 2},
-	{name: "EXCH-CHI-03", site: "Chicago", kind: "exchange", version: "5.5.1960.0", multihomed: true, weight: 1.5},
+	{name: "EXCH-CHI-01", site: "Chicago", kind: "exchange", version: "5.0.1457.8", hub: true, weight: 2.5},
+	{name: "EXCH-CHI-02", site: "Chicago", kind: "exchange", version: "5.5.2448.1", weight: 2},
+	{name: "EXCH-CHI-03", site: "Chicago", kind: "exchange", version: "5.5.1960.3", multihomed: true, weight: 1.5},
 	{name: "PO-SALES", site: "Chicago", kind: "msmail-pc", version: "3.5", weight: 1.2},
 	{name: "PO-FINANCE", site: "Chicago", kind: "msmail-pc", version: "3.5", weight: 0.8},
 	{name: "PO-HR", site: "Chicago", kind: "msmail-pc", version: "3.2", weight: 0.5},
 	{name: "PO-MKTG", site: "Chicago", kind: "msmail-pc", version: "3.5", weight: 0.7},
 
-	{name: "EXCH-BOS-01", site: "Boston", kind: "exchange", version: "5.5.2448.0", hub: true, weight: 2.5},
-	{name: "EXCH-BOS-02", site: "Boston", kind: "exchange", version: "5.5.2650.0", weight: 2},
-	{name: "EXCH-BOS-03", site: "Boston", kind: "exchange", version: "5.5.2448.0", weight: 1.5},
+	{name: "EXCH-BOS-01", site: "Boston", kind: "exchange", version: "5.5.2448.1", hub: true, weight: 2.5},
+	{name: "EXCH-BOS-02", site: "Boston", kind: "exchange", version: "5.5.2650.24", weight: 2},
+	{name: "EXCH-BOS-03", site: "Boston", kind: "exchange", version: "5.5.2448.1", weight: 1.5},
 	{name: "MACMAIL-DESIGN", site: "Boston", kind: "msmail-mac", version: "3.1", users: 28},
 	{name: "MACMAIL-ART", site: "Boston", kind: "msmail-mac", version: "3.0", weight: 0.4},
 
-	{name: "EXCH-ATL-01", site: "Atlanta", kind: "exchange", version: "5.5.2448.0", hub: true, weight: 2},
-	{name: "EXCH-ATL-02", site: "Atlanta", kind: "exchange", version: "5.5.1960.0", weight: 1.5},
+	{name: "EXCH-ATL-01", site: "Atlanta", kind: "exchange", version: "5.5.2448.1", hub: true, weight: 2},
+	{name: "EXCH-ATL-02", site: "Atlanta", kind: "exchange", version: "5.5.1960.3", weight: 1.5},
 	{name: "PO-PLANT", site: "Atlanta", kind: "msmail-pc", version: "3.2", weight: 0.8},
 	{name: "PO-SERVICE", site: "Atlanta", kind: "msmail-pc", version: "3.5", weight: 0.6},
 
-	{name: "EXCH-DAL-01", site: "Dallas", kind: "exchange", version: "5.5.2448.0", hub: true, weight: 2},
-	{name: "EXCH-DAL-02", site: "Dallas", kind: "exchange", version: "5.0.1457.0", weight: 1.5},
-	{name: "EXCH-DAL-03", site: "Dallas", kind: "exchange", version: "5.5.2650.0", weight: 1.5},
+	{name: "EXCH-DAL-01", site: "Dallas", kind: "exchange", version: "5.5.2448.1", hub: true, weight: 2},
+	{name: "EXCH-DAL-02", site: "Dallas", kind: "exchange", version: "5.0.1457.8", weight: 1.5},
+	{name: "EXCH-DAL-03", site: "Dallas", kind: "exchange", version: "5.5.2650.24", weight: 1.5},
 	{name: "PO-DALLAS", site: "Dallas", kind: "msmail-pc", version: "3.5", weight: 0.8},
 	{name: "MACMAIL-DAL", site: "Dallas", kind: "msmail-mac", version: "3.1", weight: 0.4},
 
-	{name: "EXCH-MUC-01", site: "Munich", kind: "exchange", version: "5.5.2448.0", multihomed: true, hub: true, weight: 2},
-	{name: "EXCH-MUC-02", site: "Munich", kind: "exchange", version: "5.5.2650.0", weight: 1.5},
+	{name: "EXCH-MUC-01", site: "Munich", kind: "exchange", version: "5.5.2448.1", multihomed: true, hub: true, weight: 2},
+	{name: "EXCH-MUC-02", site: "Munich", kind: "exchange", version: "5.5.2650.24", weight: 1.5},
 	{name: "PO-MUNICH", site: "Munich", kind: "msmail-pc", version: "3.2", weight: 0.7},
 
-	{name: "EXCH-SYD-01", site: "Sydney", kind: "exchange", version: "5.5.2650.0", hub: true, weight: 2},
-	{name: "EXCH-SYD-02", site: "Sydney", kind: "exchange", version: "5.5.2448.0", weight: 1.2},
+	{name: "EXCH-SYD-01", site: "Sydney", kind: "exchange", version: "5.5.2650.24", hub: true, weight: 2},
+	{name: "EXCH-SYD-02", site: "Sydney", kind: "exchange", version: "5.5.2448.1", weight: 1.2},
 	{name: "MACMAIL-SYD", site: "Sydney", kind: "msmail-mac", version: "3.1", weight: 0.4},
 }
 
@@ -470,12 +471,27 @@ func seedRoute(i, j int, id map[string]int64, hub map[string]int64) (string, int
 func seedEvents(org string, now time.Time, id map[string]int64, addrs [][]string, reqs []store.BulkRequestor) []store.BulkEvent {
 	var out []store.BulkEvent
 	second := addrs[id[mhServer]-1][1]
+	// Each Exchange MTA's startup event carries its build (Q174695).
+	for _, sv := range seedServers {
+		v, err := mta.ParseVersion(sv.version)
+		if sv.kind != mailnet.KindExchange || err != nil {
+			continue
+		}
+		out = append(out, store.BulkEvent{
+			Time: now.Add(-26 * time.Hour), Server: sv.name, ServerID: id[sv.name],
+			Source: "MSExchangeMTA", EventID: mta.EventStartup, Category: "X.400 Service", Severity: mailnet.SeverityInfo,
+			Description: mta.TextStartup(v),
+		})
+	}
+	// The 9301 storm of KB197378 in the MTA's own words: the receiving
+	// server's stack, the caller's second address in hex.
+	stack := mta.StackDN(org, serverSite(mhRemote), mhRemote)
 	for k := range 6 {
 		out = append(out, store.BulkEvent{
 			Time: now.Add(-time.Duration(110-k*20) * time.Minute), Server: mhRemote, ServerID: id[mhRemote],
-			Source: "MSExchangeMTA", EventID: 9301, Category: "Interface", Severity: mailnet.SeverityWarning,
-			Description: fmt.Sprintf("An incoming connection from %s was refused: the address is not configured on the Stack property page of any locally installed X.400 connector.", second),
-			Fields:      map[string]string{"remote_address": second, "connector": mhBack, "from": mhServer},
+			Source: "MSExchangeMTA", EventID: mta.EventGatewayNotFound, Category: "Configuration", Severity: mailnet.SeverityWarning,
+			Description: mta.Text9301(second, stack, mhRemote),
+			Fields:      map[string]string{"remote_address": second},
 		})
 	}
 	dxSite := "Chicago"
@@ -510,4 +526,14 @@ func seedEvents(org string, now time.Time, id map[string]int64, addrs [][]string
 	// The table is in time order, as agents would have sent it.
 	slices.SortStableFunc(out, func(a, b store.BulkEvent) int { return a.Time.Compare(b.Time) })
 	return out
+}
+
+// serverSite is the site of a server of the demo network.
+func serverSite(name string) string {
+	for _, sv := range seedServers {
+		if sv.name == name {
+			return sv.site
+		}
+	}
+	return ""
 }

@@ -178,3 +178,34 @@ func Parse9202(desc string) (SocketsError, error) {
 // RequiredControlBlocks is Q200259's "(10 * number of X.400 connectors) +
 // 10".
 func RequiredControlBlocks(connectors int) int { return 10*connectors + 10 }
+
+// StackDN is the DN of a server's TCP transport stack, as Event 9301
+// names it: /o=ORG/ou=SITE/cn=Configuration/cn=Servers/cn=SERVER/cn=TCP.
+func StackDN(org, site, server string) string {
+	return "/o=" + org + "/ou=" + site + "/cn=Configuration/cn=Servers/cn=" + server + "/cn=TCP"
+}
+
+// EncodeAddress is the network address as Event 9301 logs it: an IPv4
+// address as eight hex digits, anything else as hex-encoded ASCII.
+func EncodeAddress(caller string) string {
+	if ip, err := netip.ParseAddr(caller); err == nil && ip.Is4() {
+		b := ip.As4()
+		return strings.ToUpper(hex.EncodeToString(b[:]))
+	}
+	return hex.EncodeToString([]byte(caller))
+}
+
+// Text9301 is Event 9301's description as the MTA writes it (Q193380).
+func Text9301(caller, stackDN, mtaName string) string {
+	return "The message transfer gateway that uses the network address " + EncodeAddress(caller) +
+		" and the transport stack " + stackDN + " (" + mtaName + ") could not be found." +
+		" Check the configuration of the mail gateway. [BASE IL TCP/IP DRVR 8 218] (10)"
+}
+
+// TextStartup is the MTA's startup event (9298, 9299) for a build, as
+// Q174695 quotes it.
+func TextStartup(v Version) string {
+	return "Microsoft Exchange Server MTA Service startup complete, version " +
+		strconv.Itoa(v.Major) + "." + strconv.Itoa(v.Minor) + " (build " +
+		strconv.Itoa(v.Build) + "." + strconv.Itoa(v.Rev) + ")."
+}

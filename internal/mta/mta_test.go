@@ -170,3 +170,21 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestTextsReadBack(t *testing.T) {
+	dn := StackDN("Org", "Site", "LocalMTA")
+	for _, caller := range []string{"145.245.193.27", "RemoteMTA"} {
+		g, err := Parse9301(Text9301(caller, dn, "LocalMTA"))
+		if err != nil || g.Caller() != caller || g.Server != "LocalMTA" {
+			t.Errorf("%s: read back %+v %v", caller, g, err)
+		}
+	}
+	if EncodeAddress("145.245.193.27") != "91F5C11B" {
+		t.Errorf("EncodeAddress = %s, want 91F5C11B", EncodeAddress("145.245.193.27"))
+	}
+	v, _ := ParseVersion("5.5 SP3")
+	w, err := ParseStartup(TextStartup(v))
+	if err != nil || w.Compare(v) != 0 {
+		t.Errorf("startup text read back %v %v, want %v", w, err, v)
+	}
+}

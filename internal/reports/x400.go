@@ -1,15 +1,18 @@
 package reports
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 
 	"mailnet/internal/mailnet"
+	"mailnet/internal/mta"
 	"mailnet/internal/store"
 )
 
@@ -20,10 +23,6 @@ const (
 	X400Failing      = "failing"      // the override is not accepted: every connection fails
 	X400NoFlow       = "no_flow"      // no address of A is accepted: mail does not flow (KB 193380)
 )
-
-// OverrideMinVersion is the first MTA build with the Stack IP Address
-// Override: Exchange Server 5.5 Service Pack 2 (KB197378).
-const OverrideMinVersion = "5.5.2431.0"
 
 // X400Window is how far back observed Event 9301 are counted.
 const X400Window = 24 * time.Hour
@@ -47,12 +46,16 @@ type X400Verdict struct {
 	Accepted     int      // k: those B accepts
 	AcceptedList []string // which, in A's order
 	// ByName: B's stack names A itself, which accepts all of A.
-	ByName       bool
+	ByName bool
+	// ByLookup: B's stack names a host name of A (an FQDN), matched by a
+	// reverse lookup of the caller's address (Q189345, Q193380).
+	ByLookup     bool
 	FailureRatio float64 // share of connections that log 9301, 0..1
 	Status       string
 }
 
-// stackAccepts reports whether an entry of stack is addr or names server.
+// stackAccepts reports whether an entry of stack is addr or names server
+// by its name.
 func stackAccepts(stack []string, name, addr string) bool {
 	for _, e := range stack {
 		e = strings.TrimSpace(e)
@@ -66,23 +69,41 @@ func stackAccepts(stack []string, name, addr string) bool {
 	return false
 }
 
+// stackLooksUp reports whether an entry of stack is a fully qualified
+// host name of server (its first label is the server's name): the MTA
+// matches such an entry only by a reverse lookup of the caller's address
+// (Q189345, Q193380).
+func stackLooksUp(stack []string, name string) bool {
+	for _, e := range stack {
+		e = strings.TrimSpace(e)
+		host, _, ok := strings.Cut(e, ".")
+		if ok && name != "" && !isIPv4(e) && strings.EqualFold(host, name) {
+			return true
+		}
+	}
+	return false
+}
+
 // X400Rule applies KB197378. Without an override the transport picks
 // among all n of A's addresses, so with k of them accepted by B about
 // (n-k)/n of connections fail ("approximately half" for two addresses,
 // one configured). With an override, A always connects from it: 0 if B
 // accepts it, 1 ("fails every time") if not. With k = 0 the ratio is 1
-// and mail does not flow.
+// and mail does not flow. A Stack entry that names A, by server name or
+// by a host name of A, accepts every address of A: the MTA logs an
+// informational 9301, looks the caller up, and accepts it (Q189345).
 func X400Rule(in X400Input) X400Verdict {
 	v := X400Verdict{Addresses: len(in.AAddresses), AcceptedList: []string{}}
 	v.ByName = stackAccepts(in.BStack, in.AName, "")
+	v.ByLookup = !v.ByName && stackLooksUp(in.BStack, in.AName)
 	for _, a := range in.AAddresses {
-		if v.ByName || stackAccepts(in.BStack, "", a) {
+		if v.ByName || v.ByLookup || stackAccepts(in.BStack, "", a) {
 			v.AcceptedList = append(v.AcceptedList, a)
 		}
 	}
 	v.Accepted = len(v.AcceptedList)
 	switch {
-	case v.ByName:
+	case v.ByName || v.ByLookup:
 		v.FailureRatio, v.Status = 0, X400OK
 	case v.Accepted == 0:
 		v.FailureRatio, v.Status = 1, X400NoFlow
@@ -110,6 +131,8 @@ type X400Finding struct {
 	Server          string   `json:"server"`
 	RemoteServerID  int64    `json:"remote_server_id"`
 	RemoteServer    string   `json:"remote_server"`
+	SiteID          int64    `json:"site_id"`          // A's site
+	RemoteSiteID    int64    `json:"remote_site_id"`   // B's site
 	ServerAddresses []string `json:"server_addresses"` // A's addresses
 	Override        string   `json:"override_address"`
 	RemoteStack     []string `json:"remote_stack"` // every stack entry of B's x400 connectors
@@ -119,9 +142,26 @@ type X400Finding struct {
 	FailureRatio    float64  `json:"failure_ratio"`
 	Status          string   `json:"status"`
 	Prediction      string   `json:"prediction"`
-	Observed9301    int      `json:"observed_9301"` // by B, naming A or the connector, last 24 h
-	Note            string   `json:"note"`          // observed against predicted
-	Fix             string   `json:"fix"`
+	Observed9301    int      `json:"observed_9301"` // logged by B with A as the caller, last 24 h
+	// Failed9301 counts the connections that B dropped: the second 9301
+	// of a pair, or a 9301 followed by a 9202 (Q193380).
+	Failed9301 int    `json:"failed_9301"`
+	Note       string `json:"note"` // observed against predicted
+	Fix        string `json:"fix"`
+	// FixSteps is the fix as numbered steps, for pages.
+	FixSteps []string `json:"fix_steps"`
+	// MTABuild and RemoteMTABuild are A's and B's MTA builds with their
+	// service packs, as the startup events reported them, else as the
+	// inventory records them.
+	MTABuild       string `json:"mta_build,omitempty"`
+	RemoteMTABuild string `json:"remote_mta_build,omitempty"`
+	// OverrideIgnored: A has an override but its MTA is older than 5.5
+	// SP2, which ignores the value.
+	OverrideIgnored bool `json:"override_ignored,omitempty"`
+	// ByLookup: B's Stack names A by host name (Q189345, Q193380).
+	ByLookup bool `json:"by_lookup,omitempty"`
+	// BlindSpot: B's MTA build may not log 9301 at all (Q234962).
+	BlindSpot bool `json:"blind_spot,omitempty"`
 	// RegistryValue is where the override lives on A (KB197378).
 	RegistryValue string `json:"registry_value"`
 }
@@ -132,35 +172,71 @@ func RegistryValue(rdn string) string {
 	return `HKEY_LOCAL_MACHINE\System\CurrentControlSet\Services\MSExchangeMTA\Parameters\` + rdn + `\Stack IP Address Override`
 }
 
-// X400 checks every x400 connector (one finding each, by connector id)
-// and counts the Event 9301 that its remote server logged over the last
-// X400Window (by the store's clock).
+// X400Result is the X.400 check: one finding per x400 connector, by
+// connector id, and the callers whose Event 9301 names no server of the
+// inventory.
+type X400Result struct {
+	Findings       []X400Finding
+	UnknownCallers []X400UnknownCaller
+}
+
+// X400UnknownCaller counts the Event 9301 that a receiving server logged
+// for a calling address that is no server of the inventory.
+type X400UnknownCaller struct {
+	ServerID int64     `json:"server_id"` // the receiving server
+	Server   string    `json:"server"`
+	Address  string    `json:"address"` // the caller, decoded: a dotted IP or a name
+	Count    int       `json:"count"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// X400Evidence is what the servers logged that the check reads: Event
+// 9301 and 9202 over the window, and each server's latest MTA startup
+// event (9298/9299), which carries its build.
+type X400Evidence struct {
+	Events9301 []store.ReportEvent
+	Events9202 []store.ReportEvent
+	Startups   map[int64]store.ReportEvent
+}
+
+// X400 checks every x400 connector (one finding each, by connector id).
 func X400(ctx context.Context, st *store.Store) ([]X400Finding, error) {
+	res, err := X400Check(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return res.Findings, nil
+}
+
+// X400Check checks every x400 connector against the inventory and the
+// evidence its servers logged over the last X400Window (by the store's
+// clock).
+func X400Check(ctx context.Context, st *store.Store) (*X400Result, error) {
 	conns, err := st.ReportX400Connectors(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ids := []int64{}
-	for _, c := range conns {
-		ids = append(ids, c.ServerID)
-		if c.RemoteServerID != 0 {
-			ids = append(ids, c.RemoteServerID)
-		}
-	}
-	slices.Sort(ids)
-	servers, err := st.ReportServersByID(ctx, slices.Compact(ids))
+	// Every server: a 9301's caller may be any server of the inventory.
+	servers, err := st.ReportAllServers(ctx)
 	if err != nil {
 		return nil, err
 	}
-	events, err := st.ReportEventsByID(ctx, 9301, st.Now().Add(-X400Window))
-	if err != nil {
+	since := st.Now().Add(-X400Window)
+	var ev X400Evidence
+	if ev.Events9301, err = st.ReportEventsByID(ctx, mta.EventGatewayNotFound, since); err != nil {
 		return nil, err
 	}
-	return BuildX400(conns, servers, events), nil
+	if ev.Events9202, err = st.ReportEventsByID(ctx, mta.EventSocketsError, since); err != nil {
+		return nil, err
+	}
+	if ev.Startups, err = st.ReportLatestEvents(ctx, mta.EventStartupX400, mta.EventStartup); err != nil {
+		return nil, err
+	}
+	return BuildX400(conns, servers, ev), nil
 }
 
-// BuildX400 is the pure part of X400.
-func BuildX400(conns []mailnet.Connector, servers map[int64]mailnet.Server, events []store.ReportEvent) []X400Finding {
+// BuildX400 is the pure part of X400Check.
+func BuildX400(conns []mailnet.Connector, servers map[int64]mailnet.Server, ev X400Evidence) *X400Result {
 	stacks := map[int64][]string{} // B -> every stack entry of its x400 connectors
 	onServer := map[int64][]*mailnet.Connector{}
 	for i := range conns {
@@ -168,18 +244,16 @@ func BuildX400(conns []mailnet.Connector, servers map[int64]mailnet.Server, even
 		stacks[c.ServerID] = append(stacks[c.ServerID], c.StackAddresses...)
 		onServer[c.ServerID] = append(onServer[c.ServerID], c)
 	}
-	byB := map[int64][]store.ReportEvent{}
-	for _, e := range events {
-		byB[e.ServerID] = append(byB[e.ServerID], e)
-	}
-	out := make([]X400Finding, 0, len(conns))
+	builds := learnedBuilds(ev.Startups)
+	calls, unknown := readCalls(servers, ev)
+	out := &X400Result{Findings: make([]X400Finding, 0, len(conns)), UnknownCallers: unknown}
 	for i := range conns {
 		c := &conns[i]
 		a := servers[c.ServerID]
 		b := servers[c.RemoteServerID]
 		f := X400Finding{
 			ConnectorID: c.ID, Connector: c.Name, ServerID: c.ServerID, Server: a.Name,
-			RemoteServerID: c.RemoteServerID, RemoteServer: b.Name,
+			RemoteServerID: c.RemoteServerID, RemoteServer: b.Name, SiteID: a.SiteID, RemoteSiteID: b.SiteID,
 			ServerAddresses: nonNil(a.Addresses), Override: c.OverrideAddress,
 			RemoteStack:   nonNil(slices.Clone(stacks[c.RemoteServerID])),
 			RegistryValue: RegistryValue(c.Name),
@@ -189,23 +263,239 @@ func BuildX400(conns []mailnet.Connector, servers map[int64]mailnet.Server, even
 			f.Addresses = len(a.Addresses)
 			f.Prediction = "The connector names no remote server, so no mail flows over it."
 			f.Fix = fmt.Sprintf("Set the remote server of connector %q on %s.", c.Name, a.Name)
-			out = append(out, f)
+			out.Findings = append(out.Findings, f)
 			continue
 		}
-		v := X400Rule(X400Input{AName: a.Name, AAddresses: a.Addresses, Override: c.OverrideAddress, BStack: f.RemoteStack})
+		av, bv := effectiveVersion(a, builds), effectiveVersion(b, builds)
+		f.MTABuild, f.RemoteMTABuild = versionLabel(av), versionLabel(bv)
+		override := c.OverrideAddress
+		if override != "" && a.Kind == mailnet.KindExchange && !av.IsZero() && !av.HasOverride() {
+			// SP1 and older ignore the value: the transport still picks
+			// among every address (KB197378).
+			f.OverrideIgnored, override = true, ""
+		}
+		v := X400Rule(X400Input{AName: a.Name, AAddresses: a.Addresses, Override: override, BStack: f.RemoteStack})
 		f.Addresses, f.Accepted, f.AcceptedList = v.Addresses, v.Accepted, v.AcceptedList
 		f.FailureRatio, f.Status = v.FailureRatio, v.Status
-		f.Prediction = x400Prediction(&f, v)
-		f.Fix = x400Fix(&f, v, a, b, onServer[b.ID])
-		for _, e := range byB[b.ID] {
-			if eventNames(e, a, c.Name) {
-				f.Observed9301++
-			}
+		f.ByLookup = v.ByLookup
+		f.BlindSpot = bv.BlindTo9301()
+		k := callKey{receiver: b.ID, caller: a.ID}
+		f.Observed9301 = calls.count[k]
+		f.Failed9301 = calls.failed[k]
+		if v.ByLookup && f.Failed9301 > 0 {
+			// Q193380: the second 9301 (or a 9202) means the reverse
+			// lookup failed and the connection was dropped.
+			f.Status, f.FailureRatio = X400NoFlow, 1
 		}
+		f.Prediction = x400Prediction(&f, v)
+		f.Fix = x400Fix(&f, v, a, b, av, onServer[b.ID])
 		f.Note = x400Note(&f)
-		out = append(out, f)
+		out.Findings = append(out.Findings, f)
 	}
 	return out
+}
+
+// X400Query filters and pages the findings: Status is one of the
+// statuses or "problems" (every status but ok); ServerID and SiteID match
+// either end of the connector.
+type X400Query struct {
+	Status   string
+	ServerID int64
+	SiteID   int64
+	AfterID  int64 // connector id
+	Limit    int
+}
+
+// X400Statuses are the values of X400Query.Status.
+var X400Statuses = []string{X400OK, X400Intermittent, X400Failing, X400NoFlow, "problems"}
+
+// Page returns the findings q selects, in connector id order, and the
+// connector id to continue after (0 when no more remain).
+func (r *X400Result) Page(q X400Query) (page []X400Finding, next int64) {
+	page = []X400Finding{}
+	for i := range r.Findings {
+		f := &r.Findings[i]
+		if f.ConnectorID <= q.AfterID || !q.matches(f) {
+			continue
+		}
+		if q.Limit > 0 && len(page) == q.Limit {
+			return page, page[len(page)-1].ConnectorID
+		}
+		page = append(page, *f)
+	}
+	return page, 0
+}
+
+func (q X400Query) matches(f *X400Finding) bool {
+	switch {
+	case q.Status == "problems" && f.Status == X400OK:
+		return false
+	case q.Status != "" && q.Status != "problems" && f.Status != q.Status:
+		return false
+	case q.ServerID != 0 && f.ServerID != q.ServerID && f.RemoteServerID != q.ServerID:
+		return false
+	case q.SiteID != 0 && f.SiteID != q.SiteID && f.RemoteSiteID != q.SiteID:
+		return false
+	}
+	return true
+}
+
+// learnedBuilds reads each server's MTA build from its latest startup
+// event.
+func learnedBuilds(startups map[int64]store.ReportEvent) map[int64]mta.Version {
+	out := make(map[int64]mta.Version, len(startups))
+	for id, e := range startups {
+		if v, err := mta.ParseStartup(e.Description); err == nil {
+			out[id] = v
+		}
+	}
+	return out
+}
+
+// effectiveVersion is the build the server's MTA reported at startup,
+// else its configured version; zero when neither can be read.
+func effectiveVersion(s mailnet.Server, builds map[int64]mta.Version) mta.Version {
+	if v, ok := builds[s.ID]; ok {
+		return v
+	}
+	v, _ := mta.ParseVersion(s.Version)
+	return v
+}
+
+func versionLabel(v mta.Version) string {
+	if v.IsZero() {
+		return ""
+	}
+	return v.Label()
+}
+
+// callKey is one receiving server and one calling server.
+type callKey struct{ receiver, caller int64 }
+
+// x400Calls counts the Event 9301 per caller and receiver, and of those
+// the ones that mean a dropped connection: the second of a pair, or one
+// followed by a 9202 (Q193380).
+type x400Calls struct {
+	count  map[callKey]int
+	failed map[callKey]int
+}
+
+// pairWindow is how close the second 9301 (or the 9202) of Q193380 must
+// follow the first; the articles say only "first" and "second".
+const pairWindow = 60 * time.Second
+
+// readCalls parses each Event 9301 as the MTA writes it and names its
+// caller by exact address or name, never by substring.
+func readCalls(servers map[int64]mailnet.Server, ev X400Evidence) (x400Calls, []X400UnknownCaller) {
+	byAddr := map[string]int64{}
+	byName := map[string]int64{}
+	for id, s := range servers {
+		for _, a := range s.Addresses {
+			if _, dup := byAddr[a]; dup {
+				byAddr[a] = -1 // shared by two servers: names neither
+				continue
+			}
+			byAddr[a] = id
+		}
+		byName[strings.ToLower(s.Name)] = id
+	}
+	calls := x400Calls{count: map[callKey]int{}, failed: map[callKey]int{}}
+	type seen struct {
+		at     time.Time
+		caller int64
+		text   string
+		named  bool
+	}
+	last := map[int64]seen{} // receiver -> its previous 9301
+	unknown := map[[2]string]*X400UnknownCaller{}
+	var unknownOrder []*X400UnknownCaller
+	countUnknown := func(receiver int64, text string, at time.Time) {
+		key := [2]string{strconv.FormatInt(receiver, 10), text}
+		u := unknown[key]
+		if u == nil {
+			u = &X400UnknownCaller{ServerID: receiver, Server: servers[receiver].Name, Address: text}
+			unknown[key] = u
+			unknownOrder = append(unknownOrder, u)
+		}
+		u.Count++
+		u.LastSeen = at
+	}
+	for _, e := range ev.Events9301 {
+		receiver, caller, text, named := resolveCall(e, servers, byAddr, byName)
+		if receiver == 0 {
+			continue
+		}
+		if p, ok := last[receiver]; ok && named && !p.named && e.Time.Sub(p.at) >= 0 && e.Time.Sub(p.at) <= pairWindow {
+			// The second 9301 of Q193380 names the caller by its MTA's
+			// name after the reverse lookup of the first one's address
+			// failed: the same caller, and a dropped connection.
+			delete(last, receiver)
+			if p.caller == 0 {
+				countUnknown(receiver, p.text, e.Time)
+				continue
+			}
+			k := callKey{receiver, p.caller}
+			calls.count[k]++
+			calls.failed[k]++
+			continue
+		}
+		last[receiver] = seen{e.Time, caller, text, named}
+		if caller == 0 {
+			countUnknown(receiver, text, e.Time)
+			continue
+		}
+		calls.count[callKey{receiver, caller}]++
+	}
+	for _, e := range ev.Events9202 {
+		if p, ok := last[e.ServerID]; ok && p.caller != 0 && e.Time.Sub(p.at) >= 0 && e.Time.Sub(p.at) <= pairWindow {
+			calls.failed[callKey{e.ServerID, p.caller}]++
+		}
+	}
+	out := make([]X400UnknownCaller, len(unknownOrder))
+	for i, u := range unknownOrder {
+		out[i] = *u
+	}
+	slices.SortStableFunc(out, func(a, b X400UnknownCaller) int { return cmp.Compare(b.Count, a.Count) })
+	return calls, out
+}
+
+// resolveCall names the receiving server (the one that logged the event,
+// else the stack DN's server) and the calling server of one Event 9301.
+// named is true when the address was a name (hex-encoded ASCII), as in
+// the second event of Q193380.
+func resolveCall(e store.ReportEvent, servers map[int64]mailnet.Server, byAddr, byName map[string]int64) (receiver, caller int64, text string, named bool) {
+	receiver = e.ServerID
+	g, err := mta.Parse9301(e.Description)
+	if err != nil {
+		// An agent that sends the fields instead of the text.
+		text = strings.TrimSpace(e.Fields["remote_address"])
+		if text == "" || receiver == 0 {
+			return 0, 0, "", false
+		}
+	} else {
+		text = g.Caller()
+		named = !g.IP.IsValid()
+		if receiver == 0 {
+			receiver = byName[strings.ToLower(g.Server)]
+		}
+	}
+	if id, ok := byAddr[text]; ok && id > 0 {
+		return receiver, id, text, named
+	}
+	if id, ok := byName[strings.ToLower(text)]; ok {
+		return receiver, id, text, named
+	}
+	if host, _, ok := strings.Cut(text, "."); ok && !isIPv4(text) {
+		if id, ok := byName[strings.ToLower(host)]; ok {
+			return receiver, id, text, named
+		}
+	}
+	return receiver, 0, text, named
+}
+
+func isIPv4(s string) bool {
+	ip, err := netip.ParseAddr(s)
+	return err == nil && ip.Is4()
 }
 
 func nonNil(s []string) []string {
@@ -220,34 +510,66 @@ func percent(r float64) string {
 }
 
 func x400Prediction(f *X400Finding, v X400Verdict) string {
+	var sb strings.Builder
+	if f.OverrideIgnored {
+		fmt.Fprintf(&sb, "The override %s has no effect: the MTA of %s (%s) is older than Exchange Server 5.5 Service Pack 2 (%s), which ignores it. ",
+			f.Override, f.Server, f.MTABuild, mta.OverrideMin)
+	}
+	switch {
+	case v.ByLookup && f.Failed9301 > 0:
+		fmt.Fprintf(&sb, "%s's Stack names %s by host name, and %s logged %d dropped connection(s) (a second Event 9301, or 9202, after the first): %s cannot reverse-resolve the caller's address to that name, so mail from %s to %s does not flow (Q193380).",
+			f.RemoteServer, f.Server, f.RemoteServer, f.Failed9301, f.RemoteServer, f.Server, f.RemoteServer)
+		return sb.String()
+	case v.ByLookup:
+		fmt.Fprintf(&sb, "%s's Stack names %s by host name: its MTA matches the caller only after a reverse lookup, logging an informational Event 9301 first, and accepts the connection (Q189345). Mail flows while DNS has a PTR record for each address of %s (Q193380).",
+			f.RemoteServer, f.Server, f.Server)
+		return sb.String()
+	}
 	switch v.Status {
 	case X400OK:
-		if v.ByName {
-			return fmt.Sprintf("%s accepts connections from %s by server name: no Event 9301 expected.", f.RemoteServer, f.Server)
+		switch {
+		case v.ByName:
+			fmt.Fprintf(&sb, "%s accepts connections from %s by server name: no failing Event 9301 expected.", f.RemoteServer, f.Server)
+		case f.Override != "":
+			fmt.Fprintf(&sb, "%s always connects from its override %s, which %s's Stack lists: no Event 9301 expected.", f.Server, f.Override, f.RemoteServer)
+		default:
+			fmt.Fprintf(&sb, "%s lists every address of %s on its Stack: no Event 9301 expected.", f.RemoteServer, f.Server)
 		}
-		if f.Override != "" {
-			return fmt.Sprintf("%s always connects from its override %s, which %s's Stack lists: no Event 9301 expected.", f.Server, f.Override, f.RemoteServer)
-		}
-		return fmt.Sprintf("%s lists every address of %s on its Stack: no Event 9301 expected.", f.RemoteServer, f.Server)
 	case X400Intermittent:
 		half := ""
 		if v.Addresses == 2 && v.Accepted == 1 {
 			half = " (approximately half, as KB197378 describes)"
 		}
-		return fmt.Sprintf("%s is multihomed with %d addresses and no Stack IP Address Override; the transport picks among all of them and %s accepts %d, so about %s of connections%s fail and log Event 9301 on %s.",
+		fmt.Fprintf(&sb, "%s is multihomed with %d addresses and no Stack IP Address Override in effect; the transport picks among all of them and %s accepts %d, so about %s of connections%s fail and log Event 9301 on %s.",
 			f.Server, v.Addresses, f.RemoteServer, v.Accepted, percent(v.FailureRatio), half, f.RemoteServer)
 	case X400Failing:
-		return fmt.Sprintf("%s always connects from its override %s, which no X.400 connector on %s lists on its Stack: the connection fails every time and logs Event 9301.", f.Server, f.Override, f.RemoteServer)
+		fmt.Fprintf(&sb, "%s always connects from its override %s, which no X.400 connector on %s lists on its Stack: the connection fails every time and logs Event 9301.", f.Server, f.Override, f.RemoteServer)
 	default:
-		return fmt.Sprintf("No address of %s is on the Stack of any X.400 connector on %s: every connection logs Event 9301 and mail does not flow (KB 193380).", f.Server, f.RemoteServer)
+		fmt.Fprintf(&sb, "No address of %s is on the Stack of any X.400 connector on %s: every connection logs Event 9301 and mail does not flow (KB 193380).", f.Server, f.RemoteServer)
 	}
+	return sb.String()
 }
 
-// x400Fix names the remedy of KB197378 for a finding.
-func x400Fix(f *X400Finding, v X400Verdict, a, b mailnet.Server, onB []*mailnet.Connector) string {
-	if v.Status == X400OK {
-		return "No change needed."
+// x400Fix names the remedy for a finding as numbered steps: the service
+// pack first where the override needs it, then the override on A, the
+// MTA restart, and the Stack entry on B (KB197378 step 6).
+func x400Fix(f *X400Finding, v X400Verdict, a, b mailnet.Server, av mta.Version, onB []*mailnet.Connector) string {
+	steps := x400FixSteps(f, v, a, b, av, onB)
+	f.FixSteps = steps
+	if len(steps) == 1 {
+		return steps[0]
 	}
+	var sb strings.Builder
+	for i, st := range steps {
+		if i > 0 {
+			sb.WriteByte(' ')
+		}
+		fmt.Fprintf(&sb, "%d. %s", i+1, st)
+	}
+	return sb.String()
+}
+
+func x400FixSteps(f *X400Finding, v X400Verdict, a, b mailnet.Server, av mta.Version, onB []*mailnet.Connector) []string {
 	bConn := fmt.Sprintf("the X.400 connector on %s", b.Name)
 	for _, c := range onB {
 		if c.RemoteServerID == a.ID {
@@ -257,6 +579,20 @@ func x400Fix(f *X400Finding, v X400Verdict, a, b mailnet.Server, onB []*mailnet.
 	}
 	if len(onB) == 0 {
 		bConn = fmt.Sprintf("a new X.400 connector on %s (it has none)", b.Name)
+	}
+	if v.ByLookup && f.Failed9301 > 0 {
+		ip := ""
+		if len(a.Addresses) > 0 {
+			ip = a.Addresses[0]
+		}
+		return []string{
+			fmt.Sprintf("On %s, replace the host name on the Stack property page of %s with the address of %s, %s; or have the DNS administrator add the PTR record %s IN PTR %s.",
+				b.Name, bConn, a.Name, ip, reverseName(ip), stackHostFor(f.RemoteStack, a.Name)),
+			fmt.Sprintf("Check the lookup from %s with: nslookup %s (Q193380).", b.Name, ip),
+		}
+	}
+	if v.Status == X400OK {
+		return []string{"No change needed."}
 	}
 	// The address A should use: one B already accepts, else the current
 	// override if it is A's, else A's first address.
@@ -269,10 +605,19 @@ func x400Fix(f *X400Finding, v X400Verdict, a, b mailnet.Server, onB []*mailnet.
 		target = a.Addresses[0]
 	}
 	if target == "" {
-		return fmt.Sprintf("Give %s a network address, then add it to the Stack property page of %s.", a.Name, bConn)
+		return []string{fmt.Sprintf("Give %s a network address, then add it to the Stack property page of %s.", a.Name, bConn)}
 	}
 	if !a.Multihomed() && f.Override == "" {
-		return fmt.Sprintf("Add %s (the address of %s) to the Stack property page of %s; no override is needed for a server with one address.", target, a.Name, bConn)
+		return []string{fmt.Sprintf("Add %s (the address of %s) to the Stack property page of %s; no override is needed for a server with one address.", target, a.Name, bConn)}
+	}
+	var steps []string
+	if a.Kind == mailnet.KindExchange || a.Kind == "" {
+		switch {
+		case av.IsZero():
+			steps = append(steps, fmt.Sprintf("Make sure %s runs Exchange Server 5.5 Service Pack 2 or later (MTA %s): the override needs it, and the version of %s is not recorded.", a.Name, mta.OverrideMin, a.Name))
+		case !av.HasOverride():
+			steps = append(steps, fmt.Sprintf("Install Exchange Server 5.5 Service Pack 2 or later on %s first: it runs MTA %s, and the override needs %s.", a.Name, av.Label(), mta.OverrideMin))
+		}
 	}
 	var sb strings.Builder
 	if f.Override != "" {
@@ -283,90 +628,68 @@ func x400Fix(f *X400Finding, v X400Verdict, a, b mailnet.Server, onB []*mailnet.
 	if onStack {
 		fmt.Fprintf(&sb, ", an address that %s's Stack lists", b.Name)
 	}
-	fmt.Fprintf(&sb, ": registry value %s (REG_SZ) = %s, where the key is the connector's RDN. Restart the Exchange MTA service on %s, then configure %s to accept %s on its Stack property page.",
-		RegistryValue(f.Connector), target, a.Name, bConn, target)
+	fmt.Fprintf(&sb, ": registry value %s (REG_SZ) = %s, where the key is the connector's RDN.", RegistryValue(f.Connector), target)
 	if f.Override != "" && !a.HasAddress(f.Override) {
 		fmt.Fprintf(&sb, " The current override %s is not an address of %s.", f.Override, a.Name)
 	}
-	if a.Kind == mailnet.KindExchange || a.Kind == "" {
-		switch {
-		case strings.TrimSpace(a.Version) == "":
-			fmt.Fprintf(&sb, " The override needs Exchange Server 5.5 Service Pack 2 (MTA %s); the version of %s is not recorded.", OverrideMinVersion, a.Name)
-		case CompareVersions(a.Version, OverrideMinVersion) < 0:
-			fmt.Fprintf(&sb, " The override needs Exchange Server 5.5 Service Pack 2 (MTA %s); %s runs %s, so install the latest service pack first.", OverrideMinVersion, a.Name, a.Version)
+	steps = append(steps, sb.String(),
+		fmt.Sprintf("Restart the Exchange MTA service on %s.", a.Name))
+	last := fmt.Sprintf("Configure %s to accept %s on its Stack property page.", bConn, target)
+	if v.Status == X400NoFlow {
+		last += " (KB 193380)"
+	}
+	return append(steps, last)
+}
+
+// reverseName is the in-addr.arpa name of an IPv4 address.
+func reverseName(ip string) string {
+	p := strings.Split(ip, ".")
+	if len(p) != 4 {
+		return ip
+	}
+	return p[3] + "." + p[2] + "." + p[1] + "." + p[0] + ".in-addr.arpa"
+}
+
+// stackHostFor is the Stack entry that names server by host name.
+func stackHostFor(stack []string, server string) string {
+	for _, e := range stack {
+		if host, _, ok := strings.Cut(strings.TrimSpace(e), "."); ok && strings.EqualFold(host, server) {
+			return strings.TrimSpace(e)
 		}
 	}
-	if v.Status == X400NoFlow {
-		sb.WriteString(" (KB 193380)")
+	return server
+}
+
+func x400Note(f *X400Finding) string {
+	var sb strings.Builder
+	switch {
+	case f.FailureRatio > 0 && f.Observed9301 > 0:
+		fmt.Fprintf(&sb, "%d Event 9301 logged by %s for %s in the last 24 hours, consistent with the prediction.", f.Observed9301, f.RemoteServer, f.Server)
+	case f.FailureRatio > 0 && f.BlindSpot:
+		fmt.Fprintf(&sb, "No Event 9301 logged by %s in the last 24 hours, but that proves nothing: its MTA build (%s) is one that may not log 9301 at all (Q234962: builds %d-%d); build 2621 or later (5.5 SP3, 2650.24) logs it.",
+			f.RemoteServer, f.RemoteMTABuild, mta.BlindSpotFirst, mta.BlindSpotLast)
+	case f.FailureRatio > 0:
+		fmt.Fprintf(&sb, "No Event 9301 logged by %s for %s in the last 24 hours although failures are predicted: no connection was attempted, or no agent ships %s's log.", f.RemoteServer, f.Server, f.RemoteServer)
+	case f.ByLookup && f.Observed9301 > 0:
+		fmt.Fprintf(&sb, "%d informational Event 9301 logged by %s for %s in the last 24 hours, each followed by a successful lookup: mail is flowing (Q189345). Exchange 5.5 SP2 and later log only the failing case.", f.Observed9301, f.RemoteServer, f.Server)
+	case f.Observed9301 > 0:
+		fmt.Fprintf(&sb, "%d Event 9301 logged by %s for %s in the last 24 hours although every connection should be accepted: check the connector's Stack and the MTA's identity (Q189345).", f.Observed9301, f.RemoteServer, f.Server)
+	default:
+		sb.WriteString("No Event 9301 observed, as predicted.")
 	}
 	return sb.String()
 }
 
-func x400Note(f *X400Finding) string {
-	switch {
-	case f.FailureRatio > 0 && f.Observed9301 > 0:
-		return fmt.Sprintf("%d Event 9301 logged by %s in the last 24 hours, consistent with the prediction.", f.Observed9301, f.RemoteServer)
-	case f.FailureRatio > 0:
-		return fmt.Sprintf("No Event 9301 logged by %s in the last 24 hours although failures are predicted: either no connection was attempted, or its MTA build does not log 9301 (KB 234962).", f.RemoteServer)
-	case f.Observed9301 > 0:
-		return fmt.Sprintf("%d Event 9301 logged by %s in the last 24 hours although every connection should be accepted: check the connector's Stack and the MTA's identity (KB 189345).", f.Observed9301, f.RemoteServer)
-	}
-	return "No Event 9301 observed, as predicted."
-}
-
-// eventNames reports whether an Event 9301 names one of A's addresses,
-// A's name or the connector, in its fields, description or subject.
-func eventNames(e store.ReportEvent, a mailnet.Server, connector string) bool {
-	texts := make([]string, 0, len(e.Fields)+2)
-	texts = append(texts, e.Description, e.Subject)
-	for _, v := range e.Fields {
-		texts = append(texts, v)
-	}
-	for _, t := range texts {
-		for _, addr := range a.Addresses {
-			if containsToken(t, addr) {
-				return true
-			}
-		}
-		if connector != "" && containsToken(strings.ToLower(t), strings.ToLower(connector)) {
-			return true
-		}
-		if a.Name != "" && containsToken(strings.ToLower(t), strings.ToLower(a.Name)) {
-			return true
-		}
-	}
-	return false
-}
-
-// containsToken reports whether tok occurs in s not glued to a letter,
-// digit or dot on either side, so 10.0.0.1 does not match 10.0.0.12.
-func containsToken(s, tok string) bool {
-	if tok == "" {
-		return false
-	}
-	for from := 0; from <= len(s)-len(tok); {
-		i := strings.Index(s[from:], tok)
-		if i < 0 {
-			return false
-		}
-		i += from
-		j := i + len(tok)
-		if (i == 0 || !wordByte(s[i-1])) && (j == len(s) || !wordByte(s[j])) {
-			return true
-		}
-		from = i + 1
-	}
-	return false
-}
-
-func wordByte(c byte) bool {
-	return c == '.' || c == '_' || ('0' <= c && c <= '9') || ('a' <= c && c <= 'z') || ('A' <= c && c <= 'Z')
-}
-
-// CompareVersions compares dotted version numbers ("5.5.2431.0") by their
-// leading numeric parts; missing parts count as 0 and text after the
-// numbers is compared as text.
+// CompareVersions compares versions as administrators write them ("5.5
+// SP2", "5.5 (build 2448.1)", "5.5.2431.0"), by their place on the MTA
+// build table; two that cannot both be read compare by their leading
+// numeric parts, missing parts counting as 0, then as text.
 func CompareVersions(a, b string) int {
+	va, errA := mta.ParseVersion(a)
+	vb, errB := mta.ParseVersion(b)
+	if errA == nil && errB == nil {
+		return va.Compare(vb)
+	}
 	pa, ra := versionParts(a)
 	pb, rb := versionParts(b)
 	for i := 0; i < max(len(pa), len(pb)); i++ {

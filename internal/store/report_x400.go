@@ -44,10 +44,22 @@ func (s *Store) ReportServersByID(ctx context.Context, ids []int64) (map[int64]m
 	if len(ids) == 0 {
 		return out, nil
 	}
+	return s.reportServers(ctx, ids)
+}
+
+// ReportAllServers returns every server, keyed by id, with its addresses
+// and version; counters are left zero.
+func (s *Store) ReportAllServers(ctx context.Context) (map[int64]mailnet.Server, error) {
+	return s.reportServers(ctx, nil)
+}
+
+// reportServers reads the servers ids, or all of them for nil ids.
+func (s *Store) reportServers(ctx context.Context, ids []int64) (map[int64]mailnet.Server, error) {
+	out := make(map[int64]mailnet.Server, len(ids))
 	// A long id list reads every server instead: one table scan beats
 	// thousands of bound parameters.
 	q, args := `SELECT id, name, site_id, kind, version, serial, addresses, status FROM servers`, []any(nil)
-	if len(ids) <= 500 {
+	if ids != nil && len(ids) <= 500 {
 		var in string
 		in, args = reportInList(ids)
 		q += ` WHERE id IN (` + in + `)`
@@ -67,7 +79,7 @@ func (s *Store) ReportServersByID(ctx context.Context, ids []int64) (map[int64]m
 		if err := rows.Scan(&sv.ID, &sv.Name, &sv.SiteID, &sv.Kind, &sv.Version, &sv.Serial, &addrs, &sv.Status); err != nil {
 			return nil, fmt.Errorf("servers by id: %w", err)
 		}
-		if want[sv.ID] {
+		if ids == nil || want[sv.ID] {
 			sv.Addresses = reportAddressList(addrs)
 			out[sv.ID] = sv
 		}
@@ -109,4 +121,44 @@ func (s *Store) ReportEventsByID(ctx context.Context, eventID int, since time.Ti
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+// ReportLatestEvents returns, per server, the newest event with one of
+// eventIDs (the MTA's startup events carry its build), by server id.
+func (s *Store) ReportLatestEvents(ctx context.Context, eventIDs ...int) (map[int64]ReportEvent, error) {
+	out := map[int64]ReportEvent{}
+	if len(eventIDs) == 0 {
+		return out, nil
+	}
+	in, args := reportInList(toInt64s(eventIDs))
+	// The newest row per server by the (event_id, id) index: a window over
+	// the few startup events, not a scan of the log.
+	rows, err := s.r.QueryContext(ctx, `
+		SELECT id, time, server_id, description FROM (
+			SELECT id, time, server_id, description,
+			       row_number() OVER (PARTITION BY server_id ORDER BY id DESC) AS n
+			FROM events WHERE event_id IN (`+in+`) AND server_id IS NOT NULL)
+		WHERE n = 1`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("latest events: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e ReportEvent
+		var at string
+		if err := rows.Scan(&e.ID, &at, &e.ServerID, &e.Description); err != nil {
+			return nil, fmt.Errorf("latest events: %w", err)
+		}
+		e.Time = parseTime(at)
+		out[e.ServerID] = e
+	}
+	return out, rows.Err()
+}
+
+func toInt64s(ns []int) []int64 {
+	out := make([]int64, len(ns))
+	for i, n := range ns {
+		out[i] = int64(n)
+	}
+	return out
 }

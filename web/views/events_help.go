@@ -21,10 +21,12 @@ type EventHelp struct {
 // eventHelp is the one table of known event IDs.
 var eventHelp = []EventHelp{
 	{
-		ID: 9301, Source: "MSExchangeMTA", Title: "Inbound X.400 connection refused",
-		Short: "The receiving MTA refused an inbound connection from an address not on the Stack property page of any local X.400 connector.",
+		ID: 9301, Source: "MSExchangeMTA", Title: "Message transfer gateway could not be found",
+		Short: "The receiving MTA matched an inbound connection to no local X.400 connector: the network address (hex) is the caller, the transport stack names the receiver.",
 		Details: []string{
 			"Logged by the MTA of the receiving server when an incoming connection comes from an X.400 MTA whose IP address or server name is not configured on the Stack property page of any locally installed X.400 connector; the connection does not work.",
+			"Its text: \"The message transfer gateway that uses the network address 91F5C11B and the transport stack /o=Org/ou=Site/cn=Configuration/cn=Servers/cn=LocalMTA/cn=TCP (LocalMTA) could not be found.\" Eight hex digits are the caller's IPv4 address, one byte per pair (91F5C11B is 145.245.193.27); a longer string is the caller's name in hex-encoded ASCII (Q193380).",
+			"With a host name on the Stack page the MTA logs one informational 9301, looks the caller up and accepts it (Q189345); a second 9301, or a 9202, means the lookup failed and the connection was dropped (Q193380).",
 			"By default the MTA lets the transport choose among all the virtual server IP addresses of a multihomed server for outgoing connections, so 9301 appears \"approximately half of the times\" a connection is attempted from a multihomed server with two addresses, one of them configured.",
 			"Fix (Exchange Server 5.5 Service Pack 2 or later): on the multihomed server set the connector's Stack IP Address Override (HKLM\\System\\CurrentControlSet\\Services\\MSExchangeMTA\\Parameters\\<connector RDN>\\Stack IP Address Override), restart the MTA, and configure the receiving connector's stack with that address.",
 		},
@@ -49,20 +51,38 @@ var eventHelp = []EventHelp{
 		Article: "Manual dir-sync with Exchange as the dir-sync server",
 	},
 	{
-		ID: 9298, Source: "MSExchangeMTA", Title: "MTA association event",
-		Short: "An MTA association (connection) event on an X.400 connector; the seed articles say no more about it.",
+		ID: 9298, Source: "MSExchangeMTA", Title: "MTA service startup complete",
+		Short: "The MTA started and reported its version and build, e.g. \"version 5.0 (build 1457.8)\".",
 		Details: []string{
-			"Logged by the message transfer agent about an association with a remote MTA over an X.400 connector. The seed articles do not describe this ID; read it together with 9301 on the same connector and the X.400 connector check.",
+			"Logged by the message transfer agent when its service starts: \"Microsoft Exchange Server MTA Service startup complete, version 5.0 (build 1457.8).\" The build places the MTA on the build table of Q163294 (5.5 SP1 is 2232.18, SP2 2448.1, SP3 2650.24).",
+			"The console learns each server's MTA build from it: the Stack IP Address Override works only from 5.5.2431.0 (SP2, KB197378), and builds 2354-2620 may not log Event 9301 at all (Q234962).",
 		},
-		Article: "KB197378 (context only)",
+		Article: "Q174695, Q163294",
 	},
 	{
-		ID: 9299, Source: "MSExchangeMTA", Title: "MTA association event",
-		Short: "An MTA association (connection) event on an X.400 connector; the seed articles say no more about it.",
+		ID: 9299, Source: "MSExchangeMTA", Title: "MTA service startup complete",
+		Short: "The MTA started and reported its version and build, e.g. \"version 5.0 (build 1457.8)\".",
 		Details: []string{
-			"Logged by the message transfer agent about an association with a remote MTA over an X.400 connector. The seed articles do not describe this ID; read it together with 9301 on the same connector and the X.400 connector check.",
+			"Logged by the message transfer agent when its service starts: \"Microsoft Exchange Server MTA Service startup complete, version 5.0 (build 1457.8).\" The build places the MTA on the build table of Q163294 (5.5 SP1 is 2232.18, SP2 2448.1, SP3 2650.24).",
+			"The console learns each server's MTA build from it: the Stack IP Address Override works only from 5.5.2431.0 (SP2, KB197378), and builds 2354-2620 may not log Event 9301 at all (Q234962).",
 		},
-		Article: "KB197378 (context only)",
+		Article: "Q174695, Q163294",
+	},
+	{
+		ID: 9202, Source: "MSExchangeMTA", Title: "Sockets error on accept()",
+		Short: "\"A sockets error 0 on an accept() call was detected.\" Beside a 9301, the connection was dropped.",
+		Details: []string{
+			"Logged by the receiving MTA: \"A sockets error 0 on an accept() call was detected. The MTA will attempt to recover the sockets connection.\" Q193380 shows it after the second Event 9301, when the reverse lookup of the caller failed and the connection attempt was terminated.",
+		},
+		Article: "Q193380",
+	},
+	{
+		ID: 9156, Source: "MSExchangeMTA", Title: "No free control blocks",
+		Short: "The MTA ran out of TCP/IP control blocks; the configured count is too small for its X.400 connectors.",
+		Details: []string{
+			"\"A resource limit has been reached while attempting to open an association. There are no free control blocks available for network type 1. The configured count is 70.\" Set TCP/IP Control blocks to (10 * number of X.400 connectors) + 10 and restart the MTA (Q200259, Q243632).",
+		},
+		Article: "Q200259, Q243632",
 	},
 }
 
