@@ -492,11 +492,21 @@ func TestUsersMessagesAndCounters(t *testing.T) {
 	})
 
 	t.Run("duplicate serial hides users", func(t *testing.T) {
+		// A serial identifies a server among its own product's: an Exchange
+		// server that carries EXCH-A's serial string cuts nothing off.
 		e.json("POST", "/api/v1/servers", e.Admin, map[string]any{"name": "EXCH-TWIN", "site_id": n.Branch, "kind": "exchange", "serial": "EX-100"}, 201, nil)
 		var got invUser
 		e.json("GET", fmt.Sprintf("/api/v1/users/%d", u.ID), e.Viewer, nil, 200, &got)
-		if got.InAllListing || !got.InAllListingConfigured || !strings.Contains(got.HiddenReason, "EXCH-A") || !strings.Contains(got.HiddenReason, "EX-100") {
-			t.Errorf("user on impacted server: got %+v, want hidden with a reason naming EXCH-A and EX-100", got)
+		if !got.InAllListing || got.HiddenReason != "" {
+			t.Errorf("user on an Exchange server whose serial string repeats: got %+v, want listed", got)
+		}
+		// An AppleTalk twin of MAC-A at the other site hides MAC-A's users (Q99393).
+		var mia invUser
+		e.json("POST", "/api/v1/users", e.Admin, map[string]any{"alias": "mia", "display_name": "Mia", "server_id": n.MacA}, 201, &mia)
+		e.json("POST", "/api/v1/servers", e.Admin, map[string]any{"name": "MAC-TWIN", "site_id": n.Branch, "kind": "msmail-mac", "serial": "MAC-1"}, 201, nil)
+		e.json("GET", fmt.Sprintf("/api/v1/users/%d", mia.ID), e.Viewer, nil, 200, &got)
+		if got.InAllListing || !got.InAllListingConfigured || !strings.Contains(got.HiddenReason, "MAC-A") || !strings.Contains(got.HiddenReason, "MAC-1") {
+			t.Errorf("user on impacted server: got %+v, want hidden with a reason naming MAC-A and MAC-1", got)
 		}
 	})
 
@@ -549,20 +559,28 @@ func TestRoutesAPI(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) { e.refused(t, "POST", "/api/v1/routes", e.Admin, tt.body, 422, tt.field) })
 	}
 
-	// A twin of EXCH-A at the other site cuts EXCH-A off (Q99393).
+	// An Exchange server that carries EXCH-A's serial string cuts nothing
+	// off; an AppleTalk twin of MAC-A at the other site cuts every route
+	// to, from or via MAC-A (Q99393).
 	e.json("POST", "/api/v1/servers", e.Admin, map[string]any{"name": "TWIN", "site_id": n.Branch, "kind": "exchange", "serial": "EX-100"}, 201, nil)
+	e.json("POST", "/api/v1/servers", e.Admin, map[string]any{"name": "MAC-TWIN", "site_id": n.Branch, "kind": "msmail-mac", "serial": "MAC-1"}, 201, nil)
 	e.json("GET", "/api/v1/routes", e.Viewer, nil, 200, &list)
+	cut := 0
 	for _, r := range list.Routes {
 		switch {
-		case r.FromServerID == n.ExchA:
-			if r.Effective != "none" || !strings.Contains(r.Reason, "EXCH-A") || !strings.Contains(r.Reason, "No Connection") {
-				t.Errorf("route from EXCH-A: got %+v, want none with a reason", r)
+		case r.FromServerID == n.MacA || r.ToServerID == n.MacA || r.ViaServerID == n.MacA:
+			cut++
+			if r.Effective != "none" || !strings.Contains(r.Reason, "MAC-A") || !strings.Contains(r.Reason, "No Connection") {
+				t.Errorf("route touching MAC-A: got %+v, want none with a reason", r)
 			}
 		default:
 			if r.Effective != r.Configured || r.Reason != "" {
 				t.Errorf("route %+v: want effective = configured", r)
 			}
 		}
+	}
+	if cut == 0 {
+		t.Errorf("no route touches MAC-A; the test needs one")
 	}
 }
 

@@ -39,7 +39,7 @@ func isFragment(r *http.Request) bool {
 func (s *Server) pageFor(ctx context.Context, title, active string) views.Page {
 	p := pageWithoutCount(ctx, title, active)
 	if c, err := reports.LoadConflicts(ctx, s.store); err == nil {
-		p.DuplicateGroups = countGroups(c)
+		p.DuplicateGroups = c.Groups
 	} else {
 		s.log.WarnContext(ctx, "duplicate count for navigation", "err", err)
 	}
@@ -55,14 +55,6 @@ func pageWithoutCount(ctx context.Context, title, active string) views.Page {
 		p.Role = string(pr.Role)
 	}
 	return p
-}
-
-func countGroups(c reports.Conflicts) int {
-	serials := make(map[string]struct{}, len(c.Group))
-	for _, serial := range c.Group {
-		serials[serial] = struct{}{}
-	}
-	return len(serials)
 }
 
 // pageHeaders sets what every HTML response carries: the type, no caching

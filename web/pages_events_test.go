@@ -63,7 +63,7 @@ func TestEventsPageRendersFilteredRowsWithLinks(t *testing.T) {
 	}{
 		{"9301 filter", "?event_id=9301", []string{
 			"H9 marker", fmt.Sprintf(`href="/servers/%d"`, lon), `href="/x400"`, "connector " + sum.RemoteConnector,
-			`title="9301: The receiving MTA refused`, `data-ws="/ws?event_id=9301&amp;types=event"`,
+			`title="9301: The receiving MTA matched`, `data-ws="/ws?event_id=9301&amp;types=event"`,
 		}, "9301"},
 		{"requestor server", "?server=CORPNET/PO-SALES&event_id=4395", []string{
 			`href="/dirsync"`, "requestor CORPNET/PO-SALES", "ReqTx R=13 (was 12), S=10, I=3, 42 sent.",
@@ -105,10 +105,11 @@ func TestEventsPageRendersFilteredRowsWithLinks(t *testing.T) {
 func TestEventsPageNewestFirstAndResumesFromNewest(t *testing.T) {
 	e, sum := seededEnv(t)
 	for i := range 3 {
-		postEvents(t, e, map[string]any{"server": sum.RemoteServer, "source": "MSExchangeMTA", "event_id": 9299, "severity": "info",
-			"description": fmt.Sprintf("routine %d", i)})
+		// Q243632's Event 9156, which the demo seed does not log.
+		postEvents(t, e, map[string]any{"server": sum.RemoteServer, "source": "MSExchangeMTA", "event_id": 9156, "severity": "warning",
+			"description": fmt.Sprintf("A resource limit has been reached while attempting to open an association. There are no free control blocks available for network type 1. The configured count is %d. [BASE IL MAIN BASE 1 282] (10)", 70+i)})
 	}
-	_, body := e.do("GET", "/events?event_id=9299", e.Viewer, nil)
+	_, body := e.do("GET", "/events?event_id=9156", e.Viewer, nil)
 	rows := rowRE.FindAllStringSubmatch(string(body), -1)
 	if len(rows) != 3 {
 		t.Fatalf("got %d rows, want 3", len(rows))

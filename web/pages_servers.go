@@ -8,7 +8,6 @@ import (
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/reports"
-	"mailnet/internal/store"
 	"mailnet/web/views"
 )
 
@@ -77,26 +76,6 @@ func (s *Server) pageServers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p := pageWithoutCount(ctx, "Global Server Report", "servers")
-	p.DuplicateGroups = groupsOf(loaded)
+	p.DuplicateGroups = reports.ConflictsOfRows(loaded).Groups
 	s.render(w, r, http.StatusOK, p, views.ServersPage(rep))
-}
-
-// groupsOf counts the duplicate-serial groups among every server of the
-// report, with the rule of reports.FindConflicts, without a second query:
-// only servers whose serial is seen twice are handed to the rule.
-func groupsOf(loaded []store.ServerReportRow) int {
-	seen := make(map[string]int, len(loaded))
-	for i := range loaded {
-		if loaded[i].Status != mailnet.StatusDecommissioned {
-			seen[loaded[i].Serial]++
-		}
-	}
-	var cand []mailnet.Server
-	for i := range loaded {
-		l := &loaded[i]
-		if seen[l.Serial] > 1 {
-			cand = append(cand, mailnet.Server{ID: l.ID, SiteID: l.SiteID, Serial: l.Serial, Status: l.Status})
-		}
-	}
-	return countGroups(reports.FindConflicts(cand))
 }

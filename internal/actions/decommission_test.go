@@ -54,6 +54,7 @@ func TestDecommissionRemovesRoutesAndConnectorsAndResolvesDuplicates(t *testing.
 	// S3 is a second copy of S2's serial at another site: Q99393.
 	f.exec(`INSERT INTO sites (name, created_at) VALUES ('Other', 'now')`)
 	f.exec(`UPDATE servers SET serial = (SELECT serial FROM servers WHERE id = ?), site_id = (SELECT id FROM sites WHERE name = 'Other') WHERE id = ?`, s2, s3)
+	f.exec(`UPDATE servers SET kind = 'msmail-mac' WHERE id IN (?, ?)`, s2, s3)
 	f.exec(`INSERT INTO routes (from_server_id, to_server_id, configured, updated_at) VALUES (?, ?, 'direct', 'now'), (?, ?, 'direct', 'now'), (?, ?, 'direct', 'now')`, s1, s3, s3, s1, s1, s2)
 	f.exec(`INSERT INTO routes (from_server_id, to_server_id, configured, via_server_id, updated_at) VALUES (?, ?, 'indirect', ?, 'now')`, s2, s1, s3)
 	f.exec(`INSERT INTO connectors (kind, name, server_id, remote_server_id, created_at, updated_at) VALUES

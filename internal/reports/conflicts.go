@@ -21,6 +21,9 @@ type Conflicts struct {
 	// Impacted maps each server whose routing and listing are cut off to
 	// its serial.
 	Impacted map[int64]string
+	// Groups is the number of duplicate groups (a serial shared within
+	// one kind).
+	Groups int
 }
 
 // InGroup reports whether server id shares its serial.
@@ -30,31 +33,41 @@ func (c Conflicts) InGroup(id int64) bool { _, ok := c.Group[id]; return ok }
 func (c Conflicts) IsImpacted(id int64) bool { _, ok := c.Impacted[id]; return ok }
 
 // FindConflicts applies the rule to servers, which may be all servers or
-// only those that share a serial (store.DuplicateSerialServers).
+// only those that share a serial (store.DuplicateSerialServers). A serial
+// identifies a server among servers of its own product, so only servers
+// of one kind can share one: an Exchange server and an AppleTalk server
+// whose serial strings match are no conflict (Q151228, Q58184). An empty
+// serial (an upgrade server not yet scanned, Q99164) shares nothing. Only
+// AppleTalk servers lose routes and listings (Q99393); postoffices and
+// Exchange servers that share a serial are flagged, with their own
+// articles' findings (SerialFindings).
 func FindConflicts(servers []mailnet.Server) Conflicts {
-	bySerial := map[string][]*mailnet.Server{}
+	type key struct{ kind, serial string }
+	bySerial := map[key][]*mailnet.Server{}
 	for i := range servers {
 		sv := &servers[i]
-		if sv.Status == mailnet.StatusDecommissioned {
+		if sv.Status == mailnet.StatusDecommissioned || sv.Serial == "" {
 			continue
 		}
-		bySerial[sv.Serial] = append(bySerial[sv.Serial], sv)
+		k := key{sv.Kind, sv.Serial}
+		bySerial[k] = append(bySerial[k], sv)
 	}
 	c := Conflicts{Group: map[int64]string{}, Impacted: map[int64]string{}}
-	for serial, group := range bySerial {
+	for k, group := range bySerial {
 		if len(group) < 2 {
 			continue
 		}
+		c.Groups++
 		sites := map[int64]bool{}
 		for _, sv := range group {
-			c.Group[sv.ID] = serial
+			c.Group[sv.ID] = k.serial
 			sites[sv.SiteID] = true
 		}
-		if len(sites) < 2 {
+		if len(sites) < 2 || k.kind != mailnet.KindMSMailMac {
 			continue
 		}
 		for _, sv := range group {
-			c.Impacted[sv.ID] = serial
+			c.Impacted[sv.ID] = k.serial
 		}
 	}
 	return c

@@ -46,6 +46,7 @@ type Recommendation struct {
 // serial number, and their impact as Q99393 describes it.
 type DuplicateGroup struct {
 	Serial    string            `json:"serial"`
+	Kind      string            `json:"kind"` // serials are shared only within one product
 	ServerIDs []int64           `json:"server_ids"`
 	Servers   []DuplicateServer `json:"servers"`
 	Sites     []int64           `json:"sites"`
@@ -166,18 +167,20 @@ func Duplicates(ctx context.Context, st *store.Store) ([]DuplicateGroup, error) 
 // serial, servers by id), with sites, same_site and impacted set; the
 // routes, users and recommendation are left for Duplicates.
 func GroupDuplicates(servers []mailnet.Server, c Conflicts) []DuplicateGroup {
-	by := map[string]*DuplicateGroup{}
-	var serials []string
+	type key struct{ serial, kind string }
+	by := map[key]*DuplicateGroup{}
+	var keys []key
 	for _, sv := range servers {
 		serial, ok := c.Group[sv.ID]
 		if !ok {
 			continue
 		}
-		g := by[serial]
+		k := key{serial, sv.Kind}
+		g := by[k]
 		if g == nil {
-			g = &DuplicateGroup{Serial: serial, RoutesNoConnection: []mailnet.Route{}, HiddenUserIDs: []int64{}}
-			by[serial] = g
-			serials = append(serials, serial)
+			g = &DuplicateGroup{Serial: serial, Kind: sv.Kind, RoutesNoConnection: []mailnet.Route{}, HiddenUserIDs: []int64{}}
+			by[k] = g
+			keys = append(keys, k)
 		}
 		g.ServerIDs = append(g.ServerIDs, sv.ID)
 		g.Servers = append(g.Servers, DuplicateServer{ID: sv.ID, Name: sv.Name, SiteID: sv.SiteID, Kind: sv.Kind,
@@ -189,10 +192,10 @@ func GroupDuplicates(servers []mailnet.Server, c Conflicts) []DuplicateGroup {
 			g.Impacted = true
 		}
 	}
-	slices.Sort(serials)
-	out := make([]DuplicateGroup, 0, len(serials))
-	for _, s := range serials {
-		g := by[s]
+	slices.SortFunc(keys, func(a, b key) int { return cmp.Or(cmp.Compare(a.serial, b.serial), cmp.Compare(a.kind, b.kind)) })
+	out := make([]DuplicateGroup, 0, len(keys))
+	for _, k := range keys {
+		g := by[k]
 		slices.Sort(g.ServerIDs)
 		slices.SortFunc(g.Servers, func(a, b DuplicateServer) int { return cmp.Compare(a.ID, b.ID) })
 		slices.Sort(g.Sites)

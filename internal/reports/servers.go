@@ -97,7 +97,7 @@ func Servers(ctx context.Context, st *store.Store, q ServerQuery) ([]ServerRow, 
 
 // BuildServerRows is the pure part of Servers: flags, filter and sort.
 func BuildServerRows(loaded []store.ServerReportRow, conns map[int64][]int64, q ServerQuery) []ServerRow {
-	c := conflictsOfRows(loaded)
+	c := ConflictsOfRows(loaded)
 	needle := strings.ToLower(strings.TrimSpace(q.Q))
 	keep := make([]*store.ServerReportRow, 0, len(loaded))
 	for i := range loaded {
@@ -144,20 +144,22 @@ func BuildServerRows(loaded []store.ServerReportRow, conns map[int64][]int64, q 
 	return rows
 }
 
-// conflictsOfRows applies the duplicate rule to the report's rows without
-// copying them into mailnet.Server values first.
-func conflictsOfRows(loaded []store.ServerReportRow) Conflicts {
-	seen := make(map[string]int, len(loaded))
+// ConflictsOfRows applies the duplicate rule to the report's rows without
+// copying them into mailnet.Server values first: only the rows whose kind
+// and serial are seen twice are handed to FindConflicts.
+func ConflictsOfRows(loaded []store.ServerReportRow) Conflicts {
+	type key struct{ kind, serial string }
+	seen := make(map[key]int, len(loaded))
 	for i := range loaded {
 		if loaded[i].Status != mailnet.StatusDecommissioned {
-			seen[loaded[i].Serial]++
+			seen[key{loaded[i].Kind, loaded[i].Serial}]++
 		}
 	}
 	var dups []mailnet.Server
 	for i := range loaded {
 		l := &loaded[i]
-		if l.Status != mailnet.StatusDecommissioned && seen[l.Serial] > 1 {
-			dups = append(dups, mailnet.Server{ID: l.ID, SiteID: l.SiteID, Serial: l.Serial, Status: l.Status})
+		if l.Status != mailnet.StatusDecommissioned && seen[key{l.Kind, l.Serial}] > 1 {
+			dups = append(dups, mailnet.Server{ID: l.ID, SiteID: l.SiteID, Kind: l.Kind, Serial: l.Serial, Status: l.Status})
 		}
 	}
 	return FindConflicts(dups)

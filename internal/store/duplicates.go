@@ -8,8 +8,9 @@ import (
 )
 
 // DuplicateSerialServers returns the servers, not decommissioned, whose
-// serial number is shared with at least one other such server, ordered by
-// serial then id. Candidate serials come from a covering scan of the
+// serial number is shared with at least one other such server of the same
+// kind (a serial identifies a server among its own product's), ordered by
+// serial, kind, then id; empty serials share nothing. Candidate serials come from a covering scan of the
 // servers_serial index (no table reads), then only their servers are read;
 // those decommissioned are dropped here, and a serial left with one server
 // is dropped too. It never scans users or messages.
@@ -17,8 +18,8 @@ func (s *Store) DuplicateSerialServers(ctx context.Context) ([]mailnet.Server, e
 	rows, err := s.r.QueryContext(ctx, `
 		SELECT id, name, site_id, kind, version, serial, addresses, status, user_count, message_count
 		FROM servers
-		WHERE serial IN (SELECT serial FROM servers GROUP BY serial HAVING count(*) > 1)
-		ORDER BY serial, id`)
+		WHERE serial IN (SELECT serial FROM servers WHERE serial <> '' GROUP BY serial HAVING count(*) > 1)
+		ORDER BY serial, kind, id`)
 	if err != nil {
 		return nil, fmt.Errorf("duplicate serials: %w", err)
 	}
@@ -42,7 +43,7 @@ func (s *Store) DuplicateSerialServers(ctx context.Context) ([]mailnet.Server, e
 	out := all[:0]
 	for i := 0; i < len(all); {
 		j := i
-		for j < len(all) && all[j].Serial == all[i].Serial {
+		for j < len(all) && all[j].Serial == all[i].Serial && all[j].Kind == all[i].Kind {
 			j++
 		}
 		if j-i > 1 {
