@@ -308,10 +308,27 @@ func TestServerValidation(t *testing.T) {
 			e.refused(t, "PATCH", path, e.Admin, tt.body, tt.status, tt.field)
 		})
 	}
-	eb := e.refused(t, "PATCH", path, e.Admin, map[string]any{"serial": "EX-999"}, 422, "serial")
-	if !strings.Contains(eb.Error, "not possible to change the serial number") {
+	// Only a PC postoffice's serial can change (Q209486); an AppleTalk
+	// server's never can (Q99393), and the refusal says so.
+	eb := e.refused(t, "PATCH", fmt.Sprintf("/api/v1/servers/%d", n.MacA), e.Admin, map[string]any{"serial": "MAC-9"}, 422, "serial")
+	if !strings.Contains(eb.Error, "not possible to change the serial number") || !strings.Contains(eb.Error, "Q99393") {
 		t.Errorf("serial error %q does not quote Q99393", eb.Error)
 	}
+	var po invServer
+	e.json("POST", "/api/v1/servers", e.Admin, map[string]any{"name": "PO-WGPO", "site_id": n.HQ, "kind": "msmail-pc", "version": "3.5", "serial": "0799-99992"}, 201, &po)
+	e.json("PATCH", fmt.Sprintf("/api/v1/servers/%d", po.ID), e.Admin, map[string]any{"serial": "22-31415"}, 200, &po)
+	if po.Serial != "22-31415" {
+		t.Errorf("PC postoffice serial after PATCH: %q, want 22-31415 (Q209486)", po.Serial)
+	}
+	// Versions as administrators write them are read; one that names no
+	// version is refused, naming the field.
+	for _, v := range []string{"5.5 SP2", "5.5.2448.1", "5.5 (build 2448.1)", "4.0 SP4"} {
+		e.json("PATCH", path, e.Admin, map[string]any{"version": v}, 200, nil)
+	}
+	e.refused(t, "PATCH", path, e.Admin, map[string]any{"version": "latest"}, 422, "version")
+	e.refused(t, "PATCH", path, e.Admin, map[string]any{"version": "5.5 SP9"}, 422, "version")
+	// An AppleTalk server not yet scanned registers without a serial (Q99164).
+	e.json("POST", "/api/v1/servers", e.Admin, map[string]any{"name": "MAC-NEW", "site_id": n.HQ, "kind": "msmail-mac", "version": "3.1"}, 201, nil)
 	e.refused(t, "PATCH", "/api/v1/servers/999", e.Admin, map[string]any{"name": "Z"}, 404, "")
 	e.refused(t, "PATCH", "/api/v1/servers/abc", e.Admin, map[string]any{"name": "Z"}, 404, "")
 	e.refused(t, "DELETE", "/api/v1/servers/999", e.Admin, nil, 404, "")

@@ -8,6 +8,7 @@ import (
 
 	"mailnet/internal/live"
 	"mailnet/internal/mailnet"
+	"mailnet/internal/mta"
 	"mailnet/internal/store"
 )
 
@@ -68,12 +69,16 @@ func (in ServerInput) clean() (mailnet.Server, error) {
 		return sv, mailnet.Invalid("kind", "kind must be msmail-mac, msmail-pc or exchange, not %q", in.Kind)
 	}
 	sv.Kind = in.Kind
-	sv.Version = strings.TrimSpace(in.Version)
-	if err := checkText("version", sv.Version, MaxNameLen); err != nil {
+	if sv.Version, err = cleanVersion(in.Version); err != nil {
 		return sv, err
 	}
-	if sv.Serial, err = cleanName("serial", in.Serial); err != nil {
-		return sv, err
+	// An AppleTalk server not yet scanned has no serial (an upgrade server
+	// before its data file is found, Q99164): accepted, and flagged by the
+	// serial checks. Every other server names its serial.
+	if sv.Kind != mailnet.KindMSMailMac || strings.TrimSpace(in.Serial) != "" {
+		if sv.Serial, err = cleanName("serial", in.Serial); err != nil {
+			return sv, err
+		}
 	}
 	if sv.Addresses, err = cleanAddrs("addresses", in.Addresses); err != nil {
 		return sv, err
@@ -169,8 +174,9 @@ func describeServers(ctx context.Context, tx *store.Tx, servers []mailnet.Server
 	return strings.Join(parts, ", "), nil
 }
 
-// ServerPatch changes a server. Absent fields stay. Serial and kind may
-// be sent (a client sending the object back) but not changed.
+// ServerPatch changes a server. Absent fields stay. Kind may be sent (a
+// client sending the object back) but not changed; a serial changes only
+// where its product allows it (serialChangeAllowed).
 type ServerPatch struct {
 	Name      *string   `json:"name"`
 	SiteID    *int64    `json:"site_id"`
@@ -192,7 +198,12 @@ func (a *Actions) UpdateServer(ctx context.Context, id int64, p ServerPatch) (ma
 		sv := before
 		sv.Addresses = slices.Clone(before.Addresses)
 		if p.Serial != nil && strings.TrimSpace(*p.Serial) != before.Serial {
-			return mailnet.Invalid("serial", "it is not possible to change the serial number of a mail server (Q99393); server %s keeps serial %s", before.Name, before.Serial)
+			if err := serialChangeAllowed(before); err != nil {
+				return err
+			}
+			if sv.Serial, err = cleanName("serial", *p.Serial); err != nil {
+				return err
+			}
 		}
 		if p.Kind != nil && *p.Kind != before.Kind {
 			return mailnet.Invalid("kind", "the kind of server %s (%s) cannot be changed", before.Name, before.Kind)
@@ -214,8 +225,7 @@ func (a *Actions) UpdateServer(ctx context.Context, id int64, p ServerPatch) (ma
 			sv.SiteID = *p.SiteID
 		}
 		if p.Version != nil {
-			sv.Version = strings.TrimSpace(*p.Version)
-			if err := checkText("version", sv.Version, MaxNameLen); err != nil {
+			if sv.Version, err = cleanVersion(*p.Version); err != nil {
 				return err
 			}
 		}
@@ -290,4 +300,39 @@ func (a *Actions) DeleteServer(ctx context.Context, id int64) error {
 	}
 	a.published("server", id, "deleted")
 	return nil
+}
+
+// cleanVersion reads a version as administrators write it ("5.5 SP2",
+// "5.5.2448.1", "5.5 (build 2448.1)", "3.1a"); empty means not recorded.
+func cleanVersion(v string) (string, error) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return "", nil
+	}
+	if err := checkText("version", v, MaxNameLen); err != nil {
+		return "", err
+	}
+	if _, err := mta.ParseVersion(v); err != nil {
+		return "", mailnet.Invalid("version", "%v", err)
+	}
+	return v, nil
+}
+
+// serialChangeAllowed says whether server sv's serial may change. A PC
+// postoffice's can, with the procedure of Q209486 (copy Access*.glb and
+// Admin.nme, new init disks, notify async postoffices, swap Master.glb
+// with P1 renamed). An AppleTalk server's cannot: "It is not possible to
+// change the serial number of a mail server" (Q99393) "once the number has
+// been written to the data file" (Q99164); one not yet scanned may get its
+// first. No article lets the others change theirs.
+func serialChangeAllowed(sv mailnet.Server) error {
+	switch {
+	case sv.Kind == mailnet.KindMSMailPC:
+		return nil
+	case sv.Kind == mailnet.KindMSMailMac && sv.Serial == "":
+		return nil
+	case sv.Kind == mailnet.KindMSMailMac:
+		return mailnet.Invalid("serial", "it is not possible to change the serial number of a Microsoft Mail for AppleTalk server once it is written to its data file (Q99393, Q99164); server %s keeps serial %s", sv.Name, sv.Serial)
+	}
+	return mailnet.Invalid("serial", "the serial number of server %s (%s) cannot be changed here; only a PC postoffice's can (Q209486)", sv.Name, sv.Serial)
 }

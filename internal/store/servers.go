@@ -101,8 +101,8 @@ func (tx *Tx) InsertServer(ctx context.Context, sv *mailnet.Server) error {
 // UpdateServer writes sv's name, site, version, addresses and status. The
 // serial and the kind are never written: they are fixed at registration.
 func (tx *Tx) UpdateServer(ctx context.Context, sv mailnet.Server) error {
-	res, err := tx.ExecContext(ctx, `UPDATE servers SET name = ?, site_id = ?, version = ?, addresses = ?, status = ?, updated_at = ?
-		WHERE id = ?`, sv.Name, sv.SiteID, sv.Version, marshalList(sv.Addresses), sv.Status, fmtTime(tx.now), sv.ID)
+	res, err := tx.ExecContext(ctx, `UPDATE servers SET name = ?, site_id = ?, version = ?, serial = ?, addresses = ?, status = ?, updated_at = ?
+		WHERE id = ?`, sv.Name, sv.SiteID, sv.Version, sv.Serial, marshalList(sv.Addresses), sv.Status, fmtTime(tx.now), sv.ID)
 	if IsUnique(err) {
 		return mailnet.Errorf(mailnet.KindConflict, "name", "a server named %q already exists", sv.Name)
 	}
