@@ -23,7 +23,15 @@ import (
 //   - the switch is guarded by the expected source server;
 //   - source rows are released only after the switch;
 //   - the runner writes through WriteMove: foreign keys are checked once a
-//     transaction instead of once a row.
+//     transaction instead of once a row;
+//   - each of the runner's transactions first checks that it still owns
+//     the job (Tx.HoldJob), so no two runners work one job.
+//
+// Three algorithms, a file each: moves_batched.go moves a big mailbox in
+// batches (copy, verify, switch, release, each batch a transaction);
+// moves_whole.go moves a small mailbox whole in one transaction, inside a
+// savepoint; moves_group.go moves a group of small mailboxes set-based,
+// one statement per step for the whole group.
 //
 // copy_of stays set after the move (clearing it would rewrite every row
 // once more). It cannot be mistaken for a later move's copy: the release
@@ -47,24 +55,12 @@ var ErrVerify = errors.New("copies do not match the source")
 
 // MoveItem returns item id inside the transaction.
 func (tx *Tx) MoveItem(ctx context.Context, id int64) (mailnet.MoveItem, error) {
-	var it mailnet.MoveItem
-	err := tx.QueryRowContext(ctx, `
-		SELECT m.id, m.job_id, m.user_id, coalesce(u.alias, ''), m.from_server_id, m.to_server_id,
-		       m.state, m.total, m.copied, m.error, m.updated_at
-		FROM move_items m LEFT JOIN users u ON u.id = m.user_id WHERE m.id = ?`, id).
-		Scan(&it.ID, &it.JobID, &it.UserID, &it.Alias, &it.FromServerID, &it.ToServerID,
-			&it.State, &it.Total, &it.Copied, &it.Error, &it.UpdatedAt)
+	it, err := scanItem(tx.QueryRowContext(ctx, `SELECT `+itemColumns+`
+		FROM move_items m LEFT JOIN users u ON u.id = m.user_id WHERE m.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return it, fmt.Errorf("move item %d: %w", id, sql.ErrNoRows)
 	}
 	return it, err
-}
-
-// CancelRequested reports whether job id has been asked to cancel.
-func (tx *Tx) CancelRequested(ctx context.Context, jobID int64) (bool, error) {
-	var c int
-	err := tx.QueryRowContext(ctx, `SELECT cancel_requested FROM jobs WHERE id = ?`, jobID).Scan(&c)
-	return c != 0, err
 }
 
 // CopyCursor returns the highest source message id already copied for the
