@@ -9,6 +9,7 @@ import (
 
 	"mailnet/internal/actions"
 	"mailnet/internal/crashtest"
+	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 )
 
@@ -36,7 +37,7 @@ func TestAPIMoveLifecycle(t *testing.T) {
 	if got, _ := e.do("POST", "/api/v1/moves", e.Viewer, body); got != 403 {
 		t.Errorf("viewer POST /moves: got %d, want 403", got)
 	}
-	var j store.JobDetail
+	var j mailnet.JobDetail
 	e.json("POST", "/api/v1/moves", e.Admin, body, 202, &j)
 	if j.ID == 0 || j.Kind != "move" || j.Status != "queued" || j.Total != 40 || j.UsersTotal != 2 {
 		t.Fatalf("job: got %+v, want a queued move of 40 messages and 2 users", j)
@@ -53,7 +54,7 @@ func TestAPIMoveLifecycle(t *testing.T) {
 	if j.Done != 40 || len(j.Items) != 2 || j.Items[0].State != "done" || j.Items[0].Copied != 20 {
 		t.Errorf("finished job: got done %d, items %+v; want 40 and two done items of 20", j.Done, j.Items)
 	}
-	var list struct{ Jobs []store.JobDetail }
+	var list struct{ Jobs []mailnet.JobDetail }
 	e.json("GET", "/api/v1/jobs", e.Viewer, nil, 200, &list)
 	if len(list.Jobs) != 1 || list.Jobs[0].ID != j.ID {
 		t.Errorf("job list: got %+v, want the one job", list.Jobs)
@@ -102,13 +103,13 @@ func TestAPIMoveRefusals(t *testing.T) {
 func TestAPICancelQueuedAndEvacuate(t *testing.T) {
 	e := newEnv(t)
 	nw := seedMoves(t, e, crashtest.Spec{Servers: 2, Users: []int{3}, Messages: 2})
-	var j store.JobDetail
+	var j mailnet.JobDetail
 	e.json("POST", "/api/v1/moves", e.Admin, map[string]any{"from_server_id": nw.Servers[0], "to_server_id": nw.Servers[1], "all": true}, 202, &j)
 	if j.UsersTotal != 3 || j.Total != 6 {
 		t.Errorf("evacuate job: got %d users, %d messages; want 3 and 6", j.UsersTotal, j.Total)
 	}
 	var res struct {
-		Job       store.JobDetail
+		Job       mailnet.JobDetail
 		Immediate bool
 	}
 	e.json("POST", fmt.Sprintf("/api/v1/jobs/%d/cancel", j.ID), e.Admin, nil, 200, &res)

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"mailnet/internal/mailnet"
-	"mailnet/internal/store"
 	"mailnet/web/views"
 )
 
@@ -52,7 +51,7 @@ func (s *Server) jobData(ctx context.Context, id int64) (*views.JobPage, error) 
 	}
 	p := &views.JobPage{Job: j, Items: j.Items}
 	p.Job.Items = nil
-	slices.SortStableFunc(p.Items, func(a, b store.MoveItem) int { return itemRank(a.State) - itemRank(b.State) })
+	slices.SortStableFunc(p.Items, func(a, b mailnet.MoveItem) int { return itemRank(a.State) - itemRank(b.State) })
 	if len(p.Items) > jobItemsShown {
 		p.More = len(p.Items) - jobItemsShown
 		p.Items = p.Items[:jobItemsShown]
@@ -86,11 +85,11 @@ func (s *Server) jobData(ctx context.Context, id int64) (*views.JobPage, error) 
 // itemRank orders items: in progress, failed, queued, then finished.
 func itemRank(state string) int {
 	switch state {
-	case store.ItemCopying, store.ItemVerified, store.ItemSwitched:
+	case mailnet.ItemCopying, mailnet.ItemVerified, mailnet.ItemSwitched:
 		return 0
-	case store.ItemFailed:
+	case mailnet.ItemFailed:
 		return 1
-	case store.ItemQueued:
+	case mailnet.ItemQueued:
 		return 2
 	}
 	return 3
@@ -98,16 +97,15 @@ func itemRank(state string) int {
 
 // jobRate is the average rate in messages per second since the job
 // started, the time left at that rate, and the time it has run.
-func jobRate(j store.JobDetail, now time.Time) (rate float64, left, elapsed time.Duration) {
-	started, err := time.Parse(time.RFC3339Nano, j.StartedAt)
-	if err != nil {
+func jobRate(j mailnet.JobDetail, now time.Time) (rate float64, left, elapsed time.Duration) {
+	if j.StartedAt.IsZero() {
 		return 0, 0, 0
 	}
 	end := now
-	if f, err := time.Parse(time.RFC3339Nano, j.FinishedAt); err == nil {
-		end = f
+	if !j.FinishedAt.IsZero() {
+		end = j.FinishedAt
 	}
-	elapsed = end.Sub(started)
+	elapsed = end.Sub(j.StartedAt)
 	if elapsed <= 0 {
 		return 0, 0, 0
 	}

@@ -96,10 +96,10 @@ func formErr(err error) (*views.FormError, int, bool) {
 	return nil, 0, false
 }
 
-// moveTargets lists the servers users may move to: running, in no
-// duplicate-serial group (Q99393: a server sharing its serial is cut off),
-// except the ids in skip. It also returns every server's name.
-func (s *Server) moveTargets(ctx context.Context, c reports.Conflicts, skip ...int64) ([]views.MoveTarget, map[int64]string, error) {
+// moveTargets lists the servers that users moving off server from (0:
+// none in particular) may move to, by the move action's own rule
+// (actions.CheckMoveTarget). It also returns every server's name.
+func (s *Server) moveTargets(ctx context.Context, c reports.Conflicts, from int64) ([]views.MoveTarget, map[int64]string, error) {
 	all, err := s.store.Servers(ctx)
 	if err != nil {
 		return nil, nil, err
@@ -116,25 +116,16 @@ func (s *Server) moveTargets(ctx context.Context, c reports.Conflicts, skip ...i
 	var out []views.MoveTarget
 	for _, sv := range all {
 		names[sv.ID] = sv.Name
-		if sv.Status != mailnet.StatusRunning || c.InGroup(sv.ID) || slices.Contains(skip, sv.ID) {
+		t := store.MoveTarget{ID: sv.ID, Name: sv.Name, Status: sv.Status}
+		if c.InGroup(sv.ID) {
+			t.SerialTwins = 1
+		}
+		if actions.CheckMoveTarget(t, from) != nil {
 			continue
 		}
 		out = append(out, views.MoveTarget{ID: sv.ID, Name: sv.Name, Site: siteNames[sv.SiteID], Kind: sv.Kind, Users: sv.UserCount})
 	}
 	return out, names, nil
-}
-
-// checkTarget refuses a target outside targets (422 on to_server_id).
-func checkTarget(targets []views.MoveTarget, to int64) error {
-	if to == 0 {
-		return mailnet.Invalid("to_server_id", "choose the server to move the users to")
-	}
-	for _, t := range targets {
-		if t.ID == to {
-			return nil
-		}
-	}
-	return mailnet.Invalid("to_server_id", "server %d is not a valid target: choose a running server that does not share its serial and is not the source", to)
 }
 
 // ---- Resolve a duplicate-serial group (Q99393) ----
@@ -160,7 +151,7 @@ func (s *Server) resolveData(ctx context.Context, serial string, to int64) (*vie
 		return nil, err
 	}
 	var names map[int64]string
-	if p.Targets, names, err = s.moveTargets(ctx, c); err != nil {
+	if p.Targets, names, err = s.moveTargets(ctx, c, 0); err != nil {
 		return nil, err
 	}
 	p.Names = names
@@ -208,7 +199,7 @@ func (s *Server) pageResolve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p.Group != nil && to != 0 {
-		if err := checkTarget(p.Targets, to); err != nil {
+		if err := s.actions.CheckMoveTo(ctx, 0, to); err != nil {
 			p.Error, _, _ = formErr(err)
 			s.renderResolve(w, r, http.StatusUnprocessableEntity, p)
 			return
@@ -244,7 +235,7 @@ func (s *Server) pageResolveStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err == nil {
-		err = checkTarget(p.Targets, to)
+		err = s.actions.CheckMoveTo(ctx, 0, to)
 	}
 	if err == nil && p.TotalUsers == 0 {
 		err = mailnet.Conflict("the servers to remove have no users left: decommission them")
@@ -352,8 +343,9 @@ func (s *Server) moveData(ctx context.Context, id int64, f moveForm, start bool)
 	if !f.Preview && !start {
 		return p, nil
 	}
-	// The preview: what would move, from where to where.
-	if err := checkTarget(p.Targets, f.To); err != nil {
+	// The preview: what would move, from where to where. The target
+	// rule is the move action's, so the preview refuses what the API does.
+	if err := s.actions.CheckMoveTo(ctx, sv.ID, f.To); err != nil {
 		return p, err
 	}
 	pv := &views.MovePreview{All: f.All, From: sv, ToName: p.Names[f.To], To: f.To}
@@ -445,7 +437,7 @@ func (s *Server) pageMoveStart(w http.ResponseWriter, r *http.Request) {
 		} else {
 			req.UserIDs = p.Preview.UserIDs
 		}
-		var j store.JobDetail
+		var j mailnet.JobDetail
 		if j, ferr = s.actions.StartMove(r.Context(), req); ferr == nil {
 			http.Redirect(w, r, "/jobs/"+strconv.FormatInt(j.ID, 10), http.StatusSeeOther)
 			return

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"mailnet/internal/mailnet"
-	"mailnet/internal/store"
 )
 
 // postForm POSTs a form with the bearer token (no Origin or Sec-Fetch-Site:
@@ -110,7 +109,7 @@ func TestResolvePreviewShowsCounts(t *testing.T) {
 	// A target inside the group is refused with the field marked.
 	bad := path + "&to=" + itoa(n.MacA.ID)
 	body = e.adminPage(bad, 422)
-	mustContain(t, bad, body, `aria-invalid="true"`, "not a valid target")
+	mustContain(t, bad, body, `aria-invalid="true"`, "shares its serial number with another server")
 	if strings.Contains(body, "Start 1 move job") {
 		t.Errorf("%s: a refused target still offers to start", bad)
 	}
@@ -205,7 +204,7 @@ func TestMoveFormPreviewStartAndDecommission(t *testing.T) {
 			}
 		})
 	}
-	var jobs struct{ Jobs []store.JobDetail }
+	var jobs struct{ Jobs []mailnet.JobDetail }
 	e.json("GET", "/api/v1/jobs", e.Viewer, nil, 200, &jobs)
 	if len(jobs.Jobs) != 0 {
 		t.Fatalf("refused forms created %d jobs, want 0", len(jobs.Jobs))
@@ -217,7 +216,7 @@ func TestMoveFormPreviewStartAndDecommission(t *testing.T) {
 	}
 	id := jobOf(t, loc)
 	startRunner(t, e)
-	var j store.JobDetail
+	var j mailnet.JobDetail
 	for deadline := time.Now().Add(10 * time.Second); j.Status != mailnet.JobDone; {
 		if time.Now().After(deadline) {
 			t.Fatalf("job %d: %s after 10 s, want done", id, j.Status)
@@ -322,7 +321,7 @@ func TestMovePagesViewerSeesNoActions(t *testing.T) {
 	if sv, _ := e.Store.ServerByID(t.Context(), n.PC1.ID); sv.Status != mailnet.StatusRunning {
 		t.Errorf("viewer POST changed PCPO-ZULU to %q", sv.Status)
 	}
-	var jobs struct{ Jobs []store.JobDetail }
+	var jobs struct{ Jobs []mailnet.JobDetail }
 	e.json("GET", "/api/v1/jobs", e.Viewer, nil, 200, &jobs)
 	if len(jobs.Jobs) != 1 || jobs.Jobs[0].Status != mailnet.JobQueued {
 		t.Errorf("jobs after viewer POSTs: got %+v, want the one queued job", jobs.Jobs)

@@ -27,7 +27,6 @@ import (
 	"time"
 
 	"mailnet/internal/mailnet"
-	"mailnet/internal/store"
 )
 
 type latencyOpts struct {
@@ -356,31 +355,31 @@ func (o *latencyOpts) userIDs(serverID int64, n int) ([]int64, error) {
 
 // job reads a job from GET /api/v1/jobs (the list has no per-user items,
 // so polling it does not add a 10,000-item answer to the measured load).
-func (o *latencyOpts) job(id int64) (store.JobDetail, error) {
+func (o *latencyOpts) job(id int64) (mailnet.JobDetail, error) {
 	var res struct {
-		Jobs []store.JobDetail `json:"jobs"`
+		Jobs []mailnet.JobDetail `json:"jobs"`
 	}
 	if err := o.call("GET", "/api/v1/jobs?limit=50", nil, http.StatusOK, &res); err != nil {
-		return store.JobDetail{}, err
+		return mailnet.JobDetail{}, err
 	}
 	for _, j := range res.Jobs {
 		if j.ID == id {
 			return j, nil
 		}
 	}
-	var j store.JobDetail
+	var j mailnet.JobDetail
 	err := o.call("GET", fmt.Sprintf("/api/v1/jobs/%d", id), nil, http.StatusOK, &j)
 	return j, err
 }
 
-func (o *latencyOpts) startMove(req map[string]any) (store.JobDetail, error) {
-	var j store.JobDetail
+func (o *latencyOpts) startMove(req map[string]any) (mailnet.JobDetail, error) {
+	var j mailnet.JobDetail
 	err := o.call("POST", "/api/v1/moves", req, http.StatusAccepted, &j)
 	return j, err
 }
 
 // waitJob polls once a second until the job ends or the deadline passes.
-func (o *latencyOpts) waitJob(id int64, deadline time.Time) (store.JobDetail, error) {
+func (o *latencyOpts) waitJob(id int64, deadline time.Time) (mailnet.JobDetail, error) {
 	for {
 		j, err := o.job(id)
 		if err != nil {
@@ -401,12 +400,10 @@ func (o *latencyOpts) waitJob(id int64, deadline time.Time) (store.JobDetail, er
 
 // jobRate is messages per second between the job's start and finish as
 // the server recorded them, or over the given wall time without them.
-func jobRate(j store.JobDetail, wall time.Duration) (float64, time.Duration) {
+func jobRate(j mailnet.JobDetail, wall time.Duration) (float64, time.Duration) {
 	d := wall
-	if s, err1 := time.Parse(store.TimeLayout, j.StartedAt); err1 == nil {
-		if f, err2 := time.Parse(store.TimeLayout, j.FinishedAt); err2 == nil && f.After(s) {
-			d = f.Sub(s)
-		}
+	if s, f := j.StartedAt, j.FinishedAt; !s.IsZero() && f.After(s) {
+		d = f.Sub(s)
 	}
 	if d <= 0 {
 		return 0, d
@@ -685,7 +682,7 @@ func (o *latencyOpts) measure() error {
 	o.info("job %d queued: %d users, %d messages (POST /api/v1/moves took %v)", j.ID, j.UsersTotal, j.Total, time.Since(start).Round(time.Millisecond))
 	deadline := start.Add(time.Duration(o.maxSecs) * time.Second)
 	stop := make(chan struct{})
-	var final store.JobDetail
+	var final mailnet.JobDetail
 	var pollErr error
 	var end time.Time
 	go func() {

@@ -11,7 +11,7 @@ import (
 
 // CancelResult says what a cancel did.
 type CancelResult struct {
-	Job store.JobDetail `json:"job"`
+	Job mailnet.JobDetail `json:"job"`
 	// Immediate is true when the job had not started and is now
 	// cancelled; false when the runner will stop it between batches.
 	Immediate bool `json:"immediate"`
@@ -40,7 +40,7 @@ func (a *Actions) CancelJob(ctx context.Context, id int64) (CancelResult, error)
 			return err
 		}
 		for _, it := range items {
-			if it.State == store.ItemSwitched || it.State == store.ItemDone {
+			if it.State == mailnet.ItemSwitched || it.State == mailnet.ItemDone {
 				res.Completing++
 			}
 		}
@@ -54,7 +54,7 @@ func (a *Actions) CancelJob(ctx context.Context, id int64) (CancelResult, error)
 		if j.Status == mailnet.JobQueued {
 			// Nothing has been copied yet: every item ends here.
 			for _, it := range items {
-				if err := tx.SetItemState(ctx, it.ID, store.ItemCancelled, "cancelled before it started"); err != nil {
+				if err := tx.SetItemState(ctx, it.ID, mailnet.ItemCancelled, "cancelled before it started"); err != nil {
 					return err
 				}
 			}

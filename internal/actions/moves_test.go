@@ -52,7 +52,7 @@ func (f *fixture) exec(query string, args ...any) {
 	}
 }
 
-func (f *fixture) start(req actions.MoveRequest) store.JobDetail {
+func (f *fixture) start(req actions.MoveRequest) mailnet.JobDetail {
 	f.t.Helper()
 	j, err := f.a.StartMove(adminCtx, req)
 	if err != nil {
@@ -61,7 +61,7 @@ func (f *fixture) start(req actions.MoveRequest) store.JobDetail {
 	return j
 }
 
-func (f *fixture) run(id int64, opt actions.RunnerOptions) store.JobDetail {
+func (f *fixture) run(id int64, opt actions.RunnerOptions) mailnet.JobDetail {
 	f.t.Helper()
 	if err := f.a.NewRunner(opt).RunJob(context.Background(), id); err != nil {
 		f.t.Fatalf("run job %d: %v", id, err)
@@ -110,7 +110,7 @@ func TestMoveCarriesEveryMessage(t *testing.T) {
 		t.Fatalf("job: got status %s done %d/%d users %d, want done 750/750 users 3", j.Status, j.Done, j.Total, j.UsersDone)
 	}
 	for _, it := range j.Items {
-		if it.State != store.ItemDone || it.Copied != 250 {
+		if it.State != mailnet.ItemDone || it.Copied != 250 {
 			t.Errorf("item %d: got %s %d copied, want done 250", it.ID, it.State, it.Copied)
 		}
 	}
@@ -153,7 +153,7 @@ func TestEvacuateMovesEveryUser(t *testing.T) {
 // oneItem starts a move of the first server's first user to the second
 // server and returns its item, for tests that drive the store's steps by
 // hand instead of the runner.
-func (f *fixture) oneItem() store.MoveItem {
+func (f *fixture) oneItem() mailnet.MoveItem {
 	f.t.Helper()
 	j := f.start(actions.MoveRequest{UserIDs: f.nw.Users[0][:1], ToServerID: f.nw.Servers[1]})
 	full, err := f.st.Job(context.Background(), j.ID)
@@ -164,7 +164,7 @@ func (f *fixture) oneItem() store.MoveItem {
 }
 
 // copyBatch runs CopyBatch in a write transaction of its own.
-func (f *fixture) copyBatch(it *store.MoveItem, cursor int64, limit int) store.Batch {
+func (f *fixture) copyBatch(it *mailnet.MoveItem, cursor int64, limit int) store.Batch {
 	f.t.Helper()
 	var b store.Batch
 	err := f.st.Write(context.Background(), func(tx *store.Tx) error {
@@ -234,7 +234,11 @@ func TestReleaseBatchRefusesBeforeSwitch(t *testing.T) {
 	f := newFixture(t, crashtest.Spec{Servers: 2, Users: []int{1}, Messages: 30})
 	it := f.oneItem()
 	f.copyBatch(&it, 0, 0)
-	if _, err := f.st.ReleaseBatch(context.Background(), &it, 100); !errors.Is(err, store.ErrSwitchGuard) {
+	err := f.st.WriteMove(context.Background(), []int64{it.FromServerID, it.ToServerID}, func(tx *store.Tx) error {
+		_, err := tx.ReleaseBatch(context.Background(), &it, 100)
+		return err
+	})
+	if !errors.Is(err, store.ErrSwitchGuard) {
 		t.Fatalf("release before the switch: got %v, want ErrSwitchGuard", err)
 	}
 	if got := f.count(`SELECT count(*) FROM messages WHERE server_id = ?`, f.nw.Servers[0]); got != 30 {
@@ -284,7 +288,7 @@ func TestVerifyFailureLeavesSourceIntact(t *testing.T) {
 			f.exec(`UPDATE messages SET subject = 'garbled' WHERE id = (SELECT min(id) FROM messages WHERE copy_of IS NOT NULL)`)
 		}
 	}})
-	if j.Status != mailnet.JobFailed || j.Items[0].State != store.ItemFailed || !strings.Contains(j.Items[0].Error, "verify") {
+	if j.Status != mailnet.JobFailed || j.Items[0].State != mailnet.ItemFailed || !strings.Contains(j.Items[0].Error, "verify") {
 		t.Fatalf("job: got %s, item %s %q; want failed, failed, a verify error", j.Status, j.Items[0].State, j.Items[0].Error)
 	}
 	if got := f.home(user); got != from {
@@ -314,7 +318,7 @@ func TestSwitchIsGuardedByTheSource(t *testing.T) {
 		}
 	}})
 	it := j.Items[0]
-	if it.State != store.ItemFailed {
+	if it.State != mailnet.ItemFailed {
 		t.Fatalf("item: got %s, want failed", it.State)
 	}
 	if got := f.home(user); got != elsewhere {
@@ -344,7 +348,7 @@ func TestCancelBeforeSwitchKeepsUserOnSource(t *testing.T) {
 	if res.Immediate || res.Completing != 0 {
 		t.Errorf("cancel result: got %+v, want a deferred cancel with nothing completing", res)
 	}
-	if j.Status != mailnet.JobCancelled || j.Items[0].State != store.ItemCancelled {
+	if j.Status != mailnet.JobCancelled || j.Items[0].State != mailnet.ItemCancelled {
 		t.Fatalf("job %s item %s, want cancelled, cancelled", j.Status, j.Items[0].State)
 	}
 	if got := f.home(user); got != from {
@@ -378,7 +382,7 @@ func TestCancelAfterSwitchCompletesTheSwitchedUser(t *testing.T) {
 		t.Fatalf("job: got %s, want cancelled", j.Status)
 	}
 	states := []string{j.Items[0].State, j.Items[1].State}
-	if states[0] != store.ItemDone || states[1] != store.ItemCancelled {
+	if states[0] != mailnet.ItemDone || states[1] != mailnet.ItemCancelled {
 		t.Errorf("item states: got %v, want [done cancelled]", states)
 	}
 	if f.home(u1) != to || f.home(u2) != from {
@@ -547,7 +551,7 @@ func TestMoveRefusesATargetHoldingTheUsersMessages(t *testing.T) {
 			f.exec(`UPDATE servers SET message_count = message_count + 1 WHERE id = ?`, to)
 			j := f.start(actions.MoveRequest{UserIDs: []int64{user}, ToServerID: to})
 			j = f.run(j.ID, actions.RunnerOptions{Batch: c.batch})
-			if j.Status != mailnet.JobFailed || j.Items[0].State != store.ItemFailed || !strings.Contains(j.Items[0].Error, "already holds 1") {
+			if j.Status != mailnet.JobFailed || j.Items[0].State != mailnet.ItemFailed || !strings.Contains(j.Items[0].Error, "already holds 1") {
 				t.Fatalf("job %s item %s %q; want failed, failed, naming the 1 message already there", j.Status, j.Items[0].State, j.Items[0].Error)
 			}
 			if got := f.home(user); got != from {

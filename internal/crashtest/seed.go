@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"time"
 
+	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 )
 
@@ -141,7 +142,7 @@ func Check(ctx context.Context, db *sql.DB, users []int64, perUser int) error {
 			return err
 		}
 		want := from
-		if state == store.ItemDone {
+		if state == mailnet.ItemDone {
 			want = to
 		}
 		if home != want {

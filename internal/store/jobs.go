@@ -5,73 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"mailnet/internal/mailnet"
 )
-
-// Move item states. queued, copying, verified and switched are active: the
-// partial unique index move_items_one_active allows one such item per user.
-const (
-	ItemQueued    = "queued"
-	ItemCopying   = "copying"
-	ItemVerified  = "verified"
-	ItemSwitched  = "switched"
-	ItemDone      = "done"
-	ItemFailed    = "failed"
-	ItemCancelled = "cancelled"
-)
-
-// JobKindMove is the kind of a move (or evacuate) job.
-const JobKindMove = "move"
-
-// JobUnitMessages says what total and done count in a move job.
-const JobUnitMessages = "messages"
-
-// JobDetail is a job as the API shows it: the contract's {id, kind,
-// status, total, done} plus what pages need. For a move, total and done
-// count messages (unit "messages"); users_total and users_done count users.
-type JobDetail struct {
-	mailnet.Job
-	Unit            string     `json:"unit"`
-	UsersTotal      int64      `json:"users_total"`
-	UsersDone       int64      `json:"users_done"`
-	ToServerID      int64      `json:"to_server_id,omitempty"`
-	Actor           string     `json:"actor"`
-	CancelRequested bool       `json:"cancel_requested"`
-	CreatedAt       string     `json:"created_at"`
-	StartedAt       string     `json:"started_at,omitempty"`
-	FinishedAt      string     `json:"finished_at,omitempty"`
-	Items           []MoveItem `json:"items,omitempty"`
-}
-
-// Finished reports whether the job has ended.
-func (j *JobDetail) Finished() bool {
-	return j.Status == mailnet.JobDone || j.Status == mailnet.JobFailed || j.Status == mailnet.JobCancelled
-}
-
-// MoveItem is one user of a move job.
-type MoveItem struct {
-	ID           int64  `json:"id"`
-	JobID        int64  `json:"job_id"`
-	UserID       int64  `json:"user_id"`
-	Alias        string `json:"alias"`
-	FromServerID int64  `json:"from_server_id"`
-	ToServerID   int64  `json:"to_server_id"`
-	State        string `json:"state"`
-	Total        int64  `json:"total"`
-	Copied       int64  `json:"copied"`
-	Error        string `json:"error,omitempty"`
-	UpdatedAt    string `json:"updated_at"`
-}
-
-// Active reports whether the item still holds its user's one active move.
-func (it *MoveItem) Active() bool {
-	switch it.State {
-	case ItemQueued, ItemCopying, ItemVerified, ItemSwitched:
-		return true
-	}
-	return false
-}
 
 type querier interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -83,44 +21,55 @@ const jobColumns = `j.id, j.kind, j.status, j.total, j.done, coalesce(j.to_serve
 	(SELECT count(*) FROM move_items m WHERE m.job_id = j.id),
 	(SELECT count(*) FROM move_items m WHERE m.job_id = j.id AND m.state IN ('done', 'failed', 'cancelled'))`
 
-func scanJob(sc interface{ Scan(...any) error }) (JobDetail, error) {
-	var j JobDetail
+func scanJob(sc interface{ Scan(...any) error }) (mailnet.JobDetail, error) {
+	var j mailnet.JobDetail
 	var cancel int
+	var created, started, finished string
 	err := sc.Scan(&j.ID, &j.Kind, &j.Status, &j.Total, &j.Done, &j.ToServerID, &j.Actor, &j.Error,
-		&cancel, &j.CreatedAt, &j.StartedAt, &j.FinishedAt, &j.UsersTotal, &j.UsersDone)
+		&cancel, &created, &started, &finished, &j.UsersTotal, &j.UsersDone)
 	j.CancelRequested = cancel != 0
-	if j.Kind == JobKindMove {
-		j.Unit = JobUnitMessages
+	j.CreatedAt, j.StartedAt, j.FinishedAt = parseTime(created), parseTime(started), parseTime(finished)
+	if j.Kind == mailnet.JobKindMove {
+		j.Unit = mailnet.JobUnitMessages
 	}
 	return j, err
 }
 
-func jobByID(ctx context.Context, q querier, id int64) (JobDetail, error) {
+func jobByID(ctx context.Context, q querier, id int64) (mailnet.JobDetail, error) {
 	j, err := scanJob(q.QueryRowContext(ctx, `SELECT `+jobColumns+` FROM jobs j WHERE j.id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
-		return JobDetail{}, mailnet.NotFound("job", id)
+		return mailnet.JobDetail{}, mailnet.NotFound("job", id)
 	}
 	if err != nil {
-		return JobDetail{}, fmt.Errorf("job %d: %w", id, err)
+		return mailnet.JobDetail{}, fmt.Errorf("job %d: %w", id, err)
 	}
 	return j, nil
 }
 
-func moveItems(ctx context.Context, q querier, jobID int64) ([]MoveItem, error) {
-	rows, err := q.QueryContext(ctx, `
-		SELECT m.id, m.job_id, m.user_id, coalesce(u.alias, ''), m.from_server_id, m.to_server_id,
-		       m.state, m.total, m.copied, m.error, m.updated_at
+const itemColumns = `m.id, m.job_id, m.user_id, coalesce(u.alias, ''), m.from_server_id, m.to_server_id,
+	m.state, m.total, m.copied, m.error, m.updated_at`
+
+func scanItem(sc interface{ Scan(...any) error }) (mailnet.MoveItem, error) {
+	var it mailnet.MoveItem
+	var updated string
+	err := sc.Scan(&it.ID, &it.JobID, &it.UserID, &it.Alias, &it.FromServerID, &it.ToServerID,
+		&it.State, &it.Total, &it.Copied, &it.Error, &updated)
+	it.UpdatedAt = parseTime(updated)
+	return it, err
+}
+
+func moveItems(ctx context.Context, q querier, jobID int64) ([]mailnet.MoveItem, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+itemColumns+`
 		FROM move_items m LEFT JOIN users u ON u.id = m.user_id
 		WHERE m.job_id = ? ORDER BY m.id`, jobID)
 	if err != nil {
 		return nil, fmt.Errorf("move items of job %d: %w", jobID, err)
 	}
 	defer rows.Close()
-	out := []MoveItem{}
+	out := []mailnet.MoveItem{}
 	for rows.Next() {
-		var it MoveItem
-		if err := rows.Scan(&it.ID, &it.JobID, &it.UserID, &it.Alias, &it.FromServerID, &it.ToServerID,
-			&it.State, &it.Total, &it.Copied, &it.Error, &it.UpdatedAt); err != nil {
+		it, err := scanItem(rows)
+		if err != nil {
 			return nil, fmt.Errorf("move items of job %d: %w", jobID, err)
 		}
 		out = append(out, it)
@@ -129,8 +78,8 @@ func moveItems(ctx context.Context, q querier, jobID int64) ([]MoveItem, error) 
 }
 
 // Job returns job id with its items.
-func (s *Store) Job(ctx context.Context, id int64) (JobDetail, error) {
-	var j JobDetail
+func (s *Store) Job(ctx context.Context, id int64) (mailnet.JobDetail, error) {
+	var j mailnet.JobDetail
 	err := s.Read(ctx, func(tx *sql.Tx) error {
 		var err error
 		if j, err = jobByID(ctx, tx, id); err != nil {
@@ -143,7 +92,7 @@ func (s *Store) Job(ctx context.Context, id int64) (JobDetail, error) {
 }
 
 // JobSummary returns job id without its items.
-func (s *Store) JobSummary(ctx context.Context, id int64) (JobDetail, error) {
+func (s *Store) JobSummary(ctx context.Context, id int64) (mailnet.JobDetail, error) {
 	return jobByID(ctx, s.r, id)
 }
 
@@ -218,7 +167,7 @@ func (tx *Tx) SetItemTotal(ctx context.Context, itemID, total int64) error {
 
 // Jobs returns the most recent jobs, newest first, without their items.
 // limit <= 0 means 100.
-func (s *Store) Jobs(ctx context.Context, limit int) ([]JobDetail, error) {
+func (s *Store) Jobs(ctx context.Context, limit int) ([]mailnet.JobDetail, error) {
 	if limit <= 0 {
 		limit = 100
 	}
@@ -227,7 +176,7 @@ func (s *Store) Jobs(ctx context.Context, limit int) ([]JobDetail, error) {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
 	defer rows.Close()
-	out := []JobDetail{}
+	out := []mailnet.JobDetail{}
 	for rows.Next() {
 		j, err := scanJob(rows)
 		if err != nil {
@@ -258,10 +207,12 @@ func (s *Store) UnfinishedJobs(ctx context.Context) ([]int64, error) {
 }
 
 // Job returns job id inside the transaction.
-func (tx *Tx) Job(ctx context.Context, id int64) (JobDetail, error) { return jobByID(ctx, tx, id) }
+func (tx *Tx) Job(ctx context.Context, id int64) (mailnet.JobDetail, error) {
+	return jobByID(ctx, tx, id)
+}
 
 // MoveItems returns the items of job id inside the transaction.
-func (tx *Tx) MoveItems(ctx context.Context, jobID int64) ([]MoveItem, error) {
+func (tx *Tx) MoveItems(ctx context.Context, jobID int64) ([]mailnet.MoveItem, error) {
 	return moveItems(ctx, tx, jobID)
 }
 
@@ -331,4 +282,158 @@ func (tx *Tx) SetItemState(ctx context.Context, itemID int64, state, errText str
 		return fmt.Errorf("move item %d state %s: %w", itemID, state, err)
 	}
 	return nil
+}
+
+// ErrJobOwned is returned by ClaimJob when another runner holds the job's
+// lease.
+var ErrJobOwned = errors.New("the job is being run by another runner")
+
+// ErrLeaseLost is returned (wrapped) by HoldJob when the runner no longer
+// owns the job: another took it over once the lease had lapsed.
+var ErrLeaseLost = errors.New("the job's lease was taken over by another runner")
+
+// ClaimJob makes owner the runner of job id, atomically, with a lease
+// until now+lease: when the job has no owner, is owner's already, its
+// lease has lapsed, or gone says its owner no longer runs (gone may be
+// nil). A queued job becomes running. It returns the job as claimed and
+// whether it was queued; a finished job is returned unclaimed; a job
+// another live runner holds is ErrJobOwned.
+func (s *Store) ClaimJob(ctx context.Context, id int64, owner string, lease time.Duration, gone func(owner string) bool) (j mailnet.JobDetail, wasQueued bool, err error) {
+	err = s.Write(ctx, func(tx *Tx) error {
+		if j, err = tx.Job(ctx, id); err != nil || j.Finished() {
+			return err
+		}
+		var cur, until string
+		if err := tx.QueryRowContext(ctx, `SELECT owner, lease_until FROM jobs WHERE id = ?`, id).Scan(&cur, &until); err != nil {
+			return fmt.Errorf("claim job %d: %w", id, err)
+		}
+		// A lapsed lease, or an owner known to be gone, may be taken over.
+		var stale string
+		if cur != "" && cur != owner && gone != nil && gone(cur) {
+			stale = cur
+		}
+		now := fmtTime(tx.now)
+		res, err := tx.ExecContext(ctx, `UPDATE jobs SET owner = ?1, lease_until = ?2
+			WHERE id = ?3 AND status IN ('queued', 'running')
+			AND (owner = '' OR owner = ?1 OR lease_until < ?4 OR owner = ?5)`,
+			owner, fmtTime(tx.now.Add(lease)), id, now, stale)
+		if err != nil {
+			return fmt.Errorf("claim job %d: %w", id, err)
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return fmt.Errorf("job %d: %w (%s, until %s)", id, ErrJobOwned, cur, until)
+		}
+		if j.Status == mailnet.JobQueued {
+			wasQueued = true
+			if err := tx.SetJobStatus(ctx, id, mailnet.JobRunning, ""); err != nil {
+				return err
+			}
+			j.Status = mailnet.JobRunning
+		}
+		return nil
+	})
+	return j, wasQueued, err
+}
+
+// HoldJob checks, inside the transaction, that owner still owns job id,
+// and renews its lease to now+lease; it returns whether a cancel has been
+// asked. Every write transaction of a runner begins with it: a runner
+// that lost the job (ErrLeaseLost) writes nothing more for it.
+func (tx *Tx) HoldJob(ctx context.Context, id int64, owner string, lease time.Duration) (cancel bool, err error) {
+	var c int
+	err = tx.QueryRowContext(ctx, `UPDATE jobs SET lease_until = ? WHERE id = ? AND owner = ? RETURNING cancel_requested`,
+		fmtTime(tx.now.Add(lease)), id, owner).Scan(&c)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, fmt.Errorf("job %d: %w", id, ErrLeaseLost)
+	}
+	if err != nil {
+		return false, fmt.Errorf("hold job %d: %w", id, err)
+	}
+	return c != 0, nil
+}
+
+// ReleaseJobs ends owner's leases on its unfinished jobs, so that another
+// runner may resume them at once (a runner stopping cleanly).
+func (s *Store) ReleaseJobs(ctx context.Context, owner string) error {
+	return s.Write(ctx, func(tx *Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE jobs SET lease_until = '' WHERE owner = ? AND status IN ('queued', 'running')`, owner)
+		return err
+	})
+}
+
+// InsertMoveItems is InsertMoveItem for every user of users, with one
+// multi-row INSERT per up to 500 users and one update of the job's total.
+// A user already in an active move fails the statement (the unique index
+// move_items_one_active): it returns that user with ErrActiveMove, and the
+// caller's transaction must roll back.
+func (tx *Tx) InsertMoveItems(ctx context.Context, jobID, to int64, users []MoveCandidate) (MoveCandidate, error) {
+	const per = 500
+	now := fmtTime(tx.now)
+	var total int64
+	for rest := users; len(rest) > 0; {
+		chunk := rest[:min(per, len(rest))]
+		rest = rest[len(chunk):]
+		var q strings.Builder
+		q.WriteString(`INSERT INTO move_items (job_id, user_id, from_server_id, to_server_id, state, total, updated_at) VALUES `)
+		args := make([]any, 0, 6*len(chunk))
+		for i, u := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			q.WriteString("(?, ?, ?, ?, 'queued', ?, ?)")
+			args = append(args, jobID, u.ID, u.ServerID, to, u.MessageCount, now)
+			total += u.MessageCount
+		}
+		_, err := tx.ExecContext(ctx, q.String(), args...)
+		if IsUnique(err) {
+			for _, u := range chunk {
+				if other, e := tx.ActiveMoveOf(ctx, u.ID); e == nil && other != 0 && other != jobID {
+					return u, fmt.Errorf("move item for user %d: %w", u.ID, ErrActiveMove)
+				}
+			}
+			return MoveCandidate{}, fmt.Errorf("move items: %w", ErrActiveMove)
+		}
+		if err != nil {
+			return MoveCandidate{}, fmt.Errorf("move items: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE jobs SET total = total + ? WHERE id = ?`, total, jobID); err != nil {
+		return MoveCandidate{}, fmt.Errorf("job total: %w", err)
+	}
+	return MoveCandidate{}, nil
+}
+
+// MoveTarget is what the move-target rule (actions.CheckMoveTarget)
+// reads of a server.
+type MoveTarget struct {
+	ID     int64
+	Name   string
+	Status string
+	// SerialTwins counts the other servers, not decommissioned, that share
+	// its serial number (Q99393).
+	SerialTwins int64
+}
+
+func moveTarget(ctx context.Context, q querier, id int64) (MoveTarget, error) {
+	t := MoveTarget{ID: id}
+	err := q.QueryRowContext(ctx, `SELECT s.name, s.status,
+		(SELECT count(*) FROM servers o WHERE o.serial = s.serial AND o.id <> s.id AND o.status <> 'decommissioned')
+		FROM servers s WHERE s.id = ?`, id).Scan(&t.Name, &t.Status, &t.SerialTwins)
+	if errors.Is(err, sql.ErrNoRows) {
+		return t, fmt.Errorf("server %d: %w", id, mailnet.ErrNotFound)
+	}
+	if err != nil {
+		return t, fmt.Errorf("move target %d: %w", id, err)
+	}
+	return t, nil
+}
+
+// MoveTarget returns server id as a move target, or mailnet.ErrNotFound.
+func (s *Store) MoveTarget(ctx context.Context, id int64) (MoveTarget, error) {
+	return moveTarget(ctx, s.r, id)
+}
+
+// MoveTarget is Store.MoveTarget inside the transaction.
+func (tx *Tx) MoveTarget(ctx context.Context, id int64) (MoveTarget, error) {
+	return moveTarget(ctx, tx, id)
 }

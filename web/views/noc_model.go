@@ -8,7 +8,6 @@ import (
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/reports"
-	"mailnet/internal/store"
 )
 
 // NOC tiles, in the order the wall shows them.
@@ -115,7 +114,7 @@ type NocData struct {
 	Silent         int
 	DXPaused       bool
 
-	Moves []store.JobDetail // queued and running
+	Moves []mailnet.JobDetail // queued and running
 
 	Rate      []int64 // events per minute, oldest first, the current minute last
 	RateStart time.Time
@@ -192,7 +191,7 @@ func F(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
 func Percent(r float64) string { return ratioPercent(r) }
 
 // JobPercent is a job's progress from 0 to 100.
-func JobPercent(j store.JobDetail) float64 {
+func JobPercent(j mailnet.JobDetail) float64 {
 	if j.Total <= 0 {
 		return 0
 	}
