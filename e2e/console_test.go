@@ -2,13 +2,18 @@ package e2e
 
 import (
 	"context"
+	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"mailnet/internal/actions"
 	"mailnet/internal/auth"
 	"mailnet/internal/demo"
+	ingestpkg "mailnet/internal/ingest"
 	"mailnet/internal/live"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
@@ -51,7 +56,14 @@ func startConsole(t *testing.T) *console {
 	runner := acts.NewRunner(actions.RunnerOptions{Workers: 2})
 	runner.Start()
 	t.Cleanup(runner.Stop)
-	c.HTTP = httptest.NewServer(web.New(web.Config{Store: st, Actions: acts, Live: hub, Hub: hub}))
+	w := ingestpkg.New(st, hub, nil, ingestpkg.Options{})
+	t.Cleanup(w.Close)
+	srv, err := web.New(web.Config{Store: st, Actions: acts, Live: live.Tee(hub, live.PublisherFunc(w.Observe)), Hub: hub, Ingest: w,
+		Log: slog.New(slog.DiscardHandler), Registry: prometheus.NewRegistry(), Now: func() time.Time { return time.Now().UTC() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.HTTP = httptest.NewServer(srv)
 	t.Cleanup(c.HTTP.Close)
 	c.URL = c.HTTP.URL
 	return c

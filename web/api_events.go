@@ -12,7 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-chi/chi/v5"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"mailnet/internal/ingest"
@@ -29,14 +28,6 @@ const (
 	DefaultEventLimit = 100
 	MaxEventLimit     = 1000
 )
-
-// liveRoutes registers ingest, the event query and the websocket stream.
-func (s *Server) liveRoutes(r chi.Router) {
-	s.handle(r, mailnet.RoleAgent, http.MethodPost, "/api/v1/events", s.postEvents)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/api/v1/events", s.getEvents)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/ws", s.serveWS)
-	s.registerLiveMetrics()
-}
 
 func (s *Server) registerLiveMetrics() {
 	hub, w := s.cfg.Hub, s.cfg.Ingest

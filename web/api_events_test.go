@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -11,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"mailnet/internal/actions"
 	"mailnet/internal/ingest"
 	"mailnet/internal/live"
 	"mailnet/internal/mailnet"
@@ -44,7 +48,10 @@ func newLiveEnv(t *testing.T, path string, o liveOpts) *liveEnv {
 	}
 	hub := live.NewHub()
 	w := ingest.New(st, hub, nil, o.ingest)
-	srv := web.New(web.Config{Store: st, Hub: hub, Ingest: w, Live: live.Tee(hub, live.PublisherFunc(w.Observe)), WS: o.ws})
+	pub := live.Tee(hub, live.PublisherFunc(w.Observe))
+	log := slog.New(slog.DiscardHandler)
+	srv := newServer(t, web.Config{Store: st, Actions: actions.New(st, pub, log), Live: pub, Hub: hub, Ingest: w,
+		Log: log, Registry: prometheus.NewRegistry(), Now: func() time.Time { return time.Now().UTC() }, WS: o.ws})
 	hs := httptest.NewServer(srv)
 	e := &liveEnv{env: &env{t: t, Store: st, Server: srv, HTTP: hs}, Hub: hub, Ingest: w}
 	t.Cleanup(e.close)

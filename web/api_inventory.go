@@ -5,48 +5,10 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/go-chi/chi/v5"
-
 	"mailnet/internal/actions"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/reports"
 )
-
-// inventoryAPI registers the JSON API of the inventory: reads for viewers,
-// writes (through internal/actions) for admins.
-func (s *Server) inventoryAPI(r chi.Router) {
-	const v, a = mailnet.RoleViewer, mailnet.RoleAdmin
-	s.handle(r, v, http.MethodGet, "/api/v1/sites", s.apiSites)
-	s.handle(r, a, http.MethodPost, "/api/v1/sites", s.apiSiteCreate)
-
-	s.handle(r, v, http.MethodGet, "/api/v1/servers", s.apiServers)
-	s.handle(r, a, http.MethodPost, "/api/v1/servers", s.apiServerCreate)
-	s.handle(r, v, http.MethodGet, "/api/v1/servers/{id}", s.apiServer)
-	s.handle(r, a, http.MethodPatch, "/api/v1/servers/{id}", s.apiServerUpdate)
-	s.handle(r, a, http.MethodDelete, "/api/v1/servers/{id}", s.apiServerDelete)
-
-	s.handle(r, v, http.MethodGet, "/api/v1/users", s.apiUsers)
-	s.handle(r, a, http.MethodPost, "/api/v1/users", s.apiUserCreate)
-	s.handle(r, v, http.MethodGet, "/api/v1/users/{id}", s.apiUser)
-	s.handle(r, v, http.MethodGet, "/api/v1/users/{id}/messages", s.apiMessages)
-	s.handle(r, a, http.MethodPost, "/api/v1/users/{id}/messages", s.apiMessagesDeliver)
-
-	s.handle(r, v, http.MethodGet, "/api/v1/routes", s.apiRoutes)
-	s.handle(r, a, http.MethodPost, "/api/v1/routes", s.apiRouteSet)
-
-	s.handle(r, v, http.MethodGet, "/api/v1/connectors", s.apiConnectors)
-	s.handle(r, a, http.MethodPost, "/api/v1/connectors", s.apiConnectorCreate)
-	s.handle(r, v, http.MethodGet, "/api/v1/connectors/{id}", s.apiConnector)
-	s.handle(r, a, http.MethodPatch, "/api/v1/connectors/{id}", s.apiConnectorUpdate)
-
-	s.handle(r, v, http.MethodGet, "/api/v1/requestors", s.apiRequestors)
-	s.handle(r, a, http.MethodPost, "/api/v1/requestors", s.apiRequestorCreate)
-	s.handle(r, a, http.MethodPost, "/api/v1/requestors/export-on-next-cycle", s.apiExportOnNextCycle)
-
-	s.handle(r, v, http.MethodGet, "/api/v1/dx-servers", s.apiDXServers)
-	s.handle(r, a, http.MethodPut, "/api/v1/dx-servers/{server_id}", s.apiDXUpdate)
-	s.handle(r, a, http.MethodPatch, "/api/v1/dx-servers/{server_id}", s.apiDXUpdate)
-}
 
 // apiPathID reads the path value name as an id; anything else is a 404
 // naming what was looked for.

@@ -4,20 +4,9 @@ import (
 	"net/http"
 	"strconv"
 
-	"github.com/go-chi/chi/v5"
-
 	"mailnet/internal/actions"
 	"mailnet/internal/mailnet"
 )
-
-// moveRoutes registers move jobs and decommission.
-func (s *Server) moveRoutes(r chi.Router) {
-	s.handle(r, mailnet.RoleAdmin, http.MethodPost, "/api/v1/moves", s.apiMoveCreate)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/api/v1/jobs", s.apiJobList)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/api/v1/jobs/{id}", s.apiJobGet)
-	s.handle(r, mailnet.RoleAdmin, http.MethodPost, "/api/v1/jobs/{id}/cancel", s.apiJobCancel)
-	s.handle(r, mailnet.RoleAdmin, http.MethodPost, "/api/v1/servers/{id}/decommission", s.apiServerDecommission)
-}
 
 // apiMoveCreate queues a move: {"user_ids": [...], "to_server_id": N}, or
 // {"from_server_id": N, "to_server_id": M, "all": true} to evacuate a

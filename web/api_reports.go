@@ -7,20 +7,9 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"mailnet/internal/mailnet"
 	"mailnet/internal/reports"
 )
-
-// reportsAPI registers the read models as JSON (and the server report as
-// CSV). Every route is read-only and open to viewers.
-func (s *Server) reportsAPI(r chi.Router) {
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/api/v1/reports/servers", s.apiReportServers)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/api/v1/reports/duplicate-serials", s.apiReportDuplicates)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/api/v1/reports/x400", s.apiReportX400)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/api/v1/reports/dirsync", s.apiReportDirSync)
-}
 
 // serverQuery reads the server report's query string: q, site_id (or
 // site), kind, status, duplicate_only (or duplicates), sort, and desc=1

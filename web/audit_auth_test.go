@@ -98,7 +98,7 @@ func TestNoRouteEditsAudit(t *testing.T) {
 		}
 	}
 	for key := range e.Server.Roles() {
-		if strings.Contains(key, "audit") && !strings.HasPrefix(key, "GET ") {
+		if strings.Contains(key, "audit") && !strings.HasPrefix(key, "GET ") && !strings.HasPrefix(key, "HEAD ") {
 			t.Errorf("route %s writes to the audit log's path", key)
 		}
 	}

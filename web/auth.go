@@ -239,9 +239,9 @@ func (s *Server) require(role mailnet.Role) func(http.Handler) http.Handler {
 }
 
 // unauthenticated answers a request that needs a sign-in: 401 for the API
-// and anything but a page GET, a redirect to the login page otherwise.
+// and anything but a page GET (or HEAD), a redirect to the login page otherwise.
 func (s *Server) unauthenticated(w http.ResponseWriter, r *http.Request) {
-	if wantsJSON(r) || r.Method != http.MethodGet {
+	if wantsJSON(r) || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
 		w.Header().Set("WWW-Authenticate", `Bearer realm="mailnet"`)
 		s.error(w, r, mailnet.Errorf(mailnet.KindUnauthorized, "", "sign in or send Authorization: Bearer TOKEN"))
 		return

@@ -43,11 +43,12 @@ func newAuthEnv(t testing.TB, mutate func(*web.Config)) (*env, *clock) {
 	}
 	t.Cleanup(func() { st.Close() })
 	st.Now = clk.Now
-	cfg := web.Config{Store: st, Now: clk.Now}
+	cfg := testConfig(t, st)
+	cfg.Now = clk.Now
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	srv := web.New(cfg)
+	srv := newServer(t, cfg)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	e := &env{t: t, Store: st, Server: srv, HTTP: hs}

@@ -5,11 +5,18 @@ import (
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"mailnet/internal/actions"
+	"mailnet/internal/ingest"
+	"mailnet/internal/live"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 	"mailnet/web"
@@ -40,7 +47,7 @@ func newEnvAt(t testing.TB, path string) *env {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	srv := web.New(web.Config{Store: st})
+	srv := newServer(t, testConfig(t, st))
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	e := &env{t: t, Store: st, Server: srv, HTTP: hs}
@@ -53,6 +60,40 @@ func newEnvAt(t testing.TB, path string) *env {
 		*dst = secret
 	}
 	return e
+}
+
+// testConfig wires every dependency web.New requires over st, as serve
+// does: a hub, an ingest writer publishing to it, actions and writes
+// publishing to both, a fresh registry, a discarding log and the clock.
+// The hub and writer are closed when the test ends (before st, which the
+// caller registered earlier).
+func testConfig(t testing.TB, st *store.Store) web.Config {
+	t.Helper()
+	hub := live.NewHub()
+	w := ingest.New(st, hub, nil, ingest.Options{})
+	t.Cleanup(func() { hub.Close(); w.Close() })
+	pub := live.Tee(hub, live.PublisherFunc(w.Observe))
+	log := slog.New(slog.DiscardHandler)
+	return web.Config{
+		Store:    st,
+		Actions:  actions.New(st, pub, log),
+		Live:     pub,
+		Hub:      hub,
+		Ingest:   w,
+		Log:      log,
+		Registry: prometheus.NewRegistry(),
+		Now:      func() time.Time { return time.Now().UTC() },
+	}
+}
+
+// newServer is web.New, failing the test on error.
+func newServer(t testing.TB, cfg web.Config) *web.Server {
+	t.Helper()
+	srv, err := web.New(cfg)
+	if err != nil {
+		t.Fatalf("web.New: %v", err)
+	}
+	return srv
 }
 
 // do sends a request with the token (none if empty) and a JSON body (none

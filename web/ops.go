@@ -2,20 +2,7 @@ package web
 
 import (
 	"net/http"
-
-	"github.com/go-chi/chi/v5"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
-
-	"mailnet/internal/mailnet"
 )
-
-func (s *Server) opsRoutes(r chi.Router) {
-	s.reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	metrics := promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{Registry: s.reg})
-	s.handle(r, mailnet.RolePublic, http.MethodGet, "/healthz", s.healthz)
-	s.handle(r, mailnet.RolePublic, http.MethodGet, "/metrics", metrics.ServeHTTP)
-}
 
 // healthz answers 200 when the database answers a query.
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
@@ -25,4 +12,9 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// serveMetrics serves the Prometheus registry.
+func (s *Server) serveMetrics(w http.ResponseWriter, r *http.Request) {
+	s.metricsHandler.ServeHTTP(w, r)
 }

@@ -5,27 +5,11 @@ import (
 	"net/http"
 
 	"github.com/a-h/templ"
-	"github.com/go-chi/chi/v5"
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/reports"
 	"mailnet/web/views"
 )
-
-// pageRoutes registers the server-rendered pages (viewer and up) and the
-// static assets (public, content-hashed, cached for a year).
-func (s *Server) pageRoutes(r chi.Router) {
-	s.handle(r, mailnet.RolePublic, http.MethodGet, "/static/{name}", s.serveStatic)
-	s.handle(r, mailnet.RolePublic, http.MethodHead, "/static/{name}", s.serveStatic)
-
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/", s.pageServers)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/servers", s.pageServers)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/servers/{id}", s.pageServer)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/duplicates", s.pageDuplicates)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/routing", s.pageRouting)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/x400", s.pageX400)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/dirsync", s.pageDirSync)
-}
 
 // isFragment reports whether r is an htmx request for a fragment (not a
 // boosted navigation, which wants the whole page).
@@ -89,10 +73,7 @@ func (s *Server) renderFragment(w http.ResponseWriter, r *http.Request, c templ.
 // errorPage renders an error for a browser: the status, the safe message,
 // the field at fault and a way back.
 func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, status int, e *mailnet.Error) {
-	back := "/servers"
-	if ref := r.Header.Get("Referer"); ref != "" && sameOriginPath(ref, r) != "" {
-		back = sameOriginPath(ref, r)
-	}
+	back := backLink(r)
 	p := views.Page{Title: http.StatusText(status), Active: ""}
 	if pr := mailnet.PrincipalFrom(r.Context()); pr != nil {
 		p.User = pr.Name

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/go-chi/chi/v5"
-
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 	"mailnet/web/views"
@@ -18,13 +16,6 @@ const eventPageSize = 100
 // knownSources are the services of the seed articles, offered by the
 // event log's source filter.
 var knownSources = []string{"MSExchangeMTA", "MSExchangePCMTA", "MSExchangeDX", "MSMail"}
-
-// livePageRoutes registers the event log page and the NOC wall screen.
-func (s *Server) livePageRoutes(r chi.Router) {
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/events", s.pageEvents)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/noc", s.pageNOC)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/noc/tiles", s.nocTiles)
-}
 
 // pageEvents is the event log: the newest events matching the filters in
 // the URL, rendered on the server (readable without scripts); events.js

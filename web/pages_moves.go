@@ -9,28 +9,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/go-chi/chi/v5"
-
 	"mailnet/internal/actions"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/reports"
 	"mailnet/internal/store"
 	"mailnet/web/views"
 )
-
-// movePageRoutes registers the pages of moves, jobs and decommission:
-// reads for viewers, the forms' POSTs for admins.
-func (s *Server) movePageRoutes(r chi.Router) {
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/duplicates/resolve", s.pageResolve)
-	s.handle(r, mailnet.RoleAdmin, http.MethodPost, "/duplicates/resolve", s.pageResolveStart)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/servers/{id}/move", s.pageMove)
-	s.handle(r, mailnet.RoleAdmin, http.MethodPost, "/servers/{id}/move", s.pageMoveStart)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/jobs", s.pageJobs)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/jobs/{id}", s.pageJob)
-	s.handle(r, mailnet.RoleAdmin, http.MethodPost, "/jobs/{id}/cancel", s.pageJobCancel)
-	s.handle(r, mailnet.RoleViewer, http.MethodGet, "/servers/{id}/decommission", s.pageDecommission)
-	s.handle(r, mailnet.RoleAdmin, http.MethodPost, "/servers/{id}/decommission", s.pageDecommissionDo)
-}
 
 // maxFormBody bounds a move form: up to actions.MaxMoveUsers ids.
 const maxFormBody = 256 << 10

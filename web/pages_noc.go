@@ -1,8 +1,6 @@
 package web
 
 import (
-	"cmp"
-	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,16 +11,6 @@ import (
 	"mailnet/internal/reports"
 	"mailnet/internal/store"
 	"mailnet/web/views"
-)
-
-// NOC tile sizes: what fits a 1920x1080 screen without scrolling.
-const (
-	nocX400Rows     = 6
-	nocDirSyncRows  = 4
-	nocMoveRows     = 4
-	nocWarningRows  = 8
-	nocRateMinutes  = 60
-	nocJobsExamined = 50
 )
 
 // pageNOC is the NOC wall screen: read-only tiles of the latest state,
@@ -114,147 +102,18 @@ func (s *Server) nocPage(r *http.Request, full bool) (*views.NocPage, error) {
 			p.LastEventID = newest[0].ID
 		}
 	}
-	p.Data, err = s.nocData(ctx, p)
-	return p, err
+	noc, err := reports.LoadNOC(ctx, s.store, reports.NOCQuery{Tiles: nocTileSet(p), SiteID: p.SiteID, Now: s.now()})
+	if err != nil {
+		return nil, err
+	}
+	p.Data = &views.NocData{NOC: noc}
+	return p, nil
 }
 
-// nocData loads the latest state of the chosen tiles, through the
-// reports and the store's read models.
-func (s *Server) nocData(ctx context.Context, p *views.NocPage) (*views.NocData, error) {
-	now := s.now()
-	d := &views.NocData{Generated: now}
-	site := p.SiteID
-	var servers []reports.ServerRow
-	atSite := map[int64]bool{}  // server ids at the site
-	nameAt := map[string]bool{} // their names, upper case
-	if p.Has(views.TileServers) || (site != 0 && (p.Has(views.TileX400) || p.Has(views.TileDirSync))) {
-		var err error
-		servers, err = reports.Servers(ctx, s.store, reports.ServerQuery{SiteID: site})
-		if err != nil {
-			return nil, err
-		}
-		for _, sv := range servers {
-			atSite[sv.ID] = true
-			nameAt[strings.ToUpper(sv.Name)] = true
-		}
+// nocTileSet says which of the NOC report's tiles p shows.
+func nocTileSet(p *views.NocPage) reports.NOCTiles {
+	return reports.NOCTiles{
+		Servers: p.Has(views.TileServers), Duplicates: p.Has(views.TileDuplicates), X400: p.Has(views.TileX400),
+		DirSync: p.Has(views.TileDirSync), Moves: p.Has(views.TileMoves), Rate: p.Has(views.TileRate), Events: p.Has(views.TileEvents),
 	}
-	if p.Has(views.TileServers) {
-		for _, sv := range servers {
-			switch sv.Status {
-			case mailnet.StatusRunning:
-				d.Running++
-			case mailnet.StatusStopped:
-				d.Stopped++
-			case mailnet.StatusDecommissioned:
-				d.Decommissioned++
-			}
-			if sv.DuplicateSerial {
-				d.Flagged++
-			}
-		}
-	}
-	if p.Has(views.TileDuplicates) {
-		groups, err := reports.Duplicates(ctx, s.store)
-		if err != nil {
-			return nil, err
-		}
-		for _, g := range groups {
-			if site == 0 || slices.Contains(g.Sites, site) {
-				d.Duplicates = append(d.Duplicates, g)
-			}
-		}
-	}
-	if p.Has(views.TileX400) {
-		fs, err := reports.X400(ctx, s.store)
-		if err != nil {
-			return nil, err
-		}
-		fs = slices.DeleteFunc(fs, func(f reports.X400Finding) bool {
-			return site != 0 && !atSite[f.ServerID] && !atSite[f.RemoteServerID]
-		})
-		slices.SortStableFunc(fs, func(a, b reports.X400Finding) int {
-			if c := cmp.Compare(b.FailureRatio, a.FailureRatio); c != 0 {
-				return c
-			}
-			return cmp.Compare(b.Observed9301, a.Observed9301)
-		})
-		d.X400Total = len(fs)
-		d.X400 = fs[:min(len(fs), nocX400Rows)]
-		d.X400More = len(fs) - len(d.X400)
-	}
-	if p.Has(views.TileDirSync) {
-		rows, err := reports.DirSync(ctx, s.store, now, reports.DefaultSilentCycles)
-		if err != nil {
-			return nil, err
-		}
-		rows = slices.DeleteFunc(rows, func(r reports.DirSyncRow) bool {
-			return site != 0 && !atSite[r.DXServerID] && !nameAt[strings.ToUpper(r.Postoffice)]
-		})
-		d.DirSyncTotal = len(rows)
-		for _, r := range rows {
-			d.MaxLag = max(d.MaxLag, r.Lag)
-			if r.PendingExport {
-				d.PendingExports++
-			}
-			if len(r.Anomalies) > 0 {
-				d.Anomalous++
-			}
-			if r.Silent {
-				d.Silent++
-			}
-			if r.DXPaused {
-				d.DXPaused = true
-			}
-		}
-		score := func(r reports.DirSyncRow) int64 {
-			v := r.Lag
-			if r.Silent {
-				v += 1000
-			}
-			if r.PendingExport {
-				v += 100
-			}
-			return v + int64(min(len(r.Anomalies), 9))
-		}
-		slices.SortStableFunc(rows, func(a, b reports.DirSyncRow) int { return cmp.Compare(score(b), score(a)) })
-		d.DirSync = rows[:min(len(rows), nocDirSyncRows)]
-	}
-	if p.Has(views.TileMoves) {
-		jobs, err := s.store.Jobs(ctx, nocJobsExamined)
-		if err != nil {
-			return nil, err
-		}
-		for _, j := range jobs {
-			if (j.Status == mailnet.JobRunning || j.Status == mailnet.JobQueued) && len(d.Moves) < nocMoveRows {
-				d.Moves = append(d.Moves, j)
-			}
-		}
-	}
-	if p.Has(views.TileRate) {
-		since := now.Truncate(time.Minute).Add(-(nocRateMinutes - 1) * time.Minute)
-		rate, err := s.store.EventsPerMinute(ctx, since, now, site)
-		if err != nil {
-			return nil, err
-		}
-		d.Rate, d.RateStart = rate, since
-	}
-	if p.Has(views.TileEvents) {
-		base := store.EventQuery{EventID: -1, SiteID: site, Limit: nocWarningRows}
-		warnings := base
-		warnings.Severities = []string{mailnet.SeverityWarning, mailnet.SeverityError}
-		ws, err := s.store.RecentEvents(ctx, warnings)
-		if err != nil {
-			return nil, err
-		}
-		d.Warnings = ws
-		base.Limit = 1
-		latest, err := s.store.RecentEvents(ctx, base)
-		if err != nil {
-			return nil, err
-		}
-		if len(latest) > 0 {
-			d.Latest = &latest[0]
-		}
-	}
-	return d, nil
 }

@@ -72,6 +72,27 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	s.errorPage(w, r, status, e)
 }
 
+// errorStatus writes a refusal that no domain error kind names (405,
+// 421): msg as JSON for the API and JSON clients, the error page otherwise.
+func (s *Server) errorStatus(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if wantsJSON(r) {
+		writeJSON(w, status, errorBody{Error: msg})
+		return
+	}
+	s.errorPage(w, r, status, &mailnet.Error{Message: msg})
+}
+
+// backLink is where the error page's Back link points: the page the
+// browser came from when that is a path on this console, else the Global
+// Server Report. It is always a path, never another site.
+func backLink(r *http.Request) string {
+	p := localPath(sameOriginPath(r.Header.Get("Referer"), r))
+	if p == "/" {
+		return "/servers"
+	}
+	return p
+}
+
 // decodeJSON reads r's body into dst strictly: at most the configured
 // size (413), no unknown fields, nothing after the value, and errors that
 // name the field at fault.

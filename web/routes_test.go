@@ -4,6 +4,7 @@ import (
 	"io"
 	"net/http"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"mailnet/internal/mailnet"
+	"mailnet/web"
 )
 
 // route is one registered route and the role it declared.
@@ -49,22 +51,11 @@ func walkRoutes(t *testing.T, e *env) []route {
 	return out
 }
 
-// roleKey finds the roles entry of a walked route. s.handle records the
-// pattern as passed to it, which inside r.Route("/prefix", ...) lacks the
-// prefix, so a key whose pattern ends the walked one at a "/" matches too
-// (the longest wins).
+// roleKey finds the roles entry of a walked route: the table records
+// each route under its full pattern, prefix included.
 func roleKey(roles map[string]mailnet.Role, method, pattern string) (string, bool) {
-	if _, ok := roles[method+" "+pattern]; ok {
-		return method + " " + pattern, true
-	}
-	best := ""
-	for key := range roles {
-		m, p, _ := strings.Cut(key, " ")
-		if m == method && strings.HasSuffix(pattern, p) && strings.HasPrefix(p, "/") && len(p) > len(best) {
-			best = p
-		}
-	}
-	return method + " " + best, best != ""
+	_, ok := roles[method+" "+pattern]
+	return method + " " + pattern, ok
 }
 
 func TestEveryRouteDeclaresARole(t *testing.T) {
@@ -206,7 +197,7 @@ func TestRouteRoleTable(t *testing.T) {
 						t.Errorf("got %d, want the route to answer (not 401, 403 or 5xx)", got)
 					}
 				case c.token == "":
-					page := rt.method == http.MethodGet && !strings.HasPrefix(path, "/api/")
+					page := (rt.method == http.MethodGet || rt.method == http.MethodHead) && !strings.HasPrefix(path, "/api/")
 					if page && rt.pattern != "/ws" {
 						if got != http.StatusSeeOther || !strings.HasPrefix(res.Header.Get("Location"), "/login?next=") {
 							t.Errorf("got %d to %q, want 303 to the login page", got, res.Header.Get("Location"))
@@ -251,5 +242,178 @@ func TestRoleExpectations(t *testing.T) {
 				t.Errorf("%s %s as %s: got %d, want %d; %.120s", tc.method, tc.path, caller, got, want, out)
 			}
 		}
+	}
+}
+
+// methodsByPattern groups the walked routes' methods by pattern.
+func methodsByPattern(routes []route) map[string][]string {
+	out := map[string][]string{}
+	for _, rt := range routes {
+		out[rt.pattern] = append(out[rt.pattern], rt.method)
+	}
+	return out
+}
+
+// send makes one request as the bearer token (none if empty), with the
+// headers given as name, value pairs ("Host" sets the request's Host), and
+// returns the response with its body read.
+func send(t *testing.T, e *env, method, path, token string, hdr ...string) (*http.Response, []byte) {
+	t.Helper()
+	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	req, err := http.NewRequest(method, e.HTTP.URL+path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		if hdr[i] == "Host" {
+			req.Host = hdr[i+1]
+			continue
+		}
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res, body
+}
+
+// TestHeadOnEveryGetRoute sends HEAD beside GET to every GET route of the
+// table, signed out and as an admin: the same status, and no body.
+func TestHeadOnEveryGetRoute(t *testing.T) {
+	e := newEnv(t)
+	routes := walkRoutes(t, e)
+	methods := methodsByPattern(routes)
+	n := 0
+	for pattern, ms := range methods {
+		if !slices.Contains(ms, http.MethodGet) {
+			continue
+		}
+		n++
+		if !slices.Contains(ms, http.MethodHead) {
+			t.Errorf("GET %s has no HEAD route", pattern)
+		}
+		path := concrete(pattern)
+		for _, tok := range []string{"", e.Admin} {
+			get, _ := send(t, e, http.MethodGet, path, tok)
+			head, body := send(t, e, http.MethodHead, path, tok)
+			if head.StatusCode != get.StatusCode {
+				t.Errorf("HEAD %s (token %v): status %d, GET gives %d", path, tok != "", head.StatusCode, get.StatusCode)
+			}
+			if len(body) != 0 {
+				t.Errorf("HEAD %s: %d bytes of body, want none", path, len(body))
+			}
+		}
+	}
+	if n < 20 {
+		t.Errorf("checked %d GET routes, want the whole table", n)
+	}
+}
+
+// TestMethodNotAllowedListsAllow sends every path of the table a method it
+// does not serve (GET to POST-only paths, OPTIONS to all): 405 with Allow
+// naming exactly the methods the table registers for the path.
+func TestMethodNotAllowedListsAllow(t *testing.T) {
+	e := newEnv(t)
+	for pattern, ms := range methodsByPattern(walkRoutes(t, e)) {
+		want := slices.Sorted(slices.Values(ms))
+		probes := []string{http.MethodOptions}
+		if !slices.Contains(ms, http.MethodGet) {
+			probes = append(probes, http.MethodGet)
+		}
+		for _, m := range probes {
+			res, _ := send(t, e, m, concrete(pattern), e.Admin)
+			if res.StatusCode != http.StatusMethodNotAllowed {
+				t.Errorf("%s %s: status %d, want 405", m, pattern, res.StatusCode)
+				continue
+			}
+			var got []string
+			for _, v := range strings.Split(res.Header.Get("Allow"), ",") {
+				if v = strings.TrimSpace(v); v != "" {
+					got = append(got, v)
+				}
+			}
+			slices.Sort(got)
+			if !slices.Equal(got, want) {
+				t.Errorf("%s %s: Allow %q, want %q", m, pattern, got, want)
+			}
+		}
+	}
+	// Stated for one route: a POST-only API path.
+	res, body := send(t, e, http.MethodGet, "/api/v1/moves", e.Admin)
+	if res.StatusCode != 405 || res.Header.Get("Allow") != "POST" || !strings.Contains(string(body), `"error"`) {
+		t.Errorf("GET /api/v1/moves: %d, Allow %q, body %s; want 405, Allow POST and a JSON error", res.StatusCode, res.Header.Get("Allow"), body)
+	}
+}
+
+// TestUnknownMethodOnUnknownPath is a 404, not a 405 with an empty Allow.
+func TestUnknownMethodOnUnknownPath(t *testing.T) {
+	e := newEnv(t)
+	if res, _ := send(t, e, "BREW", "/no/such/path", ""); res.StatusCode != 404 {
+		t.Errorf("BREW /no/such/path: %d, want 404", res.StatusCode)
+	}
+	if res, _ := send(t, e, "BREW", "/healthz", ""); res.StatusCode != 405 || res.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("BREW /healthz: %d, Allow %q; want 405, Allow GET, HEAD", res.StatusCode, res.Header.Get("Allow"))
+	}
+}
+
+// TestNewRequiresDependencies: web.New builds no stand-in for a missing
+// dependency; it names what is missing.
+func TestNewRequiresDependencies(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name string
+		drop func(*web.Config)
+	}{
+		{"Store", func(c *web.Config) { c.Store = nil }},
+		{"Actions", func(c *web.Config) { c.Actions = nil }},
+		{"Live", func(c *web.Config) { c.Live = nil }},
+		{"Hub", func(c *web.Config) { c.Hub = nil }},
+		{"Ingest", func(c *web.Config) { c.Ingest = nil }},
+		{"Log", func(c *web.Config) { c.Log = nil }},
+		{"Registry", func(c *web.Config) { c.Registry = nil }},
+		{"Now", func(c *web.Config) { c.Now = nil }},
+	} {
+		cfg := testConfig(t, e.Store)
+		tc.drop(&cfg)
+		srv, err := web.New(cfg)
+		if err == nil || srv != nil || !strings.Contains(err.Error(), "Config."+tc.name) {
+			t.Errorf("without %s: got %v, %v; want an error naming Config.%s", tc.name, srv, err, tc.name)
+		}
+	}
+	if _, err := web.New(testConfig(t, e.Store)); err != nil {
+		t.Errorf("with every dependency: %v", err)
+	}
+}
+
+// TestNewRegistersMetricsOnce: metrics are registered by New, not by
+// route registration, and a registry that already holds them is an error
+// from New rather than a panic.
+func TestNewRegistersMetricsOnce(t *testing.T) {
+	e := newEnv(t)
+	cfg := testConfig(t, e.Store)
+	if _, err := web.New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	mfs, err := cfg.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := map[string]bool{}
+	for _, mf := range mfs {
+		names[mf.GetName()] = true
+	}
+	for _, want := range []string{"mailnet_ws_clients", "mailnet_ingest_queued_events", "go_goroutines"} {
+		if !names[want] {
+			t.Errorf("after New, metric %s is not registered", want)
+		}
+	}
+	if _, err := web.New(cfg); err == nil || !strings.Contains(err.Error(), "register") {
+		t.Errorf("second New on one registry: %v, want a registration error", err)
 	}
 }

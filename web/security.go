@@ -1,6 +1,7 @@
 package web
 
 import (
+	"fmt"
 	"net"
 	"net/http"
 	"net/url"
@@ -28,6 +29,93 @@ func (s *Server) securityHeaders(next http.Handler) http.Handler {
 		h.Set("Cross-Origin-Opener-Policy", "same-origin")
 		if s.auth != nil && s.auth.proxies.Secure(r) {
 			h.Set("Strict-Transport-Security", "max-age=31536000")
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// allowedHost is a Host a request may name: a public URL's host name and
+// port (the scheme's default when the URL names none).
+type allowedHost struct{ name, port string }
+
+// loopbackHosts are always accepted, on any port: a DNS-rebinding page
+// makes the browser send its own name, never these.
+var loopbackHosts = map[string]bool{"localhost": true, "127.0.0.1": true, "::1": true}
+
+// parsePublicURLs checks Config.PublicURLs and returns the hosts they
+// allow and their origins.
+func parsePublicURLs(urls []string) ([]allowedHost, []string, error) {
+	var hosts []allowedHost
+	var origins []string
+	for _, raw := range urls {
+		u, err := url.Parse(strings.TrimSpace(raw))
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			return nil, nil, fmt.Errorf("web: Config.PublicURLs: %q is not scheme://host[:port] (http or https, no path)", raw)
+		}
+		port := u.Port()
+		if port == "" {
+			port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+		}
+		hosts = append(hosts, allowedHost{name: hostName(u.Hostname()), port: port})
+		origins = append(origins, u.Scheme+"://"+u.Host)
+	}
+	return hosts, origins, nil
+}
+
+// hostName is a host name as compared: lower case, without a final dot.
+func hostName(h string) string { return strings.TrimSuffix(strings.ToLower(h), ".") }
+
+// trustOrigins adds the public URLs' origins to those the cross-origin
+// checks (forms and the websocket) trust, beside Config.Origins.
+func (s *Server) trustOrigins(origins []string) error {
+	for _, o := range origins {
+		n, ok := normalOrigin(o)
+		if !ok {
+			return fmt.Errorf("web: Config.PublicURLs: %q is not an origin", o)
+		}
+		if err := s.auth.cop.AddTrustedOrigin(o); err != nil {
+			return fmt.Errorf("web: Config.PublicURLs: %w", err)
+		}
+		s.auth.origins = append(s.auth.origins, n)
+	}
+	return nil
+}
+
+// hostAllowed reports whether host (a request's Host) names the console:
+// a loopback name, or the host of a public URL and, when host carries a
+// port, that URL's port.
+func (s *Server) hostAllowed(host string) bool {
+	name, port := host, ""
+	if h, p, err := net.SplitHostPort(host); err == nil {
+		name, port = h, p
+	} else if strings.HasPrefix(host, "[") && strings.HasSuffix(host, "]") {
+		name = host[1 : len(host)-1]
+	}
+	name = hostName(name)
+	if name == "" {
+		return false
+	}
+	if loopbackHosts[name] {
+		return true
+	}
+	for _, a := range s.hosts {
+		if a.name == name && (port == "" || port == a.port) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkHost refuses with 421 Misdirected Request a request whose Host is
+// not the console's (Config.PublicURLs): a page on a rebound DNS name
+// reaches the console's address but names itself in Host.
+func (s *Server) checkHost(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.hostAllowed(r.Host) {
+			s.log.WarnContext(r.Context(), "request for another host refused", "method", knownMethod(r.Method), "path", r.URL.Path, "host", r.Host)
+			s.errorStatus(w, r, http.StatusMisdirectedRequest, "this console does not answer for that host name; use its public address")
+			return
 		}
 		next.ServeHTTP(w, r)
 	})

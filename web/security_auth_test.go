@@ -3,10 +3,17 @@ package web
 import (
 	"context"
 	"crypto/tls"
+	"log/slog"
 	"net/http/httptest"
 	"path/filepath"
 	"testing"
+	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"mailnet/internal/actions"
+	"mailnet/internal/ingest"
+	"mailnet/internal/live"
 	"mailnet/internal/store"
 )
 
@@ -16,7 +23,17 @@ func TestOriginAllowed(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	s := New(Config{Store: st, Origins: []string{"https://noc.example", "bogus"}, TrustedProxies: []string{"10.0.0.0/8"}})
+	hub := live.NewHub()
+	defer hub.Close()
+	w := ingest.New(st, hub, nil, ingest.Options{})
+	defer w.Close()
+	log := slog.New(slog.DiscardHandler)
+	s, err := New(Config{Store: st, Actions: actions.New(st, hub, log), Live: hub, Hub: hub, Ingest: w, Log: log,
+		Registry: prometheus.NewRegistry(), Now: time.Now,
+		Origins: []string{"https://noc.example", "bogus"}, TrustedProxies: []string{"10.0.0.0/8"}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name, host, origin, remote string
 		tls, proxyHTTPS            bool

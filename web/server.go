@@ -6,11 +6,15 @@
 package web
 
 import (
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"mailnet/internal/actions"
 	"mailnet/internal/ingest"
@@ -20,15 +24,27 @@ import (
 	"mailnet/internal/store"
 )
 
-// Config is everything the web layer needs, wired by cmd/admin-web.
+// Config is everything the web layer needs, wired by cmd/admin-web. Every
+// dependency is required: New refuses a Config that lacks one rather than
+// building a stand-in of its own.
 type Config struct {
 	Store    *store.Store
 	Actions  *actions.Actions
-	Live     live.Publisher
+	Live     live.Publisher // where writes publish their frames (usually Hub teed with Ingest.Observe)
+	Hub      *live.Hub      // fans live frames out to websocket clients
+	Ingest   *ingest.Writer // the event writer behind POST /api/v1/events
 	Log      *slog.Logger
-	Registry *prometheus.Registry // metrics; nil makes a fresh one
+	Registry *prometheus.Registry // metrics, served at /metrics
 	Now      func() time.Time
 
+	// PublicURLs are the addresses (scheme://host[:port]) the console is
+	// reached at. A request whose Host names none of them is refused with
+	// 421 Misdirected Request, so a DNS-rebound name cannot reach it. The
+	// loopback names (localhost, 127.0.0.1, [::1]; any port) are always
+	// accepted: a rebinding page never sends them. When PublicURLs is
+	// empty, only loopback names are accepted. Their origins are trusted
+	// for cross-origin checks, as Origins are.
+	PublicURLs []string
 	// Origins are extra origins (scheme://host:port) allowed to open the
 	// websocket and post forms, besides the console's own.
 	Origins []string
@@ -38,12 +54,6 @@ type Config struct {
 	// MaxBody caps request bodies; 0 means DefaultMaxBody.
 	MaxBody int64
 
-	// Hub fans live frames out to websocket clients; nil makes one (and
-	// then Live, when nil, publishes to it).
-	Hub *live.Hub
-	// Ingest is the event writer; nil makes one over Store publishing to
-	// Live (its goroutine lives as long as the process).
-	Ingest *ingest.Writer
 	// WS tunes the websocket stream; zero values take the defaults.
 	WS WSOptions
 }
@@ -62,63 +72,87 @@ type Server struct {
 	now     func() time.Time
 	handler http.Handler
 
+	// metricsHandler serves the registry (GET /metrics).
+	metricsHandler http.Handler
+
 	// roles records the role declared for every registered route, keyed
-	// "METHOD /pattern"; the route table test walks the router against it.
+	// "METHOD /pattern" with the full pattern; the route table test walks
+	// the router against it, and observe labels requests by its patterns.
 	roles map[string]mailnet.Role
+	// patterns is the set of registered route patterns: the only values
+	// the route label of the request metrics takes, besides "unmatched".
+	patterns map[string]bool
 
 	auth *authState // sessions, throttles, proxies, cross-origin checks (web/auth.go)
+	// hosts are the Host names (and ports) requests may carry (web/security.go).
+	hosts []allowedHost
 
 	ws wsPump // the websocket writer shards (web/ws.go)
 
 	serverReports *reports.ServerReportCache // encoded Global Server Reports by store version
 }
 
-// New builds the server and its router.
-func New(cfg Config) *Server {
-	if cfg.Log == nil {
-		cfg.Log = slog.New(slog.DiscardHandler)
+// New builds the server: its state (authentication, metrics, caches) and
+// then its router. It returns an error naming the first missing
+// dependency or bad setting.
+func New(cfg Config) (*Server, error) {
+	missing := func(name string) error { return fmt.Errorf("web: Config.%s is required", name) }
+	switch {
+	case cfg.Store == nil:
+		return nil, missing("Store")
+	case cfg.Actions == nil:
+		return nil, missing("Actions")
+	case cfg.Live == nil:
+		return nil, missing("Live")
+	case cfg.Hub == nil:
+		return nil, missing("Hub")
+	case cfg.Ingest == nil:
+		return nil, missing("Ingest")
+	case cfg.Log == nil:
+		return nil, missing("Log")
+	case cfg.Registry == nil:
+		return nil, missing("Registry")
+	case cfg.Now == nil:
+		return nil, missing("Now")
+	case cfg.MaxBody < 0:
+		return nil, errors.New("web: Config.MaxBody must not be negative")
 	}
-	if cfg.Registry == nil {
-		cfg.Registry = prometheus.NewRegistry()
-	}
-	if cfg.Now == nil {
-		cfg.Now = func() time.Time { return time.Now().UTC() }
-	}
-	if cfg.MaxBody <= 0 {
+	if cfg.MaxBody == 0 {
 		cfg.MaxBody = DefaultMaxBody
 	}
-	if cfg.Hub == nil {
-		cfg.Hub = live.NewHub()
-		if cfg.Live == nil {
-			cfg.Live = cfg.Hub
-		}
-	}
-	if cfg.Live == nil {
-		cfg.Live = live.Nop{}
-	}
-	if cfg.Ingest == nil && cfg.Store != nil {
-		w := ingest.New(cfg.Store, cfg.Live, cfg.Log, ingest.Options{})
-		cfg.Ingest = w
-		cfg.Live = live.Tee(cfg.Live, live.PublisherFunc(w.Observe))
-	}
-	if cfg.Actions == nil {
-		cfg.Actions = actions.New(cfg.Store, cfg.Live, cfg.Log)
+	hosts, publicOrigins, err := parsePublicURLs(cfg.PublicURLs)
+	if err != nil {
+		return nil, err
 	}
 	s := &Server{
-		cfg:     cfg,
-		store:   cfg.Store,
-		actions: cfg.Actions,
-		log:     cfg.Log,
-		reg:     cfg.Registry,
-		now:     cfg.Now,
-		roles:   map[string]mailnet.Role{},
+		cfg:      cfg,
+		store:    cfg.Store,
+		actions:  cfg.Actions,
+		log:      cfg.Log,
+		reg:      cfg.Registry,
+		now:      cfg.Now,
+		roles:    map[string]mailnet.Role{},
+		patterns: map[string]bool{},
+		hosts:    hosts,
 	}
-	s.metrics = newMetrics(cfg.Registry)
-	if cfg.Store != nil {
-		s.serverReports = reports.NewServerReportCache(cfg.Store, 0, 0)
+	s.auth = newAuthState(cfg, cfg.Log)
+	if err := s.trustOrigins(publicOrigins); err != nil {
+		return nil, err
 	}
+	if s.metrics, err = newMetrics(cfg.Registry); err != nil {
+		return nil, err
+	}
+	if err := cfg.Registry.Register(collectors.NewGoCollector()); err != nil {
+		return nil, fmt.Errorf("web: register Go metrics: %w", err)
+	}
+	if err := cfg.Registry.Register(collectors.NewProcessCollector(collectors.ProcessCollectorOpts{})); err != nil {
+		return nil, fmt.Errorf("web: register process metrics: %w", err)
+	}
+	s.registerLiveMetrics()
+	s.metricsHandler = promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry})
+	s.serverReports = reports.NewServerReportCache(cfg.Store, 0, 0)
 	s.handler = s.routes()
-	return s
+	return s, nil
 }
 
 // ServeHTTP serves the console.

@@ -61,7 +61,7 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		defer startAgents(ctx, st, lv, log, *demoRate)()
 	}
 
-	srv := web.New(web.Config{
+	srv, err := web.New(web.Config{
 		Store:          st,
 		Actions:        acts,
 		Live:           lv.pub,
@@ -69,9 +69,13 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		Ingest:         lv.ingest,
 		Log:            log,
 		Registry:       prometheus.NewRegistry(),
+		Now:            func() time.Time { return time.Now().UTC() },
 		Origins:        splitList(*origins),
 		TrustedProxies: splitList(*proxies),
 	})
+	if err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", *addr, err)

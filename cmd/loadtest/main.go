@@ -21,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -36,7 +37,9 @@ import (
 	"time"
 
 	"github.com/gorilla/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"mailnet/internal/actions"
 	"mailnet/internal/ingest"
 	"mailnet/internal/live"
 	"mailnet/internal/mailnet"
@@ -191,7 +194,13 @@ func childMailnet(args []string) error {
 	}
 	hub := live.NewHub()
 	w := ingest.New(st, hub, nil, ingest.Options{})
-	srv := web.New(web.Config{Store: st, Hub: hub, Ingest: w, Live: live.Tee(hub, live.PublisherFunc(w.Observe))})
+	pub := live.Tee(hub, live.PublisherFunc(w.Observe))
+	log := slog.New(slog.DiscardHandler)
+	srv, err := web.New(web.Config{Store: st, Actions: actions.New(st, pub, log), Live: pub, Hub: hub, Ingest: w,
+		Log: log, Registry: prometheus.NewRegistry(), Now: func() time.Time { return time.Now().UTC() }})
+	if err != nil {
+		return err
+	}
 	admin := mailnet.WithPrincipal(ctx, &mailnet.Principal{Name: "loadtest", Role: mailnet.RoleAdmin})
 	_, agent, err := st.CreateToken(admin, "loadtest-agent", "agent")
 	if err != nil {

@@ -93,34 +93,10 @@ func (p *NocPage) SiteURL(id int64) string {
 	return "/noc"
 }
 
-// NocData is the latest state behind the tiles; only the chosen tiles'
-// parts are filled.
+// NocData is the latest state behind the tiles (reports.NOC, the NOC
+// report); only the chosen tiles' parts are filled.
 type NocData struct {
-	Generated time.Time
-
-	Running, Stopped, Decommissioned, Flagged int
-
-	Duplicates []reports.DuplicateGroup
-
-	X400      []reports.X400Finding // problems first
-	X400More  int                   // findings not shown
-	X400Total int
-
-	DirSync        []reports.DirSyncRow // worst first, at most a few
-	DirSyncTotal   int
-	MaxLag         int64
-	PendingExports int
-	Anomalous      int
-	Silent         int
-	DXPaused       bool
-
-	Moves []mailnet.JobDetail // queued and running
-
-	Rate      []int64 // events per minute, oldest first, the current minute last
-	RateStart time.Time
-
-	Warnings []mailnet.Event // the latest warnings and errors, newest first
-	Latest   *mailnet.Event  // the newest event of any severity
+	reports.NOC
 }
 
 // RateTotal is the events of the last hour.

@@ -1,0 +1,237 @@
+package reports
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
+)
+
+// NOC tile sizes: what fits a 1920x1080 wall screen without scrolling.
+const (
+	NOCX400Rows     = 6  // connector findings shown
+	NOCDirSyncRows  = 4  // requestors shown, worst first
+	NOCMoveRows     = 4  // running or queued moves shown
+	NOCWarningRows  = 8  // latest warnings and errors shown
+	NOCRateMinutes  = 60 // minutes of the event-rate chart, the current one last
+	NOCJobsExamined = 50 // newest jobs looked at for the moves tile
+)
+
+// NOCTiles says which tiles a NOC screen shows; only their data is loaded.
+type NOCTiles struct {
+	Servers, Duplicates, X400, DirSync, Moves, Rate, Events bool
+}
+
+// NOCQuery is what a NOC screen asks for: its tiles, a site (0: the whole
+// network) and the time it is drawn at.
+type NOCQuery struct {
+	Tiles  NOCTiles
+	SiteID int64
+	Now    time.Time
+}
+
+// NOC is the latest state behind the NOC tiles; only the chosen tiles'
+// parts are filled.
+type NOC struct {
+	Generated time.Time
+
+	Running, Stopped, Decommissioned, Flagged int
+
+	Duplicates []DuplicateGroup
+
+	X400      []X400Finding // problems first
+	X400More  int           // findings not shown
+	X400Total int
+
+	DirSync        []DirSyncRow // worst first, at most NOCDirSyncRows
+	DirSyncTotal   int
+	MaxLag         int64
+	PendingExports int
+	Anomalous      int
+	Silent         int
+	DXPaused       bool
+
+	Moves []mailnet.JobDetail // queued and running
+
+	Rate      []int64 // events per minute, oldest first, the current minute last
+	RateStart time.Time
+
+	Warnings []mailnet.Event // the latest warnings and errors, newest first
+	Latest   *mailnet.Event  // the newest event of any severity
+}
+
+// NOCInputs are the read models the tiles are built from, as loaded.
+type NOCInputs struct {
+	// Servers are the Global Server Report's rows at the site (all of
+	// them without one): counted by the servers tile, and telling which
+	// connectors and requestors are at the site.
+	Servers    []ServerRow
+	Duplicates []DuplicateGroup
+	X400       []X400Finding
+	DirSync    []DirSyncRow
+	Jobs       []mailnet.JobDetail // the newest jobs, newest first
+	Rate       []int64           // per minute from RateStart, already narrowed to the site
+	RateStart  time.Time
+	Warnings   []mailnet.Event // already narrowed to the site
+	Latest     *mailnet.Event  // already narrowed to the site
+}
+
+// LoadNOC reads what q's tiles show and builds them.
+func LoadNOC(ctx context.Context, st *store.Store, q NOCQuery) (NOC, error) {
+	var in NOCInputs
+	var err error
+	t, site := q.Tiles, q.SiteID
+	if t.Servers || (site != 0 && (t.X400 || t.DirSync)) {
+		if in.Servers, err = Servers(ctx, st, ServerQuery{SiteID: site}); err != nil {
+			return NOC{}, err
+		}
+	}
+	if t.Duplicates {
+		if in.Duplicates, err = Duplicates(ctx, st); err != nil {
+			return NOC{}, err
+		}
+	}
+	if t.X400 {
+		if in.X400, err = X400(ctx, st); err != nil {
+			return NOC{}, err
+		}
+	}
+	if t.DirSync {
+		if in.DirSync, err = DirSync(ctx, st, q.Now, DefaultSilentCycles); err != nil {
+			return NOC{}, err
+		}
+	}
+	if t.Moves {
+		if in.Jobs, err = st.Jobs(ctx, NOCJobsExamined); err != nil {
+			return NOC{}, err
+		}
+	}
+	if t.Rate {
+		in.RateStart = q.Now.Truncate(time.Minute).Add(-(NOCRateMinutes - 1) * time.Minute)
+		if in.Rate, err = st.EventsPerMinute(ctx, in.RateStart, q.Now, site); err != nil {
+			return NOC{}, err
+		}
+	}
+	if t.Events {
+		base := store.EventQuery{EventID: -1, SiteID: site, Limit: NOCWarningRows}
+		warnings := base
+		warnings.Severities = []string{mailnet.SeverityWarning, mailnet.SeverityError}
+		if in.Warnings, err = st.RecentEvents(ctx, warnings); err != nil {
+			return NOC{}, err
+		}
+		base.Limit = 1
+		latest, err := st.RecentEvents(ctx, base)
+		if err != nil {
+			return NOC{}, err
+		}
+		if len(latest) > 0 {
+			in.Latest = &latest[0]
+		}
+	}
+	return BuildNOC(q, in), nil
+}
+
+// BuildNOC builds the chosen tiles from what was loaded: the servers
+// tile's counts; the duplicate groups touching the site; the connector
+// findings at the site, worst failure ratio first (then most 9301s), cut
+// to NOCX400Rows; the site's requestors, worst first (silent, then an
+// export pending, then lag and anomalies), cut to NOCDirSyncRows, with
+// totals over all; the queued and running moves; the event rate and the
+// latest events as loaded. It does not change in.
+func BuildNOC(q NOCQuery, in NOCInputs) NOC {
+	t, site := q.Tiles, q.SiteID
+	d := NOC{Generated: q.Now}
+	atSite := map[int64]bool{}  // server ids at the site
+	nameAt := map[string]bool{} // their names, upper case
+	for _, sv := range in.Servers {
+		atSite[sv.ID] = true
+		nameAt[strings.ToUpper(sv.Name)] = true
+	}
+	if t.Servers {
+		for _, sv := range in.Servers {
+			switch sv.Status {
+			case mailnet.StatusRunning:
+				d.Running++
+			case mailnet.StatusStopped:
+				d.Stopped++
+			case mailnet.StatusDecommissioned:
+				d.Decommissioned++
+			}
+			if sv.DuplicateSerial {
+				d.Flagged++
+			}
+		}
+	}
+	if t.Duplicates {
+		for _, g := range in.Duplicates {
+			if site == 0 || slices.Contains(g.Sites, site) {
+				d.Duplicates = append(d.Duplicates, g)
+			}
+		}
+	}
+	if t.X400 {
+		fs := slices.DeleteFunc(slices.Clone(in.X400), func(f X400Finding) bool {
+			return site != 0 && !atSite[f.ServerID] && !atSite[f.RemoteServerID]
+		})
+		slices.SortStableFunc(fs, func(a, b X400Finding) int {
+			if c := cmp.Compare(b.FailureRatio, a.FailureRatio); c != 0 {
+				return c
+			}
+			return cmp.Compare(b.Observed9301, a.Observed9301)
+		})
+		d.X400Total = len(fs)
+		d.X400 = fs[:min(len(fs), NOCX400Rows)]
+		d.X400More = len(fs) - len(d.X400)
+	}
+	if t.DirSync {
+		rows := slices.DeleteFunc(slices.Clone(in.DirSync), func(r DirSyncRow) bool {
+			return site != 0 && !atSite[r.DXServerID] && !nameAt[strings.ToUpper(r.Postoffice)]
+		})
+		d.DirSyncTotal = len(rows)
+		for _, r := range rows {
+			d.MaxLag = max(d.MaxLag, r.Lag)
+			if r.PendingExport {
+				d.PendingExports++
+			}
+			if len(r.Anomalies) > 0 {
+				d.Anomalous++
+			}
+			if r.Silent {
+				d.Silent++
+			}
+			if r.DXPaused {
+				d.DXPaused = true
+			}
+		}
+		score := func(r DirSyncRow) int64 {
+			v := r.Lag
+			if r.Silent {
+				v += 1000
+			}
+			if r.PendingExport {
+				v += 100
+			}
+			return v + int64(min(len(r.Anomalies), 9))
+		}
+		slices.SortStableFunc(rows, func(a, b DirSyncRow) int { return cmp.Compare(score(b), score(a)) })
+		d.DirSync = rows[:min(len(rows), NOCDirSyncRows)]
+	}
+	if t.Moves {
+		for _, j := range in.Jobs {
+			if (j.Status == mailnet.JobRunning || j.Status == mailnet.JobQueued) && len(d.Moves) < NOCMoveRows {
+				d.Moves = append(d.Moves, j)
+			}
+		}
+	}
+	if t.Rate {
+		d.Rate, d.RateStart = in.Rate, in.RateStart
+	}
+	if t.Events {
+		d.Warnings, d.Latest = in.Warnings, in.Latest
+	}
+	return d
+}
