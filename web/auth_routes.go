@@ -19,7 +19,8 @@ func (s *Server) authRoutes(r chi.Router) {
 	s.handle(r, mailnet.RolePublic, http.MethodPost, "/login", s.loginSubmit)
 	s.handle(r, mailnet.RolePublic, http.MethodGet, "/logout", s.logoutPage)
 	s.handle(r, mailnet.RolePublic, http.MethodPost, "/logout", s.logoutSubmit)
-	s.handle(r, mailnet.RolePublic, http.MethodGet, "/noc/login", s.nocLogin)
+	s.handle(r, mailnet.RolePublic, http.MethodGet, "/noc/login", s.nocLoginPage)
+	s.handle(r, mailnet.RolePublic, http.MethodPost, "/noc/login", s.nocLoginSubmit)
 
 	s.handle(r, mailnet.RoleAdmin, http.MethodGet, "/tokens", s.tokensPage)
 	s.handle(r, mailnet.RoleAdmin, http.MethodPost, "/tokens", s.tokensCreatePage)

@@ -37,6 +37,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"mailnet/internal/actions"
 	"mailnet/internal/ingest"
 	"mailnet/internal/live"
 	"mailnet/internal/mailnet"
@@ -193,11 +194,11 @@ func childMailnet(args []string) error {
 	w := ingest.New(st, hub, nil, ingest.Options{})
 	srv := web.New(web.Config{Store: st, Hub: hub, Ingest: w, Live: live.Tee(hub, live.PublisherFunc(w.Observe))})
 	admin := mailnet.WithPrincipal(ctx, &mailnet.Principal{Name: "loadtest", Role: mailnet.RoleAdmin})
-	_, agent, err := st.CreateToken(admin, "loadtest-agent", "agent")
+	_, agent, err := actions.New(st, nil, nil).CreateToken(admin, "loadtest-agent", "agent")
 	if err != nil {
 		return err
 	}
-	_, viewer, err := st.CreateToken(admin, "loadtest-viewer", "viewer")
+	_, viewer, err := actions.New(st, nil, nil).CreateToken(admin, "loadtest-viewer", "viewer")
 	if err != nil {
 		return err
 	}
