@@ -11,7 +11,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"mailnet/internal/actions"
-	"mailnet/internal/auth"
 	"mailnet/internal/demo"
 	ingestpkg "mailnet/internal/ingest"
 	"mailnet/internal/live"
@@ -42,12 +41,8 @@ func startConsole(t *testing.T) *console {
 		t.Fatalf("seed demo: %v", err)
 	}
 	c := &console{Store: st, Name: "alice", Password: "correct horse battery"}
-	hash, err := auth.Hash(c.Password, auth.DefaultParams)
-	if err != nil {
-		t.Fatal(err)
-	}
 	actx := mailnet.WithPrincipal(ctx, &mailnet.Principal{Name: "e2e", Role: mailnet.RoleAdmin})
-	if _, err := st.CreateAccount(actx, c.Name, "admin", hash); err != nil {
+	if _, err := actions.New(st, nil, nil).CreateAccount(actx, actions.AccountInput{Name: c.Name, Role: mailnet.RoleAdmin, Password: c.Password}); err != nil {
 		t.Fatal(err)
 	}
 	hub := live.NewHub()

@@ -57,7 +57,7 @@ func newLiveEnv(t *testing.T, path string, o liveOpts) *liveEnv {
 	t.Cleanup(e.close)
 	ctx := mailnet.WithPrincipal(context.Background(), &mailnet.Principal{Name: "test", Role: mailnet.RoleAdmin})
 	for role, dst := range map[string]*string{"admin": &e.Admin, "viewer": &e.Viewer, "agent": &e.Agent} {
-		_, secret, err := st.CreateToken(ctx, role+"-token", role)
+		_, secret, err := actions.New(st, nil, nil).CreateToken(ctx, role+"-token", role)
 		if err != nil {
 			t.Fatalf("token: %v", err)
 		}

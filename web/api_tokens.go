@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"mailnet/internal/mailnet"
-	"mailnet/internal/store"
 	"mailnet/web/views"
 )
 
@@ -18,8 +17,8 @@ type tokenRequest struct {
 // createdToken is the answer to a token creation: the secret appears here
 // and nowhere else, ever.
 type createdToken struct {
-	Token  store.Token `json:"token"`
-	Secret string      `json:"secret"`
+	Token  mailnet.Token `json:"token"`
+	Secret string        `json:"secret"`
 }
 
 // apiTokensList answers GET /api/v1/tokens: {"tokens": [...]}, no secrets.
@@ -40,7 +39,7 @@ func (s *Server) apiTokensCreate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	t, secret, err := s.store.CreateToken(r.Context(), req.Name, req.Role)
+	t, secret, err := s.actions.CreateToken(r.Context(), req.Name, req.Role)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -56,25 +55,12 @@ func (s *Server) apiTokensRevoke(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, mailnet.NotFound("token", r.PathValue("id")))
 		return
 	}
-	t, err := s.store.RevokeToken(r.Context(), id)
+	t, err := s.actions.RevokeToken(r.Context(), id)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"token": t})
-}
-
-func tokenRows(toks []store.Token) []views.TokenRow {
-	rows := make([]views.TokenRow, 0, len(toks))
-	for _, t := range toks {
-		rows = append(rows, tokenRow(t))
-	}
-	return rows
-}
-
-func tokenRow(t store.Token) views.TokenRow {
-	return views.TokenRow{ID: t.ID, Name: t.Name, Role: t.Role, CreatedBy: t.CreatedBy,
-		CreatedAt: t.CreatedAt, LastUsedAt: t.LastUsedAt, RevokedAt: t.RevokedAt}
 }
 
 func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int, v views.TokensView) {
@@ -83,7 +69,7 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int
 		s.error(w, r, err)
 		return
 	}
-	v.Tokens = tokenRows(toks)
+	v.Tokens = toks
 	s.render(w, r, status, s.pageFor(r.Context(), "Tokens", "tokens"), views.TokensBody(v))
 }
 
@@ -102,7 +88,7 @@ func (s *Server) tokensCreatePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, role := r.PostForm.Get("name"), r.PostForm.Get("role")
-	t, secret, err := s.store.CreateToken(r.Context(), name, role)
+	t, secret, err := s.actions.CreateToken(r.Context(), name, role)
 	if err != nil {
 		e, ok := mailnet.AsError(err)
 		if !ok || e.Kind != mailnet.KindInvalid {
@@ -112,8 +98,7 @@ func (s *Server) tokensCreatePage(w http.ResponseWriter, r *http.Request) {
 		s.renderTokens(w, r, http.StatusUnprocessableEntity, views.TokensView{Name: name, Role: role, Error: e.Message, ErrorField: e.Field})
 		return
 	}
-	row := tokenRow(t)
-	s.renderTokens(w, r, http.StatusCreated, views.TokensView{Created: &row, Secret: secret})
+	s.renderTokens(w, r, http.StatusCreated, views.TokensView{Created: &t, Secret: secret})
 }
 
 // tokensRevokePage revokes a token from the list and goes back to it.
@@ -123,7 +108,7 @@ func (s *Server) tokensRevokePage(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, mailnet.NotFound("token", r.PathValue("id")))
 		return
 	}
-	if _, err := s.store.RevokeToken(r.Context(), id); err != nil {
+	if _, err := s.actions.RevokeToken(r.Context(), id); err != nil {
 		s.error(w, r, err)
 		return
 	}

@@ -5,29 +5,9 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"time"
 
 	"mailnet/internal/auth"
 	"mailnet/internal/mailnet"
-	"mailnet/internal/store"
-)
-
-// Session lifetimes. A browser session ends after SessionIdle without a
-// request (sliding) or SessionMax after sign-in, whichever comes first. A
-// NOC device session has neither: it lasts until its token is revoked.
-const (
-	SessionIdle   = 30 * time.Minute
-	SessionMax    = 12 * time.Hour
-	touchInterval = time.Minute // last_seen and last_used_at are written at most this often
-)
-
-// Login throttling: a fixed window per account name tried and per client
-// address, each an LRU of at most throttleCap keys (see auth.Throttle).
-const (
-	throttleWindow  = 15 * time.Minute
-	failuresPerName = 5
-	failuresPerAddr = 20
-	throttleCap     = 10000
 )
 
 // Cookie names. Over TLS the __Host- prefix makes the browser refuse the
@@ -43,17 +23,10 @@ type authState struct {
 	proxies auth.Proxies
 	origins []string // configured extra origins, normalized
 	cop     *http.CrossOriginProtection
-	hasher  *auth.Hasher
-	byName  *auth.Throttle
-	byAddr  *auth.Throttle
 }
 
 func newAuthState(cfg Config, log *slog.Logger) *authState {
-	a := &authState{
-		cop:    http.NewCrossOriginProtection(),
-		byName: auth.NewThrottle(failuresPerName, throttleWindow, throttleCap),
-		byAddr: auth.NewThrottle(failuresPerAddr, throttleWindow, throttleCap),
-	}
+	a := &authState{cop: http.NewCrossOriginProtection()}
 	proxies, err := auth.ParseProxies(cfg.TrustedProxies)
 	if err != nil {
 		// Fail closed: believe no forwarding header rather than a wrong one.
@@ -73,11 +46,6 @@ func newAuthState(cfg Config, log *slog.Logger) *authState {
 		}
 		a.origins = append(a.origins, n)
 	}
-	h, err := auth.NewHasher(auth.DefaultParams, 4)
-	if err != nil {
-		panic("password hasher: " + err.Error()) // crypto/rand failed: nothing works
-	}
-	a.hasher = h
 	return a
 }
 
@@ -96,7 +64,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				s.error(w, r, mailnet.Errorf(mailnet.KindUnauthorized, "", "%s", err.Error()))
 				return
 			}
-			tok, err := s.store.TokenBySecret(ctx, secret)
+			tok, err := s.actions.BearerToken(ctx, secret)
 			if err != nil {
 				if errors.Is(err, mailnet.ErrNotFound) {
 					w.Header().Set("WWW-Authenticate", `Bearer realm="mailnet", error="invalid_token"`)
@@ -106,10 +74,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 				s.error(w, r, err)
 				return
 			}
-			if err := s.store.TouchToken(ctx, tok, s.now()); err != nil {
-				s.log.WarnContext(ctx, "token last use not recorded", "token", tok.ID, "err", err)
-			}
-			p := &mailnet.Principal{Name: "token:" + tok.Name, Role: mailnet.Role(tok.Role), TokenID: tok.ID}
+			p := &mailnet.Principal{Name: "token:" + tok.Name, Role: tok.Role, TokenID: tok.ID}
 			next.ServeHTTP(w, r.WithContext(mailnet.WithPrincipal(ctx, p)))
 			return
 		}
@@ -122,8 +87,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		if sess != nil {
-			p := &mailnet.Principal{Name: sess.Name, Role: mailnet.Role(sess.Role), AccountID: sess.AccountID, TokenID: sess.TokenID, Session: true}
-			r = r.WithContext(withSession(mailnet.WithPrincipal(ctx, p), sess))
+			r = r.WithContext(withSession(mailnet.WithPrincipal(ctx, sess.Principal()), sess))
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -131,7 +95,7 @@ func (s *Server) authenticate(next http.Handler) http.Handler {
 
 type sessionKey struct{}
 
-func withSession(ctx context.Context, s *store.Session) context.Context {
+func withSession(ctx context.Context, s *mailnet.Session) context.Context {
 	return context.WithValue(ctx, sessionKey{}, s)
 }
 
@@ -152,35 +116,21 @@ func (s *Server) sessionSecret(r *http.Request) string {
 	return c.Value
 }
 
-// currentSession returns the live session of r's cookie, or nil. A session
-// past its idle or absolute end is deleted and its cookie cleared; a live
-// one has last_seen moved forward at most once per touchInterval.
-func (s *Server) currentSession(w http.ResponseWriter, r *http.Request) (*store.Session, error) {
+// currentSession returns the live session of r's cookie, or nil. The
+// rules (idle and absolute ends, renewal) are actions.Session's; a cookie
+// of no live session is cleared.
+func (s *Server) currentSession(w http.ResponseWriter, r *http.Request) (*mailnet.Session, error) {
 	secret := s.sessionSecret(r)
 	if secret == "" {
 		return nil, nil
 	}
-	ctx := r.Context()
-	sess, err := s.store.SessionBySecret(ctx, secret)
+	sess, err := s.actions.Session(r.Context(), secret)
 	if errors.Is(err, mailnet.ErrNotFound) {
 		s.clearSessionCookie(w, r)
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
-	}
-	now := s.now()
-	if !sess.Device() && (!now.Before(sess.ExpiresAt) || now.Sub(sess.LastSeen) >= SessionIdle) {
-		if err := s.store.EndSession(ctx, sess.Hash); err != nil {
-			return nil, err
-		}
-		s.clearSessionCookie(w, r)
-		return nil, nil
-	}
-	if now.Sub(sess.LastSeen) >= touchInterval {
-		if err := s.store.TouchSession(ctx, sess.Hash, now); err != nil {
-			s.log.WarnContext(ctx, "session last_seen not recorded", "err", err)
-		}
 	}
 	return &sess, nil
 }

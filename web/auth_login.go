@@ -9,9 +9,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"time"
 	"unicode/utf8"
 
+	"mailnet/internal/actions"
 	"mailnet/internal/auth"
 	"mailnet/internal/mailnet"
 	"mailnet/web/views"
@@ -19,10 +19,6 @@ import (
 
 // maxLoginBody bounds the sign-in form: a name, a password and a path.
 const maxLoginBody = 8 << 10
-
-// loginFailed is the one message every refused sign-in gets, whether the
-// name or the password was wrong or the account is disabled.
-const loginFailed = "name or password is wrong"
 
 // loginForm is the sign-in form as posted.
 type loginForm struct {
@@ -116,9 +112,9 @@ func (s *Server) loginPage(w http.ResponseWriter, r *http.Request) {
 	s.loginView(w, r, http.StatusOK, views.LoginForm{Next: next})
 }
 
-// loginSubmit checks the name and password and starts a session. Every
-// refusal looks the same ("name or password is wrong") and costs the same
-// time: an unknown name still verifies a (dummy) hash.
+// loginSubmit signs in with the form's name and password
+// (actions.SignIn holds the rules: the login limiter, the one message for
+// every refusal, the session limit) and sets the session cookie.
 func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f, err := parseLoginForm(r.Header.Get("Content-Type"), r.Body)
@@ -129,69 +125,26 @@ func (s *Server) loginSubmit(w http.ResponseWriter, r *http.Request) {
 	}
 	f.Next = localPath(f.Next)
 	addr := s.auth.proxies.ClientAddr(r).String()
-	nameKey := strings.ToLower(f.Name)
-	now := s.now()
-	if ok, wait := s.auth.byAddr.Allowed(addr, now); !ok {
-		s.loginThrottled(w, r, f, wait, "address", addr)
-		return
-	}
-	if ok, wait := s.auth.byName.Allowed(nameKey, now); !ok {
-		s.loginThrottled(w, r, f, wait, "name", addr)
-		return
-	}
-
-	acct, hash, err := s.store.AccountForLogin(ctx, f.Name)
-	if err != nil && !errors.Is(err, mailnet.ErrNotFound) {
-		s.error(w, r, err)
-		return
-	}
-	if f.Name == "" || f.Password == "" {
-		hash = "" // still pay for one hash: an empty field must not answer faster
-	}
-	ok, err := s.auth.hasher.Verify(ctx, f.Password, hash)
+	in, err := s.actions.SignIn(ctx, actions.SignInInput{Name: f.Name, Password: f.Password, Address: addr, OldSecret: s.sessionSecret(r)})
 	if err != nil {
 		if ctx.Err() != nil {
 			return // the client went away while waiting for a hash slot
 		}
-		s.log.ErrorContext(ctx, "password hash unreadable", "account", acct.ID, "err", err)
-		ok = false
-	}
-	if !ok || acct.Disabled {
-		s.auth.byAddr.Fail(addr, now)
-		s.auth.byName.Fail(nameKey, now)
-		if err := s.store.AuditSignInFailure(ctx, f.Name, acct.ID, addr); err != nil {
-			s.log.ErrorContext(ctx, "audit of failed sign-in", "err", err)
+		var th *actions.ThrottledError
+		if errors.As(err, &th) {
+			s.log.WarnContext(ctx, "sign-in throttled", "by", th.By, "name", f.Name, "address", addr)
+			w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(th.Wait.Seconds()))))
 		}
-		s.loginView(w, r, http.StatusUnauthorized, views.LoginForm{Name: f.Name, Next: f.Next, Error: loginFailed})
-		return
-	}
-	s.auth.byName.Reset(nameKey)
-
-	secret, _, err := s.store.SignIn(ctx, acct.ID, now.Add(SessionMax), s.sessionSecret(r), addr)
-	if err != nil {
-		if e, ok := mailnet.AsError(err); ok && e.Kind == mailnet.KindUnauthorized {
-			s.loginView(w, r, http.StatusUnauthorized, views.LoginForm{Name: f.Name, Next: f.Next, Error: loginFailed})
+		if e, ok := mailnet.AsError(err); ok && (e.Kind == mailnet.KindUnauthorized || e.Kind == mailnet.KindTooMany) {
+			s.loginView(w, r, statusOf(e.Kind), views.LoginForm{Name: f.Name, Next: f.Next, Error: e.Message})
 			return
 		}
 		s.error(w, r, err)
 		return
 	}
-	if n, err := s.store.PurgeSessions(ctx, now, SessionIdle); err != nil {
-		s.log.WarnContext(ctx, "purge expired sessions", "err", err)
-	} else if n > 0 {
-		s.log.InfoContext(ctx, "expired sessions purged", "count", n)
-	}
-	s.log.InfoContext(ctx, "signed in", "account", acct.Name, "address", addr)
-	s.setSessionCookie(w, r, secret, false)
+	s.log.InfoContext(ctx, "signed in", "account", in.Session.Name, "address", addr, "sessions_ended", in.Ended)
+	s.setSessionCookie(w, r, in.Secret, false)
 	http.Redirect(w, r, f.Next, http.StatusSeeOther)
-}
-
-func (s *Server) loginThrottled(w http.ResponseWriter, r *http.Request, f loginForm, wait time.Duration, by, addr string) {
-	s.log.WarnContext(r.Context(), "sign-in throttled", "by", by, "name", f.Name, "address", addr)
-	mins := int(math.Ceil(wait.Minutes()))
-	w.Header().Set("Retry-After", fmt.Sprint(int(math.Ceil(wait.Seconds()))))
-	s.loginView(w, r, http.StatusTooManyRequests, views.LoginForm{Name: f.Name, Next: f.Next,
-		Error: fmt.Sprintf("too many failed sign-ins; try again in %d minutes", max(1, mins))})
 }
 
 // logoutPage offers the sign-out button (a GET changes nothing).
@@ -208,7 +161,7 @@ func (s *Server) logoutPage(w http.ResponseWriter, r *http.Request) {
 // the cookie. With no session it only clears the cookie.
 func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 	if secret := s.sessionSecret(r); secret != "" {
-		if err := s.store.SignOut(r.Context(), secret, s.auth.proxies.ClientAddr(r).String()); err != nil {
+		if err := s.actions.SignOut(r.Context(), secret, s.auth.proxies.ClientAddr(r).String()); err != nil {
 			s.error(w, r, err)
 			return
 		}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"mailnet/internal/actions"
 	"mailnet/internal/auth"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
@@ -54,7 +55,7 @@ func newAuthEnv(t testing.TB, mutate func(*web.Config)) (*env, *clock) {
 	e := &env{t: t, Store: st, Server: srv, HTTP: hs}
 	ctx := mailnet.WithPrincipal(context.Background(), &mailnet.Principal{Name: "test", Role: mailnet.RoleAdmin})
 	for role, dst := range map[string]*string{"admin": &e.Admin, "viewer": &e.Viewer, "agent": &e.Agent} {
-		_, secret, err := st.CreateToken(ctx, role+"-token", role)
+		_, secret, err := actions.New(st, nil, nil).CreateToken(ctx, role+"-token", role)
 		if err != nil {
 			t.Fatalf("token: %v", err)
 		}
@@ -67,18 +68,35 @@ func newAuthEnv(t testing.TB, mutate func(*web.Config)) (*env, *clock) {
 // parameters from the hash, so the login path is the production one.
 var cheap = auth.Params{Memory: 64, Time: 1, Threads: 1, KeyLen: 32, SaltLen: 16}
 
-// addAccount creates an account with password.
-func (e *env) addAccount(name, role, password string) store.Account {
-	e.t.Helper()
-	h, err := auth.Hash(password, cheap)
+var cheapHasher = sync.OnceValue(func() *auth.Hasher {
+	h, err := auth.NewHasher(cheap, 4)
 	if err != nil {
-		e.t.Fatal(err)
+		panic(err)
 	}
-	a, err := e.Store.CreateAccount(context.Background(), name, role, h)
+	return h
+})
+
+// acts is an Actions over e's store (its own login limiter), hashing
+// new passwords cheaply, for fixtures.
+func (e *env) acts() *actions.Actions {
+	a := actions.New(e.Store, nil, nil)
+	a.Passwords = cheapHasher()
+	return a
+}
+
+// addAccount creates an account with password.
+func (e *env) addAccount(name, role, password string) mailnet.Account {
+	e.t.Helper()
+	a, err := e.acts().CreateAccount(context.Background(), actions.AccountInput{Name: name, Role: mailnet.Role(role), Password: password})
 	if err != nil {
 		e.t.Fatalf("create account: %v", err)
 	}
 	return a
+}
+
+// session is the live session whose cookie secret is secret.
+func (e *env) session(secret string) (mailnet.Session, error) {
+	return e.Store.SessionByHash(context.Background(), auth.HashSecret(secret))
 }
 
 // browser is a client with a cookie jar that does not follow redirects
@@ -177,4 +195,14 @@ func (e *env) auditActions(f store.AuditFilter) []string {
 
 func storeFilterToken(id int64) store.AuditFilter {
 	return store.AuditFilter{ObjectType: "token", ObjectID: id}
+}
+
+// readAll reads res's body.
+func readAll(t testing.TB, res *http.Response) string {
+	t.Helper()
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -58,7 +58,7 @@ func TestLoginLogout(t *testing.T) {
 		t.Fatalf("got %d session rows, want 1", n)
 	}
 	// The table holds the hash, not the cookie's secret.
-	if _, err := e.Store.SessionBySecret(context.Background(), secret); err != nil {
+	if _, err := e.session(secret); err != nil {
 		t.Fatalf("session by cookie secret: %v", err)
 	}
 
@@ -123,7 +123,7 @@ func TestLoginGivesNewSessionID(t *testing.T) {
 	if first == "" || first == second {
 		t.Fatalf("cookie before %q and after a second sign-in %q: want two different ids", first, second)
 	}
-	if _, err := e.Store.SessionBySecret(context.Background(), first); err == nil {
+	if _, err := e.session(first); err == nil {
 		t.Error("the session from before the second sign-in still exists; want it deleted")
 	}
 	if n, _ := e.Store.CountSessions(context.Background(), 0); n != 1 {
@@ -170,7 +170,7 @@ func TestSessionLastSeenWrittenAtMostOncePerMinute(t *testing.T) {
 	b.login("alice", "correct horse battery")
 	secret := b.sessionCookie()
 	seen := func() time.Time {
-		s, err := e.Store.SessionBySecret(context.Background(), secret)
+		s, err := e.session(secret)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -275,7 +275,7 @@ func TestDisableAccountEndsSessions(t *testing.T) {
 	e.addAccount("alice", "admin", "correct horse battery")
 	b := e.browser()
 	b.login("alice", "correct horse battery")
-	if _, err := e.Store.DisableAccount(context.Background(), "alice"); err != nil {
+	if _, err := e.acts().DisableAccount(context.Background(), "alice"); err != nil {
 		t.Fatal(err)
 	}
 	if s, _ := b.text("GET", "/api/v1/audit", nil); s != 401 {

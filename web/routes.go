@@ -48,7 +48,8 @@ func (s *Server) routes() http.Handler {
 		t.post(public, "/login", s.loginSubmit)
 		t.get(public, "/logout", s.logoutPage)
 		t.post(public, "/logout", s.logoutSubmit)
-		t.get(public, "/noc/login", s.nocLogin)
+		t.get(public, "/noc/login", s.nocLoginPage)
+		t.post(public, "/noc/login", s.nocLoginSubmit)
 	})
 
 	// Pages: the inventory and the read models.

@@ -9,21 +9,34 @@ import (
 	"testing"
 	"time"
 
+	"mailnet/internal/auth"
 	"mailnet/internal/store"
 )
 
 func TestTokensAPI(t *testing.T) {
 	e, clk := newAuthEnv(t, nil)
 	var created struct {
-		Token  store.Token `json:"token"`
-		Secret string      `json:"secret"`
+		Token struct {
+			ID         int64
+			Name, Role string
+			CreatedBy  string  `json:"created_by"`
+			CreatedAt  string  `json:"created_at"`
+			LastUsedAt *string `json:"last_used_at"`
+			RevokedAt  *string `json:"revoked_at"`
+		} `json:"token"`
+		Secret string `json:"secret"`
 	}
 	e.json("POST", "/api/v1/tokens", e.Admin, map[string]string{"name": "ci", "role": "viewer"}, 201, &created)
+	// The wire form is what it was when the store kept times as text:
+	// fixed-width nanoseconds in UTC, unused times left out.
+	if created.Token.CreatedAt != "2026-03-01T09:00:00.000000000Z" || created.Token.LastUsedAt != nil || created.Token.RevokedAt != nil {
+		t.Errorf("token JSON %+v: want created_at 2026-03-01T09:00:00.000000000Z and no last_used_at or revoked_at", created.Token)
+	}
 	if len(created.Secret) < 43 || created.Token.Role != "viewer" || created.Token.CreatedBy != "token:admin-token" {
 		t.Fatalf("created %+v: want a 256-bit secret, role viewer, made by the admin token", created)
 	}
 	// 43 base64url characters = 256 bits, after the mna_ prefix.
-	if got := len(strings.TrimPrefix(created.Secret, store.TokenPrefix)); got != 43 {
+	if got := len(strings.TrimPrefix(created.Secret, auth.TokenPrefix)); got != 43 {
 		t.Errorf("secret has %d random characters, want 43", got)
 	}
 
@@ -60,14 +73,14 @@ func TestTokensAPI(t *testing.T) {
 
 	// The new token works, records its use, and stops at revocation.
 	e.json("GET", "/api/v1/audit", created.Secret, nil, 200, nil)
-	tok, _ := e.Store.TokenBySecret(context.Background(), created.Secret)
-	if tok.LastUsedAt == "" {
+	tok, _ := e.Store.TokenByHash(context.Background(), auth.HashSecret(created.Secret))
+	if tok.LastUsedAt.IsZero() {
 		t.Error("last_used_at not recorded on first use")
 	}
 	clk.Add(10 * time.Second)
 	e.json("GET", "/api/v1/audit", created.Secret, nil, 200, nil)
-	again, _ := e.Store.TokenBySecret(context.Background(), created.Secret)
-	if again.LastUsedAt != tok.LastUsedAt {
+	again, _ := e.Store.TokenByHash(context.Background(), auth.HashSecret(created.Secret))
+	if !again.LastUsedAt.Equal(tok.LastUsedAt) {
 		t.Errorf("last_used_at rewritten 10 s later (%s -> %s); want at most once a minute", tok.LastUsedAt, again.LastUsedAt)
 	}
 	e.json("POST", fmt.Sprintf("/api/v1/tokens/%d/revoke", created.Token.ID), e.Admin, nil, 200, nil)
@@ -116,7 +129,7 @@ func TestTokensPage(t *testing.T) {
 		t.Fatalf("GET /tokens: got %d, want 200 with the form", s)
 	}
 	s, body := b.text("POST", "/tokens", url.Values{"name": {"wall"}, "role": {"viewer"}}, same...)
-	if s != http.StatusCreated || !strings.Contains(body, `id="token-secret"`) || !strings.Contains(body, store.TokenPrefix) {
+	if s != http.StatusCreated || !strings.Contains(body, `id="token-secret"`) || !strings.Contains(body, auth.TokenPrefix) {
 		t.Fatalf("POST /tokens: got %d, want 201 showing the secret once", s)
 	}
 	if s, body := b.text("GET", "/tokens", nil); strings.Contains(body, `id="token-secret"`) || s != 200 {
@@ -130,7 +143,7 @@ func TestTokensPage(t *testing.T) {
 	if res.StatusCode != http.StatusSeeOther || res.Header.Get("Location") != "/tokens" {
 		t.Errorf("revoke: got %d to %q, want 303 to /tokens", res.StatusCode, res.Header.Get("Location"))
 	}
-	if toks, _ = e.Store.Tokens(context.Background()); toks[0].RevokedAt == "" {
+	if toks, _ = e.Store.Tokens(context.Background()); !toks[0].Revoked() {
 		t.Error("the token was not revoked")
 	}
 

@@ -7,7 +7,7 @@ import (
 	"io"
 	"log/slog"
 
-	"mailnet/internal/auth"
+	"mailnet/internal/actions"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 )
@@ -22,13 +22,10 @@ const demoAdmin = "demo"
 func ensureDemoAdmin(ctx context.Context, st *store.Store, stdout io.Writer) error {
 	ctx = mailnet.WithPrincipal(ctx, &mailnet.Principal{Name: "demo", Role: mailnet.RoleAdmin})
 	pw := rand.Text() // 26 base32 characters: 130 random bits
-	hash, err := auth.Hash(pw, auth.DefaultParams)
-	if err != nil {
-		return err
-	}
-	_, err = st.CreateAccount(ctx, demoAdmin, string(mailnet.RoleAdmin), hash)
+	act := actions.New(st, nil, nil)
+	_, err := act.CreateAccount(ctx, actions.AccountInput{Name: demoAdmin, Role: mailnet.RoleAdmin, Password: pw})
 	if mailnet.ErrorKind(err) == mailnet.KindConflict {
-		_, err = st.SetPassword(ctx, demoAdmin, hash)
+		_, err = act.SetPassword(ctx, demoAdmin, pw)
 	}
 	if err != nil {
 		return fmt.Errorf("demo admin: %w", err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"mailnet/internal/actions"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 )
@@ -25,7 +26,7 @@ func TestBackupWhileWriting(t *testing.T) {
 	}
 	defer st.Close()
 	for i := range 200 {
-		if _, _, err := st.CreateToken(ctx, fmt.Sprint("before-", i), "agent"); err != nil {
+		if _, _, err := actions.New(st, nil, nil).CreateToken(ctx, fmt.Sprint("before-", i), "agent"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -44,7 +45,7 @@ func TestBackupWhileWriting(t *testing.T) {
 					return
 				default:
 				}
-				if _, _, err := st.CreateToken(ctx, fmt.Sprintf("during-%d-%d", w, i), "viewer"); err != nil {
+				if _, _, err := actions.New(st, nil, nil).CreateToken(ctx, fmt.Sprintf("during-%d-%d", w, i), "viewer"); err != nil {
 					t.Errorf("write during backup: %v", err)
 					return
 				}

@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"text/tabwriter"
 
+	"mailnet/internal/actions"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 )
@@ -36,7 +37,7 @@ func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.
 			return err
 		}
 		defer st.Close()
-		t, secret, err := st.CreateToken(ctx, pos[0], *role)
+		t, secret, err := actions.New(st, nil, nil).CreateToken(ctx, pos[0], *role)
 		if err != nil {
 			return err
 		}
@@ -63,7 +64,7 @@ func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tBY\tLAST USED\tREVOKED")
 		for _, t := range toks {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, t.CreatedAt, t.CreatedBy, dash(t.LastUsedAt), dash(t.RevokedAt))
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, cliTime(t.CreatedAt), t.CreatedBy, cliTime(t.LastUsedAt), cliTime(t.RevokedAt))
 		}
 		return tw.Flush()
 	case "revoke":
@@ -85,7 +86,7 @@ func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.
 			return err
 		}
 		defer st.Close()
-		t, err := st.RevokeToken(ctx, id)
+		t, err := actions.New(st, nil, nil).RevokeToken(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -93,11 +94,4 @@ func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		return nil
 	}
 	return fmt.Errorf("unknown token command %q; %s", args[0], tokenUsage)
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
 }

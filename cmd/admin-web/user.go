@@ -8,7 +8,9 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
+	"mailnet/internal/actions"
 	"mailnet/internal/auth"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
@@ -36,17 +38,7 @@ func cmdUser(ctx context.Context, args []string, getenv env, stdin io.Reader, st
 		if len(pos) != 1 {
 			return errors.New("usage: admin-web user add NAME --role admin|viewer (password on stdin)")
 		}
-		if *role != string(mailnet.RoleAdmin) && *role != string(mailnet.RoleViewer) {
-			return fmt.Errorf("--role must be admin or viewer, not %q", *role)
-		}
-		if err := store.CheckName("name", pos[0]); err != nil {
-			return err
-		}
 		pw, err := readPassword(stdin)
-		if err != nil {
-			return err
-		}
-		hash, err := auth.Hash(pw, auth.DefaultParams)
 		if err != nil {
 			return err
 		}
@@ -55,7 +47,13 @@ func cmdUser(ctx context.Context, args []string, getenv env, stdin io.Reader, st
 			return err
 		}
 		defer st.Close()
-		a, err := st.CreateAccount(ctx, pos[0], *role, hash)
+		a, err := actions.New(st, nil, nil).CreateAccount(ctx, actions.AccountInput{Name: pos[0], Role: mailnet.Role(*role), Password: pw})
+		if e, ok := mailnet.AsError(err); ok && e.Field == "role" {
+			return fmt.Errorf("--role must be admin or viewer, not %q", *role)
+		}
+		if e, ok := mailnet.AsError(err); ok && e.Field == "password" {
+			return fmt.Errorf("password refused: %s (type it on standard input, one line)", e.Message)
+		}
 		if err != nil {
 			return err
 		}
@@ -83,7 +81,7 @@ func cmdUser(ctx context.Context, args []string, getenv env, stdin io.Reader, st
 			if a.Disabled {
 				status = "disabled"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", a.ID, a.Name, a.Role, status, a.CreatedAt)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\n", a.ID, a.Name, a.Role, status, cliTime(a.CreatedAt))
 		}
 		return tw.Flush()
 	case "disable":
@@ -101,7 +99,7 @@ func cmdUser(ctx context.Context, args []string, getenv env, stdin io.Reader, st
 			return err
 		}
 		defer st.Close()
-		a, err := st.DisableAccount(ctx, pos[0])
+		a, err := actions.New(st, nil, nil).DisableAccount(ctx, pos[0])
 		if err != nil {
 			return err
 		}
@@ -111,8 +109,8 @@ func cmdUser(ctx context.Context, args []string, getenv env, stdin io.Reader, st
 	return fmt.Errorf("unknown user command %q; %s", args[0], userUsage)
 }
 
-// readPassword reads one line from stdin (without its line ending) and
-// refuses an empty or short password. It never echoes it.
+// readPassword reads one line from stdin (without its line ending); the
+// password policy is actions'. It never echoes it.
 func readPassword(stdin io.Reader) (string, error) {
 	if stdin == nil {
 		return "", errors.New("the password is read from standard input, which is closed")
@@ -122,9 +120,14 @@ func readPassword(stdin io.Reader) (string, error) {
 	if err != nil && !errors.Is(err, io.EOF) {
 		return "", fmt.Errorf("read password from standard input: %w", err)
 	}
-	line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-	if err := auth.CheckPassword(line); err != nil {
-		return "", fmt.Errorf("password refused: %w (type it on standard input, one line)", err)
+	return strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"), nil
+}
+
+// cliTime shows a stored time as the listings always have: RFC 3339 in
+// UTC with fixed-width nanoseconds, "-" for none.
+func cliTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
 	}
-	return line, nil
+	return t.UTC().Format(store.TimeLayout)
 }

@@ -94,7 +94,7 @@ func TestTokenAddListRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	secret := strings.TrimSpace(out)
-	if !strings.HasPrefix(secret, store.TokenPrefix) || len(secret) != len(store.TokenPrefix)+43 || !strings.Contains(errOut, "only time") {
+	if !strings.HasPrefix(secret, auth.TokenPrefix) || len(secret) != len(auth.TokenPrefix)+43 || !strings.Contains(errOut, "only time") {
 		t.Fatalf("token add: stdout %q stderr %q; want the secret alone on stdout", out, errOut)
 	}
 	if _, _, err := cli(t, db, "", "token", "add", "x", "--role", "root"); err == nil {
@@ -112,7 +112,7 @@ func TestTokenAddListRevoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	if _, err := st.TokenBySecret(context.Background(), secret); err == nil {
+	if _, err := st.TokenByHash(context.Background(), auth.HashSecret(secret)); err == nil {
 		t.Error("the revoked token still authenticates")
 	}
 	if _, _, err := cli(t, db, "", "token", "revoke", "abc"); err == nil {

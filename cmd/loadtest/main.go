@@ -202,11 +202,11 @@ func childMailnet(args []string) error {
 		return err
 	}
 	admin := mailnet.WithPrincipal(ctx, &mailnet.Principal{Name: "loadtest", Role: mailnet.RoleAdmin})
-	_, agent, err := st.CreateToken(admin, "loadtest-agent", "agent")
+	_, agent, err := actions.New(st, nil, nil).CreateToken(admin, "loadtest-agent", "agent")
 	if err != nil {
 		return err
 	}
-	_, viewer, err := st.CreateToken(admin, "loadtest-viewer", "viewer")
+	_, viewer, err := actions.New(st, nil, nil).CreateToken(admin, "loadtest-viewer", "viewer")
 	if err != nil {
 		return err
 	}

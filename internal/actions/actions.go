@@ -8,6 +8,7 @@ package actions
 import (
 	"log/slog"
 
+	"mailnet/internal/auth"
 	"mailnet/internal/live"
 	"mailnet/internal/store"
 )
@@ -17,6 +18,11 @@ type Actions struct {
 	Store *store.Store
 	Live  live.Publisher
 	Log   *slog.Logger
+
+	// Passwords hashes and verifies passwords, Logins bounds sign-in
+	// attempts (sessions.go). New sets the production ones.
+	Passwords PasswordHasher
+	Logins    *auth.LoginLimiter
 
 	// posted is signalled (without blocking) after a job is queued, to wake
 	// a runner at once instead of at its next poll.
@@ -31,5 +37,6 @@ func New(st *store.Store, pub live.Publisher, log *slog.Logger) *Actions {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Actions{Store: st, Live: pub, Log: log, posted: make(chan struct{}, 1)}
+	return &Actions{Store: st, Live: pub, Log: log, posted: make(chan struct{}, 1),
+		Passwords: defaultHasher(), Logins: auth.NewLoginLimiter(auth.DefaultLoginLimits)}
 }

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/tls"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -113,44 +114,107 @@ func TestCheckPassword(t *testing.T) {
 	}
 }
 
-func TestThrottleWindow(t *testing.T) {
-	th := NewThrottle(3, 15*time.Minute, 100)
+var testLimits = LoginLimits{PairFree: 3, PairBackoff: time.Minute, PairMaxWait: 8 * time.Minute,
+	NameLimit: 6, AddrLimit: 10, Window: 15 * time.Minute, Cap: 100, KnownFor: time.Hour}
+
+func TestLoginLimiterCountsAttemptsInFlight(t *testing.T) {
+	l := NewLoginLimiter(testLimits)
 	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	for i := range 3 {
-		if ok, _ := th.Allowed("alice", t0); !ok {
-			t.Fatalf("failure %d: refused before the limit", i)
+	var held []*Attempt
+	for range 10 {
+		if at, _ := l.Reserve("alice", "a1", t0); at != nil {
+			held = append(held, at)
 		}
-		th.Fail("alice", t0.Add(time.Duration(i)*time.Minute))
 	}
-	ok, wait := th.Allowed("alice", t0.Add(5*time.Minute))
-	if ok || wait != 10*time.Minute {
-		t.Errorf("after 3 failures: got %v, wait %v; want refused for 10m0s", ok, wait)
+	if len(held) != 3 {
+		t.Fatalf("reserved %d attempts at once for one name and address, want PairFree = 3", len(held))
 	}
-	if ok, _ := th.Allowed("bob", t0.Add(5*time.Minute)); !ok {
-		t.Error("bob refused for alice's failures")
+	held[0].Cancel()
+	if at, _ := l.Reserve("alice", "a1", t0); at == nil {
+		t.Error("a cancelled attempt still holds its slot")
+	} else {
+		held[0] = at
 	}
-	if ok, _ := th.Allowed("alice", t0.Add(15*time.Minute)); !ok {
-		t.Error("alice still refused after the window")
+	for _, at := range held {
+		at.Fail(t0)
+		at.Fail(t0) // settling twice counts once
 	}
-	th.Fail("carol", t0)
-	th.Reset("carol")
-	if th.Len() != 0 {
-		t.Errorf("got %d keys after expiry and reset, want 0", th.Len())
+	at, r := l.Reserve("alice", "a1", t0.Add(30*time.Second))
+	if at != nil || r.By != "name and address" || r.Wait != 30*time.Second {
+		t.Errorf("after 3 failures: got %v %+v, want refused for 30s more by name and address", at, r)
+	}
+	// Backoff: one attempt at a time once it has passed, doubling.
+	a1, _ := l.Reserve("alice", "a1", t0.Add(time.Minute))
+	a2, _ := l.Reserve("alice", "a1", t0.Add(time.Minute))
+	if a1 == nil || a2 != nil {
+		t.Fatalf("after the backoff: got %v and %v, want exactly one attempt", a1, a2)
+	}
+	a1.Fail(t0.Add(time.Minute))
+	if at, r := l.Reserve("alice", "a1", t0.Add(2*time.Minute)); at != nil || r.Wait != time.Minute {
+		t.Errorf("after the 4th failure: got %v %+v, want 2 min backoff (1 min left)", at, r)
+	}
+	// The same name from another address is not held back by this pair.
+	if at, _ := l.Reserve("alice", "a2", t0.Add(time.Minute)); at == nil {
+		t.Error("alice from another address refused for the first address's failures")
+	} else {
+		at.Succeed(t0.Add(time.Minute))
 	}
 }
 
-func TestThrottleBounded(t *testing.T) {
-	th := NewThrottle(1, time.Hour, 50)
+func TestLoginLimiterNameBoundSparesKnownPairs(t *testing.T) {
+	l := NewLoginLimiter(testLimits)
+	t0 := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	at, _ := l.Reserve("alice", "home", t0)
+	at.Succeed(t0)
+	// Six addresses fail once each: the name bound (6) is reached.
+	for i := range 6 {
+		at, _ := l.Reserve("alice", string(rune('a'+i)), t0)
+		if at == nil {
+			t.Fatalf("attempt %d refused before the name bound", i)
+		}
+		at.Fail(t0)
+	}
+	if at, r := l.Reserve("alice", "new-address", t0); at != nil || r.By != "name" {
+		t.Errorf("a new address after 6 failures for the name: got %v %+v, want refused by name", at, r)
+	}
+	if at, _ := l.Reserve("alice", "home", t0); at == nil {
+		t.Error("the address alice signed in from before is locked out by others' failures")
+	}
+	if at, _ := l.Reserve("alice", "new-address", t0.Add(15*time.Minute)); at == nil {
+		t.Error("still refused after the window")
+	}
+}
+
+func TestLoginLimiterAddressBound(t *testing.T) {
+	l := NewLoginLimiter(testLimits)
+	t0 := time.Now()
+	for i := range 10 {
+		at, _ := l.Reserve(fmt.Sprint("guess", i), "a1", t0)
+		if at == nil {
+			t.Fatalf("guess %d refused before the address bound", i)
+		}
+		at.Fail(t0)
+	}
+	if at, r := l.Reserve("carol", "a1", t0); at != nil || r.By != "address" {
+		t.Errorf("after 10 failures from one address: got %v %+v, want refused by address", at, r)
+	}
+	if at, _ := l.Reserve("", "a1", t0); at != nil {
+		t.Error("a nameless attempt (NOC token) from a refused address was allowed")
+	}
+}
+
+func TestLoginLimiterBounded(t *testing.T) {
+	lim := testLimits
+	lim.Cap = 50
+	l := NewLoginLimiter(lim)
 	now := time.Now()
 	for i := range 10000 {
-		th.Fail(strings.Repeat("k", i%7)+string(rune('a'+i%26))+time.Duration(i).String(), now)
+		if at, _ := l.Reserve(fmt.Sprint("name", i), fmt.Sprint("addr", i%997), now); at != nil {
+			at.Fail(now)
+		}
 	}
-	if th.Len() != 50 {
-		t.Errorf("got %d keys, want the cap of 50", th.Len())
-	}
-	th.Fail("recent", now)
-	if ok, _ := th.Allowed("recent", now); ok {
-		t.Error("the most recent key was evicted; want the least recent evicted")
+	if n := l.Len(); n > 4*50 {
+		t.Errorf("got %d keys, want at most 4 tables of 50", n)
 	}
 }
 

@@ -74,7 +74,7 @@ type NOCInputs struct {
 	X400       []X400Finding
 	DirSync    []DirSyncRow
 	Jobs       []mailnet.JobDetail // the newest jobs, newest first
-	Rate       []int64           // per minute from RateStart, already narrowed to the site
+	Rate       []int64             // per minute from RateStart, already narrowed to the site
 	RateStart  time.Time
 	Warnings   []mailnet.Event // already narrowed to the site
 	Latest     *mailnet.Event  // already narrowed to the site

@@ -5,66 +5,170 @@ import (
 	"testing"
 	"time"
 
+	"mailnet/internal/auth"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 )
 
-func TestAccountCreateDisable(t *testing.T) {
+// The rules of accounts, tokens and sessions are tested in
+// internal/actions; these test the typed queries.
+
+// insertToken stores a token with its audit row and returns it and its
+// secret.
+func insertToken(t *testing.T, ctx context.Context, s *store.Store, name string, role mailnet.Role) (mailnet.Token, string) {
+	t.Helper()
+	tok := mailnet.Token{Name: name, Role: role, CreatedBy: mailnet.ActorName(ctx)}
+	secret := auth.NewSecret()
+	if err := s.Write(ctx, func(tx *store.Tx) error {
+		if err := tx.InsertToken(ctx, &tok, auth.HashSecret(secret)); err != nil {
+			return err
+		}
+		return tx.Audit(ctx, "token.create", "token", tok.ID, nil, tok, "")
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return tok, secret
+}
+
+func TestAccountQueries(t *testing.T) {
 	s := Open(t)
-	ctx := mailnet.WithPrincipal(context.Background(), &mailnet.Principal{Name: "cli", Role: mailnet.RoleAdmin})
-	a, err := s.CreateAccount(ctx, "Alice", "admin", "$argon2id$fake")
+	ctx := context.Background()
+	var a mailnet.Account
+	err := s.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		a, err = tx.InsertAccount(ctx, "Alice", mailnet.RoleAdmin, "$argon2id$fake")
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.CreateAccount(ctx, "alice", "viewer", "x"); mailnet.ErrorKind(err) != mailnet.KindConflict {
-		t.Errorf("duplicate name (other case): got %v, want a conflict", err)
-	}
-	if _, err := s.CreateAccount(ctx, "bob", "agent", "x"); mailnet.ErrorKind(err) != mailnet.KindInvalid {
-		t.Errorf("agent account: got %v, want invalid", err)
+	err = s.Write(ctx, func(tx *store.Tx) error {
+		_, err := tx.InsertAccount(ctx, "alice", mailnet.RoleViewer, "x")
+		return err
+	})
+	if e, ok := mailnet.AsError(err); !ok || e.Kind != mailnet.KindConflict || e.Field != "name" {
+		t.Errorf("duplicate name (other case): got %v, want a conflict on name", err)
 	}
 	got, hash, err := s.AccountForLogin(ctx, "ALICE")
-	if err != nil || got.ID != a.ID || hash != "$argon2id$fake" {
-		t.Fatalf("AccountForLogin: got %+v %q %v, want alice and her hash", got, hash, err)
+	if err != nil || got.ID != a.ID || hash != "$argon2id$fake" || got.Role != mailnet.RoleAdmin || !got.CreatedAt.Equal(a.CreatedAt) {
+		t.Fatalf("AccountForLogin: got %+v %q %v, want %+v and her hash", got, hash, err, a)
 	}
-	if _, _, err := s.SignIn(ctx, a.ID, time.Now().Add(time.Hour), "", "127.0.0.1"); err != nil {
-		t.Fatal(err)
+	if _, _, err := s.AccountForLogin(ctx, "nobody"); err != mailnet.ErrNotFound {
+		t.Errorf("unknown name: got %v, want ErrNotFound", err)
 	}
-	if n, _ := s.CountSessions(ctx, a.ID); n != 1 {
-		t.Fatalf("got %d sessions, want 1", n)
-	}
-	if _, err := s.DisableAccount(ctx, "alice"); err != nil {
-		t.Fatal(err)
-	}
-	if n, _ := s.CountSessions(ctx, a.ID); n != 0 {
-		t.Errorf("after disable: got %d sessions, want 0", n)
-	}
-	if _, _, err := s.SignIn(ctx, a.ID, time.Now().Add(time.Hour), "", "127.0.0.1"); mailnet.ErrorKind(err) != mailnet.KindUnauthorized {
-		t.Errorf("sign-in of a disabled account: got %v, want unauthorized", err)
-	}
-	page, err := s.Audit(ctx, store.AuditFilter{ObjectType: "account", ObjectID: a.ID})
+}
+
+func TestTrimSessionsKeepsTheMostRecentlyUsed(t *testing.T) {
+	s := Open(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	var hashes [][]byte
+	err := s.Write(ctx, func(tx *store.Tx) error {
+		a, err := tx.InsertAccount(ctx, "alice", mailnet.RoleViewer, "x")
+		if err != nil {
+			return err
+		}
+		for i := range 5 {
+			h := auth.HashSecret(auth.NewSecret())
+			hashes = append(hashes, h)
+			// Session 0 was made first but used last.
+			seen := t0.Add(time.Duration(i) * time.Minute)
+			if i == 0 {
+				seen = t0.Add(time.Hour)
+			}
+			if err := tx.InsertSession(ctx, mailnet.Session{Hash: h, AccountID: a.ID, Role: a.Role,
+				CreatedAt: t0.Add(time.Duration(i) * time.Second), LastSeen: seen, ExpiresAt: t0.Add(12 * time.Hour)}); err != nil {
+				return err
+			}
+		}
+		n, err := tx.TrimAccountSessions(ctx, a.ID, 2)
+		if n != 3 {
+			t.Errorf("trimmed %d, want 3", n)
+		}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var actions []string
-	for _, e := range page.Entries {
-		actions = append(actions, e.Action)
-	}
-	want := []string{"account.disable", "auth.login", "account.create"}
-	if len(actions) != len(want) {
-		t.Fatalf("audit actions %v, want %v", actions, want)
-	}
-	for i := range want {
-		if actions[i] != want[i] {
-			t.Errorf("audit actions %v, want %v", actions, want)
-			break
+	for i, h := range hashes {
+		_, err := s.SessionByHash(ctx, h)
+		if kept := err == nil; kept != (i == 0 || i == 4) {
+			t.Errorf("session %d kept=%v; want only the two most recently used (0 and 4) kept", i, kept)
 		}
+	}
+}
+
+func TestTouchTokenOnlyMovesForward(t *testing.T) {
+	s := Open(t)
+	ctx := context.Background()
+	tok, secret := insertToken(t, ctx, s, "agent", mailnet.RoleAgent)
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	touch := func(at time.Time) time.Time {
+		if err := s.Write(ctx, func(tx *store.Tx) error { return tx.TouchToken(ctx, tok.ID, at, at.Add(-time.Minute)) }); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.TokenByHash(ctx, auth.HashSecret(secret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.LastUsedAt
+	}
+	first := touch(t0)
+	if got := touch(t0.Add(30 * time.Second)); !got.Equal(first) {
+		t.Errorf("30 s later last_used_at moved to %s, want it to stay %s", got, first)
+	}
+	if got := touch(t0.Add(61 * time.Second)); got.Equal(first) {
+		t.Errorf("61 s later last_used_at stayed %s, want it moved", got)
+	}
+}
+
+func TestPurgeSessions(t *testing.T) {
+	s := Open(t)
+	ctx := context.Background()
+	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
+	tok, _ := insertToken(t, ctx, s, "wall", mailnet.RoleViewer)
+	err := s.Write(ctx, func(tx *store.Tx) error {
+		a, err := tx.InsertAccount(ctx, "alice", mailnet.RoleViewer, "x")
+		if err != nil {
+			return err
+		}
+		if err := tx.InsertSession(ctx, mailnet.Session{Hash: auth.HashSecret("b"), AccountID: a.ID, Role: a.Role,
+			CreatedAt: t0, LastSeen: t0, ExpiresAt: t0.Add(12 * time.Hour)}); err != nil {
+			return err
+		}
+		return tx.InsertSession(ctx, mailnet.Session{Hash: auth.HashSecret("d"), TokenID: tok.ID, Role: tok.Role, CreatedAt: t0, LastSeen: t0})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	purge := func(now time.Time) (n int64) {
+		if err := s.Write(ctx, func(tx *store.Tx) error {
+			var err error
+			n, err = tx.PurgeSessions(ctx, now, 30*time.Minute)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	if n := purge(t0.Add(10 * time.Minute)); n != 0 {
+		t.Errorf("purged %d live sessions, want 0", n)
+	}
+	if n := purge(t0.Add(31 * time.Minute)); n != 1 {
+		t.Errorf("purged %d, want the 1 idle browser session (the device session stays)", n)
 	}
 }
 
 func TestAuditAppendOnly(t *testing.T) {
 	s := Open(t)
 	ctx := context.Background()
-	if _, err := s.CreateAccount(ctx, "alice", "admin", "x"); err != nil {
+	if err := s.Write(ctx, func(tx *store.Tx) error {
+		a, err := tx.InsertAccount(ctx, "alice", mailnet.RoleAdmin, "x")
+		if err != nil {
+			return err
+		}
+		return tx.Audit(ctx, "account.create", "account", a.ID, nil, a, "")
+	}); err != nil {
 		t.Fatal(err)
 	}
 	// The store offers no way to edit audit rows; go around it with the
@@ -95,9 +199,7 @@ func TestAuditFiltersAndKeyset(t *testing.T) {
 			actor = "bob"
 		}
 		c := mailnet.WithPrincipal(ctx, &mailnet.Principal{Name: actor})
-		if _, _, err := s.CreateToken(c, "t", "viewer"); err != nil {
-			t.Fatal(err)
-		}
+		insertToken(t, c, s, "t", mailnet.RoleViewer)
 	}
 	all, _ := s.Audit(ctx, store.AuditFilter{})
 	if len(all.Entries) != 7 || all.Next != 0 {
@@ -139,83 +241,5 @@ func TestAuditFiltersAndKeyset(t *testing.T) {
 				t.Errorf("got %d entries (%v), want %d", len(p.Entries), err, tc.want)
 			}
 		})
-	}
-}
-
-func TestSessionsAndTokens(t *testing.T) {
-	s := Open(t)
-	ctx := context.Background()
-	viewer, vsecret, _ := s.CreateToken(ctx, "wall", "viewer")
-	_, asecret, _ := s.CreateToken(ctx, "ops", "admin")
-	if _, _, err := s.DeviceSignIn(ctx, asecret, "", "1.2.3.4"); mailnet.ErrorKind(err) != mailnet.KindForbidden {
-		t.Errorf("device sign-in with an admin token: got %v, want forbidden", err)
-	}
-	sec, sess, err := s.DeviceSignIn(ctx, vsecret, "", "1.2.3.4")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !sess.ExpiresAt.IsZero() || sess.TokenID != viewer.ID {
-		t.Errorf("got %+v, want a device session of token %d with no end", sess, viewer.ID)
-	}
-	got, err := s.SessionBySecret(ctx, sec)
-	if err != nil || got.Role != "viewer" || got.Name != "token:wall" || !got.Device() {
-		t.Fatalf("SessionBySecret: got %+v %v", got, err)
-	}
-	if _, err := s.RevokeToken(ctx, viewer.ID); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.SessionBySecret(ctx, sec); err != mailnet.ErrNotFound {
-		t.Errorf("session after revoke: got %v, want not found", err)
-	}
-	if _, _, err := s.DeviceSignIn(ctx, vsecret, "", "1.2.3.4"); err != mailnet.ErrNotFound {
-		t.Errorf("device sign-in with a revoked token: got %v, want not found", err)
-	}
-	if _, err := s.RevokeToken(ctx, viewer.ID); mailnet.ErrorKind(err) != mailnet.KindConflict {
-		t.Errorf("second revoke: got %v, want conflict", err)
-	}
-	if n, _ := s.CountSessions(ctx, 0); n != 0 {
-		t.Errorf("got %d sessions, want 0", n)
-	}
-}
-
-func TestTouchTokenAtMostOncePerMinute(t *testing.T) {
-	s := Open(t)
-	ctx := context.Background()
-	_, secret, _ := s.CreateToken(ctx, "agent", "agent")
-	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	touch := func(at time.Time) string {
-		tok, err := s.TokenBySecret(ctx, secret)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := s.TouchToken(ctx, tok, at); err != nil {
-			t.Fatal(err)
-		}
-		tok, _ = s.TokenBySecret(ctx, secret)
-		return tok.LastUsedAt
-	}
-	first := touch(t0)
-	if got := touch(t0.Add(30 * time.Second)); got != first {
-		t.Errorf("30 s later last_used_at moved to %s, want it to stay %s", got, first)
-	}
-	if got := touch(t0.Add(61 * time.Second)); got == first {
-		t.Errorf("61 s later last_used_at stayed %s, want it moved", got)
-	}
-}
-
-func TestPurgeSessions(t *testing.T) {
-	s := Open(t)
-	ctx := context.Background()
-	a, _ := s.CreateAccount(ctx, "alice", "viewer", "x")
-	t0 := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	s.Now = func() time.Time { return t0 }
-	s.SignIn(ctx, a.ID, t0.Add(12*time.Hour), "", "")
-	_, vs, _ := s.CreateToken(ctx, "wall", "viewer")
-	s.DeviceSignIn(ctx, vs, "", "")
-	if n, _ := s.PurgeSessions(ctx, t0.Add(10*time.Minute), 30*time.Minute); n != 0 {
-		t.Errorf("purged %d live sessions, want 0", n)
-	}
-	if n, _ := s.PurgeSessions(ctx, t0.Add(31*time.Minute), 30*time.Minute); n != 1 {
-		t.Errorf("purged %d, want the 1 idle browser session (the device session stays)", n)
 	}
 }

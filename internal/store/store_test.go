@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"testing"
 
+	"mailnet/internal/auth"
+	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 )
 
@@ -39,18 +41,19 @@ func TestOpenMigratesAndReopens(t *testing.T) {
 func TestTokenRoundTrip(t *testing.T) {
 	s := Open(t)
 	ctx := context.Background()
-	tok, secret, err := s.CreateToken(ctx, "ci", "admin")
-	if err != nil {
+	tok := mailnet.Token{Name: "ci", Role: mailnet.RoleAdmin}
+	secret := auth.NewSecret()
+	if err := s.Write(ctx, func(tx *store.Tx) error { return tx.InsertToken(ctx, &tok, auth.HashSecret(secret)) }); err != nil {
 		t.Fatal(err)
 	}
-	got, err := s.TokenBySecret(ctx, secret)
+	got, err := s.TokenByHash(ctx, auth.HashSecret(secret))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got.ID != tok.ID || got.Role != "admin" {
 		t.Errorf("got %+v, want %+v", got, tok)
 	}
-	if _, err := s.TokenBySecret(ctx, secret+"x"); err == nil {
+	if _, err := s.TokenByHash(ctx, auth.HashSecret(secret+"x")); err == nil {
 		t.Error("a wrong secret was accepted")
 	}
 }
