@@ -180,6 +180,16 @@ func x400Query(r *http.Request) (reports.X400Query, error) {
 	return q, nil
 }
 
+// apiReportSerials is the serial family of checks: {"findings": [...]}.
+func (s *Server) apiReportSerials(w http.ResponseWriter, r *http.Request) {
+	fs, err := reports.SerialChecks(r.Context(), s.store)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"findings": fs})
+}
+
 // apiReportDirSync is the dir-sync status: {"requestors": [...]};
 // ?silent_cycles=N (default reports.DefaultSilentCycles).
 func (s *Server) apiReportDirSync(w http.ResponseWriter, r *http.Request) {

@@ -396,3 +396,28 @@ func TestReportX400APIPagesAndUnknownCallers(t *testing.T) {
 		t.Errorf("status=broken: %d %s, want 422 naming status", st, body)
 	}
 }
+
+func TestReportSerialsAPI(t *testing.T) {
+	e := newEnv(t)
+	r := rep{t, e}
+	site := r.site("East")
+	po := r.server("PO-WG", site, "msmail-pc", "3.5", "0799-99992")
+	var got struct {
+		Findings []struct {
+			Rule      string  `json:"rule"`
+			Article   string  `json:"article"`
+			ServerIDs []int64 `json:"server_ids"`
+			Fix       string  `json:"fix"`
+		} `json:"findings"`
+	}
+	e.json("GET", "/api/v1/reports/serials", e.Viewer, nil, http.StatusOK, &got)
+	found := false
+	for _, f := range got.Findings {
+		if f.Rule == "wgpo-serial" && len(f.ServerIDs) == 1 && f.ServerIDs[0] == po && strings.Contains(f.Fix, "Q209486") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("findings %+v, want the WGPO serial finding (Q142196) for PO-WG with the Q209486 fix", got.Findings)
+	}
+}

@@ -133,6 +133,7 @@ func (s *Server) routes() http.Handler {
 		t.get(viewer, "/reports/servers", s.apiReportServers)
 		t.get(viewer, "/reports/duplicate-serials", s.apiReportDuplicates)
 		t.get(viewer, "/reports/x400", s.apiReportX400)
+		t.get(viewer, "/reports/serials", s.apiReportSerials)
 		t.get(viewer, "/reports/dirsync", s.apiReportDirSync)
 
 		// Moves and their jobs.
