@@ -147,7 +147,7 @@ func (s *Server) apiReportX400(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	page, next := res.Page(q)
-	body := map[string]any{"findings": page, "unknown_callers": nonNilCallers(res.UnknownCallers)}
+	body := map[string]any{"findings": page, "unknown_callers": nonNilCallers(res.UnknownCallers), "mta_findings": res.MTA}
 	if next != 0 {
 		body["next_after_id"] = next
 	}

@@ -13,16 +13,17 @@ import (
 	"mailnet/internal/store"
 )
 
-// SerialFinding is one finding of the serial-number family of articles
-// (R10-R14): what a server's serial, version, name or silence says about
-// it, with the article and its fix.
-type SerialFinding struct {
-	Rule      string  `json:"rule"`     // a short name, e.g. "wgpo-serial"
-	Article   string  `json:"article"`  // e.g. "Q142196, Q132560"
-	Severity  string  `json:"severity"` // info, warning or error
-	ServerIDs []int64 `json:"server_ids"`
-	Finding   string  `json:"finding"`
-	Fix       string  `json:"fix"`
+// Finding is one finding of a family of sibling articles: the serial
+// numbers (R10-R14) or the MTA (R6-R9). It names the servers (and
+// connectors) it is about, the article, and its fix.
+type Finding struct {
+	Rule         string  `json:"rule"`     // a short name, e.g. "wgpo-serial"
+	Article      string  `json:"article"`  // e.g. "Q142196, Q132560"
+	Severity     string  `json:"severity"` // info, warning or error
+	ServerIDs    []int64 `json:"server_ids"`
+	ConnectorIDs []int64 `json:"connector_ids,omitempty"`
+	Finding      string  `json:"finding"`
+	Fix          string  `json:"fix"`
 }
 
 // Serial rules.
@@ -56,7 +57,7 @@ const (
 const q209486Steps = "Change the serial with the procedure of Q209486: copy Access*.glb and Admin.nme, make new init disks for remote users, notify the async postoffices, rename P1 to Pold, wait for the MMF updates, swap Master.glb, then rename Pold back to P1. Unlike an AppleTalk server's, a PC postoffice's serial can be changed."
 
 // SerialChecks reads the inventory and applies BuildSerialFindings.
-func SerialChecks(ctx context.Context, st *store.Store) ([]SerialFinding, error) {
+func SerialChecks(ctx context.Context, st *store.Store) ([]Finding, error) {
 	rows, err := st.ReportServers(ctx)
 	if err != nil {
 		return nil, err
@@ -77,7 +78,7 @@ func SerialChecks(ctx context.Context, st *store.Store) ([]SerialFinding, error)
 
 // BuildSerialFindings applies R10-R14 to servers (decommissioned ones are
 // left out), their sites' names and the connectors.
-func BuildSerialFindings(servers []mailnet.Server, sites map[int64]string, conns []mailnet.Connector, now time.Time) []SerialFinding {
+func BuildSerialFindings(servers []mailnet.Server, sites map[int64]string, conns []mailnet.Connector, now time.Time) []Finding {
 	live := make([]mailnet.Server, 0, len(servers))
 	byID := map[int64]mailnet.Server{}
 	for _, s := range servers {
@@ -86,8 +87,8 @@ func BuildSerialFindings(servers []mailnet.Server, sites map[int64]string, conns
 			byID[s.ID] = s
 		}
 	}
-	var out []SerialFinding
-	add := func(f SerialFinding) { out = append(out, f) }
+	var out []Finding
+	add := func(f Finding) { out = append(out, f) }
 
 	// R10, R11(b): postoffices that share a serial.
 	pcBySerial := map[string][]mailnet.Server{}
@@ -100,7 +101,7 @@ func BuildSerialFindings(servers []mailnet.Server, sites map[int64]string, conns
 		if len(group) < 2 {
 			continue
 		}
-		add(SerialFinding{Rule: RulePCDuplicateSerial, Article: "Q151228, Q132560", Severity: mailnet.SeverityError, ServerIDs: serverIDs(group),
+		add(Finding{Rule: RulePCDuplicateSerial, Article: "Q151228, Q132560", Severity: mailnet.SeverityError, ServerIDs: serverIDs(group),
 			Finding: fmt.Sprintf("Postoffices %s share serial %s: a PC MTA that serves both refuses them (\"have the same postoffice serial number\", Event 4188).", names(group), group[0].Serial),
 			Fix:     q209486Steps + " If both definitions point at the same share, remove the duplicate postoffice definition or drive mapping instead."})
 	}
@@ -110,32 +111,32 @@ func BuildSerialFindings(servers []mailnet.Server, sites map[int64]string, conns
 		case mailnet.KindMSMailPC:
 			// R11(a): the shared installation serial.
 			if normalSerial(s.Serial) == normalSerial(WGPOSerial) {
-				add(SerialFinding{Rule: RuleWGPOSerial, Article: "Q142196, Q132560", Severity: mailnet.SeverityWarning, ServerIDs: []int64{s.ID},
+				add(Finding{Rule: RuleWGPOSerial, Article: "Q142196, Q132560", Severity: mailnet.SeverityWarning, ServerIDs: []int64{s.ID},
 					Finding: fmt.Sprintf("Postoffice %s uses serial %s, the non-unique serial of every Workgroup postoffice and of Mail Server 3.5 installed from BackOffice 1.5 (Q142196, Q132560).", s.Name, s.Serial),
 					Fix:     q209486Steps})
 			}
 			// R11(c): a serial the X.400 gateway 3.0 cannot handle.
 			if n, ok := serialSecondPart(s.Serial); ok && n > GatewaySerialMax {
-				add(SerialFinding{Rule: RuleGatewaySerialRange, Article: "Q194712", Severity: mailnet.SeverityWarning, ServerIDs: []int64{s.ID},
+				add(Finding{Rule: RuleGatewaySerialRange, Article: "Q194712", Severity: mailnet.SeverityWarning, ServerIDs: []int64{s.ID},
 					Finding: fmt.Sprintf("Postoffice %s has serial %s, whose second part exceeds %s: the Microsoft Mail Gateway to X.400 3.0 may not start on it (Q194712).", s.Name, s.Serial, formatInt(GatewaySerialMax)),
 					Fix:     "If the postoffice runs the X.400 gateway 3.0, install X400gate.exe 3.2.1 (X400gy2k.exe), or change the serial (Q209486)."})
 			}
 		case mailnet.KindMSMailMac:
 			// R12: no serial yet.
 			if s.Serial == "" {
-				add(SerialFinding{Rule: RuleUnscannedServer, Article: "Q99164", Severity: mailnet.SeverityWarning, ServerIDs: []int64{s.ID},
+				add(Finding{Rule: RuleUnscannedServer, Article: "Q99164", Severity: mailnet.SeverityWarning, ServerIDs: []int64{s.ID},
 					Finding: fmt.Sprintf("AppleTalk server %s has no serial number recorded: an upgrade server, or one not yet scanned. An upgrade server has no serial of its own and cannot create a new data file (Q99164).", s.Name),
 					Fix:     "Back up its \"Microsoft Mail Data\" file, then record the serial once the Global Server Report shows it. The serial cannot be changed after it is written to the data file."})
 			}
 			// R13: a fresh data file after a System 7 upgrade.
 			if s.Serial != "" && s.UserCount <= 1 && strings.Contains(strings.ToUpper(s.Name), strings.ToUpper(s.Serial)) {
-				add(SerialFinding{Rule: RuleDataFileReset, Article: "Q105542", Severity: mailnet.SeverityError, ServerIDs: []int64{s.ID},
+				add(Finding{Rule: RuleDataFileReset, Article: "Q105542", Severity: mailnet.SeverityError, ServerIDs: []int64{s.ID},
 					Finding: fmt.Sprintf("Server %s is named after its own serial and has %d user: it started with a fresh Microsoft Mail Data file (typical after a System 7 upgrade) and lost its user list and friendly name (Q105542).", s.Name, s.UserCount),
 					Fix:     "Move the new (about 600K) data file out of the Extensions folder, move the original data file from the System Folder into Extensions, restart and verify, then delete the small file."})
 			}
 			// R14(b): not heard from for two scans.
 			if s.Status == mailnet.StatusRunning && !s.LastEventAt.IsZero() && now.Sub(s.LastEventAt) > NotSeenAfter {
-				add(SerialFinding{Rule: RuleServerNotSeen, Article: "Q140077, Q101931", Severity: mailnet.SeverityWarning, ServerIDs: []int64{s.ID},
+				add(Finding{Rule: RuleServerNotSeen, Article: "Q140077, Q101931", Severity: mailnet.SeverityWarning, ServerIDs: []int64{s.ID},
 					Finding: fmt.Sprintf("AppleTalk server %s was last heard from %s ago, more than two network scans (every six hours).", s.Name, now.Sub(s.LastEventAt).Round(time.Minute)),
 					Fix:     "Check the routers between the administrator and the server; the Global Server Report's \"Last seen\" is the time of the most recent server-to-server communication (Q140077)."})
 			}
@@ -160,7 +161,7 @@ func BuildSerialFindings(servers []mailnet.Server, sites map[int64]string, conns
 	if len(v2) > 0 {
 		for _, site := range slices.Sorted(mapKeys(others)) {
 			group := others[site]
-			add(SerialFinding{Rule: RuleMail20SiteIsolation, Article: "Q71216", Severity: mailnet.SeverityWarning, ServerIDs: append(serverIDs(v2), serverIDs(group)...),
+			add(Finding{Rule: RuleMail20SiteIsolation, Article: "Q71216", Severity: mailnet.SeverityWarning, ServerIDs: append(serverIDs(v2), serverIDs(group)...),
 				Finding: fmt.Sprintf("Users on the Mail 2.0 servers %s (always in site Local) will not appear on the Mail 3.0 servers of site %s (%s), and the reverse (Q71216).", names(v2), site, names(group)),
 				Fix:     "Upgrade the Mail 2.0 servers, or keep the 3.0 servers that must exchange user lists with them in site Local."})
 		}
@@ -173,16 +174,16 @@ func BuildSerialFindings(servers []mailnet.Server, sites map[int64]string, conns
 		if c.Kind != mailnet.ConnectorMSMail || a.Kind != mailnet.KindExchange || b.Kind != mailnet.KindExchange || a.ID > b.ID && hasMSMailLink(conns, b.ID, a.ID) {
 			continue
 		}
-		add(SerialFinding{Rule: RuleConnectorPOSerial, Article: "Q151228", Severity: mailnet.SeverityError, ServerIDs: []int64{a.ID, b.ID},
+		add(Finding{Rule: RuleConnectorPOSerial, Article: "Q151228", Severity: mailnet.SeverityError, ServerIDs: []int64{a.ID, b.ID},
 			Finding: fmt.Sprintf("Exchange servers %s and %s are linked through the Microsoft Mail Connector: both connector postoffices carry serial %s, so the PC MTA stops with service specific error 3 and Event 4188 (Q151228).", a.Name, b.Name, ConnectorPOSerial),
 			Fix:     "Replace the MS Mail Connector backbone with a site or X.400 connector: \"Microsoft does not recommend using the Microsoft Mail Connector as a backbone for Microsoft Exchange Servers\" (Q151228)."})
 	}
 
-	slices.SortStableFunc(out, func(x, y SerialFinding) int {
+	slices.SortStableFunc(out, func(x, y Finding) int {
 		return cmp.Or(cmp.Compare(severityRank(y.Severity), severityRank(x.Severity)), cmp.Compare(x.Rule, y.Rule), slices.Compare(x.ServerIDs, y.ServerIDs))
 	})
 	if out == nil {
-		out = []SerialFinding{}
+		out = []Finding{}
 	}
 	return out
 }

@@ -73,7 +73,7 @@ func TestBuildSerialFindings(t *testing.T) {
 				}
 				return
 			}
-			i := slices.IndexFunc(got, func(f SerialFinding) bool { return f.Rule == tt.rule })
+			i := slices.IndexFunc(got, func(f Finding) bool { return f.Rule == tt.rule })
 			if i < 0 {
 				t.Fatalf("findings %+v, want one %s", got, tt.rule)
 			}

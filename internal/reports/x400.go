@@ -178,6 +178,9 @@ func RegistryValue(rdn string) string {
 type X400Result struct {
 	Findings       []X400Finding
 	UnknownCallers []X400UnknownCaller
+	// MTA is the rest of the MTA family (R6-R9): proxies, connectors that
+	// share a target, control blocks, links stalled by host names.
+	MTA []Finding
 }
 
 // X400UnknownCaller counts the Event 9301 that a receiving server logged
@@ -232,7 +235,20 @@ func X400Check(ctx context.Context, st *store.Store) (*X400Result, error) {
 	if ev.Startups, err = st.ReportLatestEvents(ctx, mta.EventStartupX400, mta.EventStartup); err != nil {
 		return nil, err
 	}
-	return BuildX400(conns, servers, ev), nil
+	var mev MTAEvidence
+	if mev.Events9156, err = st.ReportEventsByID(ctx, mta.EventNoControlBlocks, since); err != nil {
+		return nil, err
+	}
+	for _, id := range stallEvents {
+		evs, err := st.ReportEventsByID(ctx, id, since)
+		if err != nil {
+			return nil, err
+		}
+		mev.StallEvents = append(mev.StallEvents, evs...)
+	}
+	res := BuildX400(conns, servers, ev)
+	res.MTA = BuildMTAFindings(conns, servers, learnedBuilds(ev.Startups), ev, mev, res.UnknownCallers)
+	return res, nil
 }
 
 // BuildX400 is the pure part of X400Check.

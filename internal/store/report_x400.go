@@ -90,6 +90,7 @@ func (s *Store) reportServers(ctx context.Context, ids []int64) (map[int64]mailn
 // ReportEvent is the part of a logged event that the X.400 check matches.
 type ReportEvent struct {
 	ID          int64
+	EventID     int
 	Time        time.Time
 	ServerID    int64 // 0: unknown server
 	Description string
@@ -116,6 +117,7 @@ func (s *Store) ReportEventsByID(ctx context.Context, eventID int, since time.Ti
 			return nil, fmt.Errorf("events %d: %w", eventID, err)
 		}
 		e.Time = parseTime(at)
+		e.EventID = eventID
 		e.ServerID = server.Int64
 		_ = json.Unmarshal([]byte(fields), &e.Fields)
 		out = append(out, e)
