@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"mailnet/internal/live/ws"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 	"mailnet/web/views"
@@ -61,6 +62,7 @@ func (s *Server) apiTokensRevoke(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	s.closeStreams(ws.Cred{TokenID: id}, wsTokenRevoked)
 	writeJSON(w, http.StatusOK, map[string]any{"token": t})
 }
 
@@ -127,6 +129,7 @@ func (s *Server) tokensRevokePage(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	s.closeStreams(ws.Cred{TokenID: id}, wsTokenRevoked)
 	http.Redirect(w, r, "/tokens", http.StatusSeeOther)
 }
 
