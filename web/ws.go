@@ -87,8 +87,10 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		AfterID: f.q.AfterID,
 		History: wsHistory{s: s, q: f.q},
 	})
-	if err != nil {
-		s.error(w, r, err) // over the per-credential cap: 429
+	if e, ok := mailnet.AsError(err); ok { // over the per-credential cap: 429, as JSON for any client
+		writeJSON(w, statusOf(e.Kind), errorBody{Error: e.Message, Field: e.Field})
+	} else if err != nil {
+		s.error(w, r, err)
 	}
 }
 

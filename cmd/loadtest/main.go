@@ -191,7 +191,10 @@ func childMailnet(args []string) error {
 	}
 	hub := live.NewHub()
 	w := ingest.New(st, hub, nil, ingest.Options{})
-	srv := web.New(web.Config{Store: st, Hub: hub, Ingest: w, Live: live.Tee(hub, live.PublisherFunc(w.Observe))})
+	// Every load-test client streams with the one viewer token: lift the
+	// per-credential cap (20 by default) above the most clients a run has.
+	srv := web.New(web.Config{Store: st, Hub: hub, Ingest: w, Live: live.Tee(hub, live.PublisherFunc(w.Observe)),
+		WS: web.WSOptions{PerCredential: 25_000}})
 	admin := mailnet.WithPrincipal(ctx, &mailnet.Principal{Name: "loadtest", Role: mailnet.RoleAdmin})
 	_, agent, err := st.CreateToken(admin, "loadtest-agent", "agent")
 	if err != nil {
