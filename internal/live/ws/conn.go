@@ -59,6 +59,8 @@ type conn struct {
 	pending ctl       // control requests for the writer
 	queued  bool      // a ctlGroup is queued for them
 	gone    bool
+	// peerClosed: the client sent a close frame
+	peerClosed bool
 
 	last    int64 // owner: highest event id sent (or the client's after_id)
 	closing bool  // owner: a close frame was written
@@ -261,43 +263,69 @@ func (c *conn) shutdown() {
 }
 
 // read consumes what the client sends, so that pongs and close frames are
-// seen. Its handlers only queue requests for the writer.
+// seen. Its handlers only queue requests for the writer. It is split in
+// small functions so that the frames under the blocked read stay within
+// a goroutine's first 2 KiB stack: an idle connection is mostly this.
 func (c *conn) read() {
-	defer c.shutdown()
-	ws := c.ws
-	ws.SetReadLimit(readLimit)
-	extend := func() {
-		select {
-		case <-c.closeSent: // closing: CloseWait stands
-		default:
-			_ = ws.SetReadDeadline(time.Now().Add(c.e.opt.PongWait))
-		}
-	}
-	extend()
-	ws.SetPongHandler(func(string) error { extend(); return nil })
-	ws.SetPingHandler(func(data string) error {
-		extend()
-		c.request(ctl{pong: []byte(data), hasPong: true})
-		return nil
-	})
-	peerClosed := false
-	ws.SetCloseHandler(func(code int, _ string) error {
-		peerClosed = true
-		c.request(ctl{close: &closeReq{code: code}}) // echo the code (none for 1005)
-		return nil
-	})
+	c.readSetup()
 	for {
-		if _, _, err := ws.NextReader(); err != nil {
+		if _, _, err := c.ws.NextReader(); err != nil {
 			break
 		}
 	}
-	if peerClosed { // let the writer answer the close before hanging up
-		t := time.NewTimer(c.e.opt.CloseWait)
-		select {
-		case <-c.closeSent:
-		case <-t.C:
-		}
-		t.Stop()
+	c.readEnd()
+	c.shutdown()
+}
+
+//go:noinline
+func (c *conn) readSetup() {
+	ws := c.ws
+	ws.SetReadLimit(readLimit)
+	c.extendRead()
+	ws.SetPongHandler(c.onPong)
+	ws.SetPingHandler(c.onPing)
+	ws.SetCloseHandler(c.onClose)
+}
+
+func (c *conn) extendRead() {
+	select {
+	case <-c.closeSent: // closing: CloseWait stands
+	default:
+		_ = c.ws.SetReadDeadline(time.Now().Add(c.e.opt.PongWait))
+	}
+}
+
+func (c *conn) onPong(string) error { c.extendRead(); return nil }
+
+func (c *conn) onPing(data string) error {
+	c.extendRead()
+	c.request(ctl{pong: []byte(data), hasPong: true})
+	return nil
+}
+
+func (c *conn) onClose(code int, _ string) error {
+	c.mu.Lock()
+	c.peerClosed = true
+	c.mu.Unlock()
+	c.request(ctl{close: &closeReq{code: code}}) // echo the code (none for 1005)
+	return nil
+}
+
+// readEnd lets the writer answer the client's close before hanging up.
+//
+//go:noinline
+func (c *conn) readEnd() {
+	c.mu.Lock()
+	peer := c.peerClosed
+	c.mu.Unlock()
+	if !peer {
+		return
+	}
+	t := time.NewTimer(c.e.opt.CloseWait)
+	defer t.Stop()
+	select {
+	case <-c.closeSent:
+	case <-t.C:
 	}
 }
 
