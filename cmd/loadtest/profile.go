@@ -44,6 +44,7 @@ func init() {
 	if file == "" || len(os.Args) < 2 || !strings.HasPrefix(os.Args[1], "_serve-") {
 		return
 	}
+	runtime.MemProfileRate = 256 // fine enough to see a socket's few hundred bytes
 	secs, err := strconv.Atoi(os.Getenv("LOADTEST_HEAPPROFILE_SECONDS"))
 	if err != nil || secs <= 0 || secs > 300 {
 		secs = 15
