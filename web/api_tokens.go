@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"strconv"
 
+	"mailnet/internal/live/ws"
 	"mailnet/internal/mailnet"
 	"mailnet/web/views"
 )
@@ -60,6 +61,7 @@ func (s *Server) apiTokensRevoke(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	s.closeStreams(ws.Cred{TokenID: id}, wsTokenRevoked)
 	writeJSON(w, http.StatusOK, map[string]any{"token": t})
 }
 
@@ -112,6 +114,7 @@ func (s *Server) tokensRevokePage(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	s.closeStreams(ws.Cred{TokenID: id}, wsTokenRevoked)
 	http.Redirect(w, r, "/tokens", http.StatusSeeOther)
 }
 

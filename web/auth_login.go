@@ -165,6 +165,7 @@ func (s *Server) logoutSubmit(w http.ResponseWriter, r *http.Request) {
 			s.error(w, r, err)
 			return
 		}
+		s.closeSessionStreams(secret)
 	}
 	s.clearSessionCookie(w, r)
 	http.Redirect(w, r, "/login", http.StatusSeeOther)

@@ -9,12 +9,15 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gorilla/websocket"
 
+	"mailnet/internal/actions"
 	"mailnet/internal/live"
+	"mailnet/internal/mailnet"
 	"mailnet/web"
 )
 
@@ -178,7 +181,7 @@ func TestWSFiltersLiveAndReplay(t *testing.T) {
 func TestWSInventoryAndJobFrames(t *testing.T) {
 	e := newLiveEnv(t, "", liveOpts{})
 	c := e.mustDial("types=inventory,job")
-	time.Sleep(50 * time.Millisecond) // the subscription is made after the upgrade
+	waitFor(t, "the subscription", func() bool { return e.Hub.Stats().Subscribers == 1 })
 	e.Hub.Publish(live.Frame{Type: live.TypeEvent, ID: 99, Data: live.EventData{ID: 99}})
 	e.Hub.Publish(live.Frame{Type: live.TypeInventory, Data: live.Inventory{Object: "server", ID: 7, Action: "updated"}})
 	e.Hub.Publish(live.Frame{Type: live.TypeJob, Data: map[string]any{"id": 3, "status": "running", "total": 10, "done": 4}})
@@ -196,14 +199,13 @@ func TestWSInventoryAndJobFrames(t *testing.T) {
 	}
 }
 
+// A client that stops reading is cut off with a close frame that says
+// why (it resumes from its last id), while the others keep receiving.
 func TestWSSlowClientIsCutOff(t *testing.T) {
-	e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{Queue: 16, WriteTimeout: 300 * time.Millisecond}})
-	slow := e.mustDial("")          // never reads
+	e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{Queue: 16, WriteTimeout: 5 * time.Second}})
+	slow := e.mustDial("")          // does not read until it is cut off
 	fast := e.mustDial("types=job") // reads everything
-	deadline := time.Now().Add(2 * time.Second)
-	for e.Hub.Stats().Subscribers < 2 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitFor(t, "two subscribers", func() bool { return e.Hub.Stats().Subscribers == 2 })
 	const n = 400
 	big := strings.Repeat("x", 32<<10)
 	done := make(chan int)
@@ -218,41 +220,21 @@ func TestWSSlowClientIsCutOff(t *testing.T) {
 		}
 		done <- got
 	}()
-	start := time.Now()
-	for i := range n {
-		e.Hub.Publish(live.Frame{Type: live.TypeJob, Data: map[string]any{"seq": i, "pad": big}})
-		time.Sleep(time.Millisecond) // a paced stream the fast reader keeps up with
-	}
+	go func() {
+		for i := range n {
+			e.Hub.Publish(live.Frame{Type: live.TypeJob, Data: map[string]any{"seq": i, "pad": big}})
+			time.Sleep(time.Millisecond) // a paced stream the fast reader keeps up with
+		}
+	}()
+	waitFor(t, "the slow client's queue to overflow", func() bool { return e.Hub.Stats().Overflows >= 1 })
+	// Now it reads: after the frames the kernel buffered comes a close
+	// frame saying why, never a stream that silently stopped.
+	expectClose(t, slow, websocket.CloseTryAgainLater, "send queue full", 10*time.Second)
 	if got := <-done; got != n {
 		t.Errorf("the fast client got %d frames, want %d", got, n)
 	}
-	for e.Hub.Stats().Subscribers > 1 && time.Since(start) < 10*time.Second {
-		time.Sleep(10 * time.Millisecond)
-	}
-	if s := e.Hub.Stats(); s.Subscribers != 1 || s.Overflows < 1 {
+	if s := e.Hub.Stats(); s.Subscribers != 1 || s.Overflows != 1 {
 		t.Fatalf("hub has %d subscribers and %d overflows, want the slow client cut off", s.Subscribers, s.Overflows)
-	}
-	// The slow client finds, after the frames the kernel buffered, a close
-	// frame saying why, or (when even the close frame could not be written
-	// within the write deadline) the connection closed: never a stream that
-	// silently stopped.
-	slow.SetReadDeadline(time.Now().Add(10 * time.Second))
-	for {
-		_, _, err := slow.ReadMessage()
-		if err == nil {
-			continue
-		}
-		var ce *websocket.CloseError
-		switch {
-		case errors.As(err, &ce) && ce.Code == websocket.CloseTryAgainLater:
-			if !strings.Contains(ce.Text, "send queue full") {
-				t.Errorf("close reason %q, want it to say the send queue was full", ce.Text)
-			}
-		case errors.As(err, &ce) && ce.Code == websocket.CloseAbnormalClosure:
-		default:
-			t.Errorf("slow client got %v, want a close frame or the connection closed", err)
-		}
-		break
 	}
 }
 
@@ -317,3 +299,289 @@ func TestWSResyncAfterPruning(t *testing.T) {
 		checkExact(t, ids, 25, 30)
 	})
 }
+
+// expectClose reads until the connection ends and fails unless it ended
+// with a close frame of code whose reason contains reason.
+func expectClose(t *testing.T, c *websocket.Conn, code int, reason string, within time.Duration) {
+	t.Helper()
+	c.SetReadDeadline(time.Now().Add(within))
+	for {
+		_, _, err := c.ReadMessage()
+		if err == nil {
+			continue
+		}
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Code != code || !strings.Contains(ce.Text, reason) {
+			t.Fatalf("socket ended with %v, want close %d %q", err, code, reason)
+		}
+		return
+	}
+}
+
+// waitFor polls cond (a counter the server keeps) until it holds or 10 s
+// pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	tick := time.NewTicker(5 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(10 * time.Second)
+	for !cond() {
+		select {
+		case <-tick.C:
+		case <-deadline:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+// A socket that replayed missed events keeps streaming well past its
+// write deadline: the replay's deadline is cleared after each write.
+func TestWSResumedSocketOutlivesWriteDeadline(t *testing.T) {
+	const timeout = 200 * time.Millisecond
+	e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{WriteTimeout: timeout, ReplayPage: 25}})
+	e.seed()
+	e.post(batchOf(100, 0))
+	c := e.mustDial("after_id=10")
+	ids, _ := readEvents(t, c, 100, 5*time.Second)
+	checkExact(t, ids, 10, 100)
+	time.Sleep(4 * timeout) // what is under test: the time after the replay's deadline
+	e.post(batchOf(5, 200))
+	ids, _ = readEvents(t, c, 105, 5*time.Second)
+	checkExact(t, ids, 100, 105)
+}
+
+// A client that pings every millisecond while the server writes a large
+// backlog (a replay, then live batches) gets only well-formed frames and
+// its pongs: the reader never writes.
+func TestWSPingFloodDuringBacklogGetsWellFormedFrames(t *testing.T) {
+	e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{ReplayPage: 200}})
+	e.seed()
+	for i := range 6 {
+		e.post(batchOf(500, i*500))
+	}
+	c := e.mustDial("after_id=0")
+	var pongs atomic.Int64
+	c.SetPongHandler(func(string) error { pongs.Add(1); return nil })
+	stop := make(chan struct{})
+	pinged := make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				pinged <- nil
+				return
+			case <-tick.C:
+				if err := c.WriteControl(websocket.PingMessage, []byte("p"), time.Now().Add(time.Second)); err != nil {
+					pinged <- err
+					return
+				}
+			}
+		}
+	}()
+	go func() {
+		for i := range 20 {
+			e.post(batchOf(50, 5000+i*50))
+		}
+	}()
+	const total = 6*500 + 20*50
+	ids, other := readEvents(t, c, total, 20*time.Second) // fails on any protocol error or bad JSON
+	close(stop)
+	if err := <-pinged; err != nil {
+		t.Fatalf("ping: %v", err)
+	}
+	checkExact(t, ids, 0, total)
+	if len(other) != 0 {
+		t.Errorf("got %d frames that are not events", len(other))
+	}
+	if pongs.Load() == 0 {
+		t.Error("got no pong for any of the pings")
+	}
+}
+
+// Revoking, disabling, signing out or ending a session ends the
+// credential's open sockets with a close that says why: at once when the
+// console does it, within CheckEvery when another process (the CLI) does.
+func TestWSCredentialEndsItsStreams(t *testing.T) {
+	admin := mailnet.WithPrincipal(context.Background(), &mailnet.Principal{Name: "test", Role: mailnet.RoleAdmin})
+	const never = time.Hour // only the console's own call can close in time
+	tokenID := func(e *liveEnv, name string) int64 {
+		toks, err := e.Store.Tokens(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tk := range toks {
+			if tk.Name == name {
+				return tk.ID
+			}
+		}
+		t.Fatalf("no token %q", name)
+		return 0
+	}
+	dialCookie := func(e *liveEnv, secret string) *websocket.Conn {
+		url := "ws" + strings.TrimPrefix(e.HTTP.URL, "http") + "/ws?after_id=0"
+		c, res, err := websocket.DefaultDialer.Dial(url, http.Header{"Cookie": {"mailnet_session=" + secret}})
+		if err != nil {
+			t.Fatalf("dial with a session: %v (%v)", err, res)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c
+	}
+	t.Run("token revoked through the API", func(t *testing.T) {
+		e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{CheckEvery: never}})
+		c := e.mustDial("")
+		other := e.mustDial("") // the same token: ends too
+		e.json("POST", fmt.Sprintf("/api/v1/tokens/%d/revoke", tokenID(e, "viewer-token")), e.Admin, nil, http.StatusOK, nil)
+		expectClose(t, c, 4001, "token revoked", 5*time.Second)
+		expectClose(t, other, 4001, "token revoked", 5*time.Second)
+	})
+	t.Run("token revoked by the CLI", func(t *testing.T) {
+		e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{CheckEvery: 100 * time.Millisecond}})
+		c := e.mustDial("")
+		if _, err := cli(e).RevokeToken(admin, tokenID(e, "viewer-token")); err != nil {
+			t.Fatal(err)
+		}
+		expectClose(t, c, 4001, "token revoked", 5*time.Second)
+	})
+	t.Run("account disabled by the CLI", func(t *testing.T) {
+		e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{CheckEvery: 100 * time.Millisecond}})
+		e.addAccount("ann", "viewer", "correct horse battery")
+		b := e.browser()
+		b.login("ann", "correct horse battery")
+		c := dialCookie(e, b.sessionCookie())
+		keep := e.mustDial("") // another credential streams on
+		if _, err := cli(e).DisableAccount(admin, "ann"); err != nil {
+			t.Fatal(err)
+		}
+		expectClose(t, c, 4001, "session ended", 5*time.Second)
+		e.Hub.Publish(live.Frame{Type: live.TypeJob, Data: 1})
+		keep.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if _, _, err := keep.ReadMessage(); err != nil {
+			t.Errorf("another credential's socket: %v, want it still streaming", err)
+		}
+	})
+	t.Run("signed out", func(t *testing.T) {
+		e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{CheckEvery: never}})
+		e.addAccount("bob", "admin", "correct horse battery")
+		b := e.browser()
+		b.login("bob", "correct horse battery")
+		c := dialCookie(e, b.sessionCookie())
+		if res := b.do("POST", "/logout", nil, "Sec-Fetch-Site", "same-origin", "Origin", e.HTTP.URL); res.StatusCode != http.StatusSeeOther {
+			t.Fatalf("sign out: %d", res.StatusCode)
+		}
+		expectClose(t, c, 4001, "session ended", 5*time.Second)
+	})
+	t.Run("NOC device's token revoked through the API", func(t *testing.T) {
+		e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{CheckEvery: never}})
+		_, wall, err := cli(e).CreateToken(admin, "wall", "viewer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := cli(e).DeviceSignIn(context.Background(), wall, "", "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := dialCookie(e, in.Secret)
+		e.json("POST", fmt.Sprintf("/api/v1/tokens/%d/revoke", tokenID(e, "wall")), e.Admin, nil, http.StatusOK, nil)
+		expectClose(t, c, 4001, "", 5*time.Second)
+	})
+	t.Run("NOC device session ended elsewhere", func(t *testing.T) {
+		e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{CheckEvery: 100 * time.Millisecond}})
+		_, wall, err := cli(e).CreateToken(admin, "wall", "viewer")
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := cli(e).DeviceSignIn(context.Background(), wall, "", "127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := dialCookie(e, in.Secret)
+		if _, err := cli(e).RevokeToken(admin, tokenID(e, "wall")); err != nil {
+			t.Fatal(err)
+		}
+		expectClose(t, c, 4001, "session ended", 5*time.Second)
+	})
+}
+
+// One credential may hold only so many sockets; the next is refused with
+// a 429 that says why, before the upgrade.
+func TestWSCapPerCredential(t *testing.T) {
+	e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{PerCredential: 2}})
+	e.mustDial("")
+	e.mustDial("")
+	c, res, err := e.dial("", e.Viewer, "")
+	if err == nil {
+		c.Close()
+		t.Fatal("third socket of one token upgraded, want it refused")
+	}
+	if res == nil || res.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("got %v, want 429", res)
+	}
+	var body struct {
+		Error string `json:"error"`
+	}
+	json.NewDecoder(res.Body).Decode(&body)
+	if !strings.Contains(body.Error, "live streams open") {
+		t.Errorf("refusal says %q, want it to say the credential has too many live streams", body.Error)
+	}
+	if _, _, err := e.dial("", e.Admin, ""); err != nil {
+		t.Errorf("another token's socket: %v, want it let through", err)
+	}
+}
+
+// A client that pings every millisecond while it reads a large live
+// backlog slowly (so the server's socket stays full and its writes are
+// partial) gets only well-formed frames.
+func TestWSPingFloodDuringLiveBacklog(t *testing.T) {
+	e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{Queue: 4096}})
+	c := e.mustDial("types=job")
+	waitFor(t, "the subscription", func() bool { return e.Hub.Stats().Subscribers == 1 })
+	stop := make(chan struct{})
+	defer close(stop)
+	go func() {
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+				if c.WriteControl(websocket.PingMessage, []byte("p"), time.Now().Add(time.Second)) != nil {
+					return
+				}
+			}
+		}
+	}()
+	const n = 1500
+	pad := strings.Repeat("y", 16<<10)
+	go func() {
+		for i := range n {
+			e.Hub.Publish(live.Frame{Type: live.TypeJob, Data: map[string]any{"seq": i, "pad": pad}})
+			if i%8 == 0 {
+				time.Sleep(time.Millisecond) // bursts, so the queue empties and fills again
+			}
+		}
+	}()
+	c.SetReadDeadline(time.Now().Add(30 * time.Second))
+	for i := range n {
+		var f struct {
+			Data struct {
+				Seq int `json:"seq"`
+			} `json:"data"`
+		}
+		if err := c.ReadJSON(&f); err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if f.Data.Seq != i {
+			t.Fatalf("frame %d has seq %d", i, f.Data.Seq)
+		}
+		if i%4 == 0 {
+			time.Sleep(100 * time.Microsecond) // a slow reader keeps the server's socket full
+		}
+	}
+}
+
+// cli is what the admin-web CLI does in its own process: actions over the
+// same database, publishing to no hub of the server's.
+func cli(e *liveEnv) *actions.Actions { return actions.New(e.Store, nil, nil) }

@@ -196,8 +196,11 @@ func childMailnet(args []string) error {
 	w := ingest.New(st, hub, nil, ingest.Options{})
 	pub := live.Tee(hub, live.PublisherFunc(w.Observe))
 	log := slog.New(slog.DiscardHandler)
+	// Every load-test client streams with the one viewer token: lift the
+	// per-credential cap (20 by default) above the most clients a run has.
 	srv, err := web.New(web.Config{Store: st, Actions: actions.New(st, pub, log), Live: pub, Hub: hub, Ingest: w,
-		Log: log, Registry: prometheus.NewRegistry(), Now: func() time.Time { return time.Now().UTC() }})
+		Log: log, Registry: prometheus.NewRegistry(), Now: func() time.Time { return time.Now().UTC() },
+		WS: web.WSOptions{PerCredential: 25_000}})
 	if err != nil {
 		return err
 	}

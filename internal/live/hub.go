@@ -2,20 +2,21 @@ package live
 
 import (
 	"context"
-	"encoding/binary"
 	"encoding/json"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/gorilla/websocket"
+
 	"mailnet/internal/mailnet"
 )
 
-// Msg is one frame encoded for the wire, once per broadcast: the JSON
-// payload and the complete websocket text frame around it (a server's
-// frames are unmasked, so the same bytes go to every client). It also
-// carries what per-client filters look at.
+// Msg is one frame encoded once per broadcast: its JSON payload, the
+// websocket message prepared from it (framed once, on first use, for
+// every client), and what per-client filters look at. A Msg is shared by
+// pointer and never copied.
 type Msg struct {
 	Type     string
 	ID       int64
@@ -25,16 +26,26 @@ type Msg struct {
 	Source   string
 	Severity string
 	JSON     []byte
-	Wire     []byte // header + JSON, ready to write to a websocket connection
+
+	prepOnce sync.Once
+	prep     *websocket.PreparedMessage
+	prepErr  error
 }
 
-// Encode marshals f and frames it for the wire.
+// Prepared returns m as a websocket text message, framed once however
+// many connections write it.
+func (m *Msg) Prepared() (*websocket.PreparedMessage, error) {
+	m.prepOnce.Do(func() { m.prep, m.prepErr = websocket.NewPreparedMessage(websocket.TextMessage, m.JSON) })
+	return m.prep, m.prepErr
+}
+
+// Encode marshals f.
 func Encode(f Frame) (*Msg, error) {
 	b, err := json.Marshal(f)
 	if err != nil {
 		return nil, err
 	}
-	m := &Msg{Type: f.Type, ID: f.ID, SiteID: f.Site, JSON: b, Wire: WireText(b)}
+	m := &Msg{Type: f.Type, ID: f.ID, SiteID: f.Site, JSON: b}
 	var ev *EventData
 	switch d := f.Data.(type) {
 	case EventData:
@@ -83,26 +94,6 @@ func NewEventData(ev mailnet.Event) EventData {
 // server's site id (0: unknown).
 func EventFrame(ev mailnet.Event, site int64) Frame {
 	return Frame{Type: TypeEvent, ID: ev.ID, Data: NewEventData(ev), Site: site}
-}
-
-// WireText returns payload as one unmasked, unfragmented websocket text
-// frame (RFC 6455 section 5.2), the form a server sends.
-func WireText(payload []byte) []byte {
-	n := len(payload)
-	var hdr []byte
-	switch {
-	case n < 126:
-		hdr = []byte{0x81, byte(n)}
-	case n <= 0xffff:
-		hdr = []byte{0x81, 126, 0, 0}
-		binary.BigEndian.PutUint16(hdr[2:], uint16(n))
-	default:
-		hdr = make([]byte, 10)
-		hdr[0], hdr[1] = 0x81, 127
-		binary.BigEndian.PutUint64(hdr[2:], uint64(n))
-	}
-	out := make([]byte, 0, len(hdr)+n)
-	return append(append(out, hdr...), payload...)
 }
 
 // Filter selects the frames a client wants. Empty lists select all; the
@@ -174,8 +165,8 @@ func contains[T comparable](list []T, v T) bool {
 //
 // Ownership: the hub calls Wake once when the queue becomes non-empty (or
 // the subscriber is cut off) and not again until the owner, having taken
-// everything, finds the queue empty (Take returns no groups). So exactly
-// one party at a time drains a subscriber.
+// everything, gives it back (Release, which succeeds only on an empty
+// queue). So exactly one party at a time drains a subscriber.
 type Sub struct {
 	mu     sync.Mutex
 	q      []*Group
@@ -204,19 +195,16 @@ func (s *Sub) Overflowed() bool {
 	return s.over
 }
 
-// Take appends the queued groups to dst and empties the queue. When
-// there are none, the subscriber goes back to idle: the next publication
-// wakes it again. over reports a subscriber cut off because its queue was
-// full; its owner disconnects it.
+// Take appends the queued groups to dst and empties the queue; the
+// caller stays the owner. over reports a subscriber cut off because its
+// queue was full; its owner disconnects it.
 func (s *Sub) Take(dst []*Group) (groups []*Group, over bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.over {
-		s.waking = true // stays with its owner, who disconnects it
 		return dst, true
 	}
 	if len(s.q) == 0 {
-		s.waking = false
 		return dst, false
 	}
 	dst = append(dst, s.q...)
@@ -226,6 +214,19 @@ func (s *Sub) Take(dst []*Group) (groups []*Group, over bool) {
 		s.q = nil // a burst's queue is not kept by an idle connection
 	}
 	return dst, false
+}
+
+// Release gives up ownership when the queue is empty (and the
+// subscriber was not cut off): the next publication wakes it again. It
+// reports false, the caller still the owner, when something is queued.
+func (s *Sub) Release() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.over || len(s.q) > 0 {
+		return false
+	}
+	s.waking = false
+	return true
 }
 
 // Push queues g for s alone, past its filter and its limit (control
@@ -324,7 +325,7 @@ func (h *Hub) PublishCommitted(ctx context.Context) error {
 // Subscribe adds a subscriber with a queue of the given size (at least 1)
 // that receives the frames f lets through, from now on. w is woken when
 // it has frames. With owned, the caller starts as its owner (the hub does
-// not wake w until the caller's Take finds the queue empty): a client
+// not wake w until the caller Releases it): a client
 // replaying history takes the live frames itself afterwards.
 func (h *Hub) Subscribe(f Filter, queue int, w Waker, owned bool) *Sub {
 	all := len(f.Types) == 0 && len(f.Servers) == 0 && len(f.EventIDs) == 0 && len(f.SiteIDs) == 0 && f.Source == "" && f.Severity == ""

@@ -19,7 +19,8 @@ func (w *wakes) count() int { w.mu.Lock(); defer w.mu.Unlock(); return w.n }
 func job(i int) live.Frame { return live.Frame{Type: live.TypeJob, Data: i} }
 
 // The hub wakes an idle subscriber once, however many publications queue
-// before its owner takes them; the owner's empty Take makes it idle again.
+// before its owner takes them; only Release on an empty queue makes it
+// idle again.
 func TestHubWakesIdleSubscriberOnce(t *testing.T) {
 	h := live.NewHub()
 	w := &wakes{}
@@ -33,16 +34,21 @@ func TestHubWakesIdleSubscriberOnce(t *testing.T) {
 	if len(groups) != 2 || over {
 		t.Fatalf("got %d groups (over %v), want 2", len(groups), over)
 	}
-	h.Publish(job(3)) // still owned: the owner has not seen an empty queue
+	if groups, _ = s.Take(groups[:0]); len(groups) != 0 {
+		t.Fatalf("got %d groups from an empty queue, want 0", len(groups))
+	}
+	h.Publish(job(3)) // still owned: an empty Take does not let go
 	if got := w.count(); got != 1 {
 		t.Fatalf("got %d wakes while owned, want 1", got)
 	}
-	groups, _ = s.Take(groups[:0])
-	if len(groups) != 1 {
+	if s.Release() {
+		t.Fatal("Release with a frame queued succeeded, want the owner to keep it")
+	}
+	if groups, _ = s.Take(groups[:0]); len(groups) != 1 {
 		t.Fatalf("got %d groups, want 1", len(groups))
 	}
-	if groups, _ = s.Take(groups[:0]); len(groups) != 0 {
-		t.Fatalf("got %d groups from an empty queue, want 0", len(groups))
+	if !s.Release() {
+		t.Fatal("Release of an empty queue failed")
 	}
 	h.Publish(job(4))
 	if got := w.count(); got != 2 {
@@ -78,6 +84,9 @@ func TestHubOverflowCutsOff(t *testing.T) {
 	}
 	if _, over := s.Take(nil); !over || !s.Overflowed() {
 		t.Fatalf("Take reports over %v, want true", over)
+	}
+	if s.Release() {
+		t.Fatal("a cut-off subscriber was released, want it kept by its owner until it disconnects")
 	}
 }
 

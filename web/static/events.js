@@ -176,8 +176,15 @@
       }
       onFrame(f);
     };
-    ws.onclose = function () {
+    ws.onclose = function (e) {
       ws = null;
+      if (e && e.code === 4001) {
+        // The console ended this page's credential (signed out, session
+        // ended, token revoked): say so instead of reconnecting.
+        clearInterval(tick);
+        setState("disconnected", (e.reason || "session ended") + "; sign in again to resume from event " + lastId);
+        return;
+      }
       retry();
     };
   }

@@ -21,6 +21,7 @@
   var lastFetch = 0, dirty = false, fetching = false, fetchTimer = 0;
   var ws = null, sockOpen = false, delay = 1000, retryTimer = 0;
   var ended = false, fetchFailed = false, settled = false; // settled: the first socket opened or failed
+  var endedWhy = ""; // the server's close reason when it ended this screen's credential
 
   function setStatus(state, text) {
     if (statusEl.dataset.state !== state) statusEl.dataset.state = state;
@@ -37,7 +38,7 @@
     var note = "updated " + secondsAgo(lastUpdate) + " s ago";
     if (ended) {
       setStatus("disconnected", "session ended");
-      note = "sign this screen in again with /noc/login?token=…";
+      note = (endedWhy && endedWhy !== "session ended" ? endedWhy + " · " : "") + "sign this screen in again with /noc/login?token=…";
     } else if (!settled && !sockOpen) {
       setStatus("connecting", "connecting");
     } else if (!sockOpen || age > DOWN_MS) {
@@ -147,11 +148,19 @@
       lastUpdate = Date.now();
       schedule();
     };
-    ws.onclose = function () {
+    ws.onclose = function (e) {
       var was = sockOpen;
       settled = true;
       sockOpen = false;
       ws = null;
+      if (e && e.code === 4001) {
+        // The console ended this screen's session (token revoked): say
+        // so, and do not knock again with a credential that is gone.
+        ended = true;
+        endedWhy = e.reason || "session ended";
+        paint();
+        return;
+      }
       if (!was) fetchSessionCheck();
       retry();
       paint();
