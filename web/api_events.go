@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -204,8 +203,8 @@ type eventFilter struct {
 func (s *Server) parseEventFilter(r *http.Request, v url.Values) (eventFilter, error) {
 	f := eventFilter{q: store.EventQuery{EventID: -1}}
 	if a := v.Get("after_id"); a != "" {
-		n, err := strconv.ParseInt(a, 10, 64)
-		if err != nil || n < 0 {
+		n, ok := parseID(a)
+		if !ok {
 			return f, mailnet.Invalid("after_id", "after_id must be a non-negative integer, not %q", a)
 		}
 		f.q.AfterID, f.hasID = n, true
@@ -213,11 +212,11 @@ func (s *Server) parseEventFilter(r *http.Request, v url.Values) (eventFilter, e
 	f.q.Server = strings.TrimSpace(v.Get("server"))
 	f.q.Source = strings.TrimSpace(v.Get("source"))
 	if e := v.Get("event_id"); e != "" {
-		n, err := strconv.Atoi(e)
-		if err != nil || n < 0 {
+		n, ok := parseID(e)
+		if !ok || n > 1<<31-1 {
 			return f, mailnet.Invalid("event_id", "event_id must be a non-negative integer, not %q", e)
 		}
-		f.q.EventID = n
+		f.q.EventID = int(n)
 	}
 	switch sev := v.Get("severity"); sev {
 	case "", "info", "warning", "error":
@@ -226,7 +225,7 @@ func (s *Server) parseEventFilter(r *http.Request, v url.Values) (eventFilter, e
 		return f, mailnet.Invalid("severity", "severity must be info, warning or error, not %q", sev)
 	}
 	if site := strings.TrimSpace(v.Get("site")); site != "" {
-		if n, err := strconv.ParseInt(site, 10, 64); err == nil && n > 0 {
+		if n, ok := parseID(site); ok && n > 0 {
 			f.q.SiteID = n
 		} else {
 			id, err := s.store.EventSiteID(r.Context(), site)
@@ -253,11 +252,11 @@ func (s *Server) parseEventFilter(r *http.Request, v url.Values) (eventFilter, e
 	}
 	f.limit = DefaultEventLimit
 	if l := v.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > MaxEventLimit {
+		n, ok := parseID(l)
+		if !ok || n < 1 || n > MaxEventLimit {
 			return f, mailnet.Invalid("limit", "limit must be between 1 and %d, not %q", MaxEventLimit, l)
 		}
-		f.limit = n
+		f.limit = int(n)
 	}
 	if t := v.Get("types"); t != "" {
 		for _, typ := range strings.Split(t, ",") {
