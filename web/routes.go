@@ -18,6 +18,7 @@ func (s *Server) routes() http.Handler {
 	r.Use(middleware.RequestID)
 	r.Use(s.recoverer)
 	r.Use(s.observe)
+	r.Use(s.limitBodies) // body deadline and slots (web/bodylimit.go)
 	r.Use(s.securityHeaders)
 	r.Use(s.authenticate)
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -37,6 +37,11 @@ type Config struct {
 	TrustedProxies []string
 	// MaxBody caps request bodies; 0 means DefaultMaxBody.
 	MaxBody int64
+	// BodyTimeout is how long a request body may take to arrive (0:
+	// DefaultBodyTimeout); MaxBodies how many may be arriving at once (0:
+	// DefaultMaxBodies). See web/bodylimit.go.
+	BodyTimeout time.Duration
+	MaxBodies   int
 
 	// Hub fans live frames out to websocket clients; nil makes one (and
 	// then Live, when nil, publishes to it).
@@ -71,6 +76,8 @@ type Server struct {
 	ws wsPump // the websocket writer shards (web/ws.go)
 
 	serverReports *reports.ServerReportCache // encoded Global Server Reports by store version
+
+	bodies *bodyLimiter // request-body deadline and slots (web/bodylimit.go)
 }
 
 // New builds the server and its router.
@@ -117,6 +124,7 @@ func New(cfg Config) *Server {
 	if cfg.Store != nil {
 		s.serverReports = reports.NewServerReportCache(cfg.Store, 0, 0)
 	}
+	s.bodies = newBodyLimiter(cfg.BodyTimeout, cfg.MaxBodies)
 	s.handler = s.routes()
 	return s
 }
