@@ -61,7 +61,7 @@ func (o *Options) defaults() {
 // Defaults of Options.
 const (
 	DefaultMaxBatch = 10_000
-	DefaultMaxBytes = 32 << 20
+	DefaultMaxBytes = 16 << 20
 )
 
 // ErrBusy is returned when the queue is full: the agent retries later.
