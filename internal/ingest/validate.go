@@ -6,6 +6,14 @@
 // requestors in the same transaction, and publishes one live frame per
 // stored event after commit, in id order. Retention prunes old events in
 // the background.
+//
+// Ingest is the one writer besides internal/actions: events are data the
+// agents report, not an administrator's change, so they take this path of
+// their own. What it holds is bounded: events per batch (MaxBatch, 413),
+// events queued (MaxQueued, 429, the first batch included) and request
+// bytes from the first read to the commit (MaxBytes, 429). Names resolve
+// under store.FoldName, the folding server names are unique under, and an
+// idempotency key is the sending token's own.
 package ingest
 
 import (

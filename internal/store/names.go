@@ -7,6 +7,7 @@ import (
 	"sort"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/cases"
 	"golang.org/x/text/unicode/norm"
@@ -24,6 +25,16 @@ var folder = cases.Fold()
 // they can name one server only, and an agent that sends any of them
 // reaches it.
 func FoldName(name string) string {
+	ascii := true
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii { // NFKC leaves ASCII alone, and its case fold is ToLower
+		return strings.ToLower(name)
+	}
 	return norm.NFKC.String(folder.String(norm.NFKC.String(name)))
 }
 
