@@ -99,6 +99,15 @@ func TestIDsAreCanonical(t *testing.T) {
 		}
 	}
 	e.json("GET", "/api/v1/users?server_id=1", e.Viewer, nil, http.StatusOK, nil)
+	// The pages read ids by the same rule as the API.
+	for _, path := range []string{"/api/v1/reports/servers?site_id=", "/servers?site="} {
+		if got, body := e.do("GET", path+"1", e.Viewer, nil); got != http.StatusOK {
+			t.Errorf("GET %s1: %d, want 200 (%.200s)", path, got, body)
+		}
+		if got, _ := e.do("GET", path+"01", e.Viewer, nil); got != http.StatusUnprocessableEntity {
+			t.Errorf("GET %s01: %d, want 422", path, got)
+		}
+	}
 }
 
 // TestNamesUniqueUnderFolding: a name that folds (NFKC, case fold) to one
