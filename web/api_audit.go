@@ -59,8 +59,8 @@ func optInt(q url.Values, k string) (int64, error) {
 	if v == "" {
 		return 0, nil
 	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n < 0 {
+	n, ok := parseID(v)
+	if !ok {
 		return 0, mailnet.Invalid(k, "%s must be a whole number, not %q", k, v)
 	}
 	return n, nil

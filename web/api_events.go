@@ -1,17 +1,16 @@
 package web
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"mailnet/internal/ingest"
@@ -63,18 +62,47 @@ func (s *Server) registerLiveMetrics() {
 // postEvents takes a batch of events from an agent. The whole batch is
 // validated first: one bad event refuses it all with 422 naming the
 // event's index and field, and nothing is stored.
+//
+// What one batch may hold is bounded before it is read: the body's bytes
+// are reserved against the writer's in-flight bound (429 with Retry-After
+// when they do not fit) and held until the batch commits, the body is
+// decoded one event at a time (never a whole-body copy), and a batch
+// past the writer's event cap is refused (413) as soon as the cap is
+// passed.
 func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 	if s.cfg.Ingest == nil {
 		s.error(w, r, errors.New("ingest is not configured"))
 		return
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, MaxIngestBody)
-	items, err := decodeIngestBatch(r.Body, s.now())
+	size := r.ContentLength
+	if size > MaxIngestBody {
+		s.error(w, r, mailnet.Errorf(mailnet.KindTooLarge, "body", "request body is larger than %d bytes", MaxIngestBody))
+		return
+	}
+	if size < 0 {
+		size = MaxIngestBody // chunked: reserve the most it may be
+	}
+	res, err := s.cfg.Ingest.Reserve(size)
 	if err != nil {
+		if mailnet.ErrorKind(err) == mailnet.KindTooMany {
+			w.Header().Set("Retry-After", "1")
+		}
 		s.error(w, r, err)
 		return
 	}
-	n, err := s.cfg.Ingest.Submit(r.Context(), items)
+	r.Body = http.MaxBytesReader(w, r.Body, MaxIngestBody)
+	items, err := decodeIngestBatch(r.Body, s.now(), s.cfg.Ingest.MaxBatch())
+	if err != nil {
+		res.Release()
+		s.error(w, r, err)
+		return
+	}
+	if p := mailnet.PrincipalFrom(r.Context()); p != nil {
+		for i := range items {
+			items[i].TokenID = p.TokenID
+		}
+	}
+	n, err := s.cfg.Ingest.SubmitReserved(r.Context(), items, res)
 	if err != nil {
 		if mailnet.ErrorKind(err) == mailnet.KindTooMany {
 			w.Header().Set("Retry-After", "1")
@@ -86,33 +114,70 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 // decodeIngestBatch reads a POST /api/v1/events body (a JSON array of
-// events, each decoded strictly) and validates it as a whole. Every
-// refusal is a domain error naming a field: "body" when the body is not
-// a JSON array (400, or 413 past the size limit), "[i]" or "[i].field"
-// for the first bad event (422).
-func decodeIngestBatch(body io.Reader, now time.Time) ([]ingest.Item, error) {
-	var raw []json.RawMessage
-	if err := DecodeStrict(body, &raw); err != nil {
-		if e, ok := mailnet.AsError(err); ok {
-			return nil, mailnet.Errorf(e.Kind, "body", "%s", e.Message)
+// events) one event at a time, each decoded strictly and validated as it
+// comes, so no more than the decoded events is ever held; past maxEvents
+// it stops reading. Every refusal is a domain error naming a field:
+// "body" when the body is not a JSON array (400), cut short or malformed
+// (400), or holds more than maxEvents events or bytes (413); "[i]" or
+// "[i].field" for the first bad event (422, or 400 for a name given
+// twice or invalid UTF-8 inside it).
+func decodeIngestBatch(body io.Reader, now time.Time, maxEvents int) ([]ingest.Item, error) {
+	dec := jsontext.NewDecoder(body)
+	bodyErr := func(err error) error {
+		e, _ := mailnet.AsError(jsonError(err))
+		field := e.Field
+		if field == "" {
+			field = "body"
 		}
-		return nil, mailnet.Errorf(mailnet.KindMalformed, "body", "%v", err)
+		return mailnet.Errorf(e.Kind, field, "%s", e.Message)
 	}
-	in := make([]ingest.Input, len(raw))
-	for i, m := range raw {
-		if err := DecodeStrict(bytes.NewReader(m), &in[i]); err != nil {
-			field := fmt.Sprintf("[%d]", i)
-			msg := err.Error()
-			if e, ok := mailnet.AsError(err); ok {
-				msg = e.Message
-				if e.Field != "" {
-					field += "." + e.Field
-				}
+	tok, err := dec.ReadToken()
+	if err != nil {
+		return nil, bodyErr(err)
+	}
+	if tok.Kind() != '[' {
+		return nil, mailnet.Errorf(mailnet.KindMalformed, "body", "request body must be a JSON array of events")
+	}
+	items := make([]ingest.Item, 0, 64)
+	for i := 0; ; i++ {
+		switch dec.PeekKind() {
+		case ']':
+			if _, err := dec.ReadToken(); err != nil {
+				return nil, bodyErr(err)
 			}
-			return nil, mailnet.Invalid(field, "event %d: %s", i, msg)
+			if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
+				if err == nil {
+					return nil, mailnet.Errorf(mailnet.KindMalformed, "body", "request body has data after the JSON array")
+				}
+				return nil, bodyErr(err)
+			}
+			return items, nil
+		case 0: // an error: ReadToken reports it
+			_, err := dec.ReadToken()
+			return nil, bodyErr(err)
 		}
+		if i >= maxEvents {
+			return nil, mailnet.Errorf(mailnet.KindTooLarge, "body", "a batch may carry at most %d events; split it", maxEvents)
+		}
+		var in ingest.Input
+		if err := jsonv2.UnmarshalDecode(dec, &in, strictJSON); err != nil {
+			var sem *jsonv2.SemanticError
+			if !errors.As(err, &sem) {
+				return nil, bodyErr(err) // syntax: the body is malformed
+			}
+			e, _ := mailnet.AsError(jsonError(err))
+			field := e.Field
+			if field == "" {
+				field = fmt.Sprintf("[%d]", i)
+			}
+			return nil, mailnet.Invalid(field, "event %d: %s", i, e.Message)
+		}
+		it, err := ingest.ValidateAt(i, &in, now)
+		if err != nil {
+			return nil, err
+		}
+		items = append(items, it)
 	}
-	return ingest.Validate(in, now)
 }
 
 // eventFilter is what the event query and the websocket share.
@@ -129,8 +194,8 @@ type eventFilter struct {
 func (s *Server) parseEventFilter(r *http.Request, v url.Values) (eventFilter, error) {
 	f := eventFilter{q: store.EventQuery{EventID: -1}}
 	if a := v.Get("after_id"); a != "" {
-		n, err := strconv.ParseInt(a, 10, 64)
-		if err != nil || n < 0 {
+		n, ok := parseID(a)
+		if !ok {
 			return f, mailnet.Invalid("after_id", "after_id must be a non-negative integer, not %q", a)
 		}
 		f.q.AfterID, f.hasID = n, true
@@ -138,11 +203,11 @@ func (s *Server) parseEventFilter(r *http.Request, v url.Values) (eventFilter, e
 	f.q.Server = strings.TrimSpace(v.Get("server"))
 	f.q.Source = strings.TrimSpace(v.Get("source"))
 	if e := v.Get("event_id"); e != "" {
-		n, err := strconv.Atoi(e)
-		if err != nil || n < 0 {
+		n, ok := parseID(e)
+		if !ok || n > 1<<31-1 {
 			return f, mailnet.Invalid("event_id", "event_id must be a non-negative integer, not %q", e)
 		}
-		f.q.EventID = n
+		f.q.EventID = int(n)
 	}
 	switch sev := v.Get("severity"); sev {
 	case "", "info", "warning", "error":
@@ -151,7 +216,7 @@ func (s *Server) parseEventFilter(r *http.Request, v url.Values) (eventFilter, e
 		return f, mailnet.Invalid("severity", "severity must be info, warning or error, not %q", sev)
 	}
 	if site := strings.TrimSpace(v.Get("site")); site != "" {
-		if n, err := strconv.ParseInt(site, 10, 64); err == nil && n > 0 {
+		if n, ok := parseID(site); ok && n > 0 {
 			f.q.SiteID = n
 		} else {
 			id, err := s.store.EventSiteID(r.Context(), site)
@@ -178,11 +243,11 @@ func (s *Server) parseEventFilter(r *http.Request, v url.Values) (eventFilter, e
 	}
 	f.limit = DefaultEventLimit
 	if l := v.Get("limit"); l != "" {
-		n, err := strconv.Atoi(l)
-		if err != nil || n < 1 || n > MaxEventLimit {
+		n, ok := parseID(l)
+		if !ok || n < 1 || n > MaxEventLimit {
 			return f, mailnet.Invalid("limit", "limit must be between 1 and %d, not %q", MaxEventLimit, l)
 		}
-		f.limit = n
+		f.limit = int(n)
 	}
 	if t := v.Get("types"); t != "" {
 		for _, typ := range strings.Split(t, ",") {

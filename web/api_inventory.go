@@ -3,7 +3,6 @@ package web
 import (
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"mailnet/internal/actions"
 	"mailnet/internal/mailnet"
@@ -13,22 +12,23 @@ import (
 // apiPathID reads the path value name as an id; anything else is a 404
 // naming what was looked for.
 func apiPathID(r *http.Request, name, what string) (int64, error) {
-	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := parseID(r.PathValue(name))
+	if !ok || id <= 0 {
 		return 0, mailnet.NotFound(what, r.PathValue(name))
 	}
 	return id, nil
 }
 
-// queryInt reads an optional integer query parameter: def when absent,
-// a 422 naming it when it is not an integer within [lo, hi].
+// queryInt reads an optional integer query parameter, written canonically
+// (parseID: "01" and "+1" are refused): def when absent, a 422 naming it
+// when it is not an integer within [lo, hi] (lo >= 0).
 func queryInt(r *http.Request, name string, def, lo, hi int64) (int64, error) {
 	s := r.URL.Query().Get(name)
 	if s == "" {
 		return def, nil
 	}
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < lo || n > hi {
+	n, ok := parseID(s)
+	if !ok || n < lo || n > hi {
 		return 0, mailnet.Invalid(name, "%s must be an integer from %d to %d, not %q", name, lo, hi, s)
 	}
 	return n, nil
@@ -69,12 +69,15 @@ func (s *Server) apiSiteCreate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	st, err := s.actions.CreateSite(r.Context(), in)
+	st, warnings, err := s.actions.CreateSiteWarned(r.Context(), in)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, st)
+	writeJSON(w, http.StatusCreated, struct {
+		mailnet.Site
+		Warnings []string `json:"warnings,omitempty"`
+	}{st, warnings})
 }
 
 // serverView is a server as the API shows it: the contract's fields, the
@@ -86,6 +89,9 @@ type serverView struct {
 	DuplicateSerial bool   `json:"duplicate_serial"`
 	Impacted        bool   `json:"serial_conflict_impact,omitempty"`
 	Warning         string `json:"warning,omitempty"`
+	// Warnings are every warning of a create (a shared serial, a
+	// look-alike name); the create succeeded all the same.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 func newServerView(sv mailnet.Server, c reports.Conflicts) serverView {
@@ -151,6 +157,7 @@ func (s *Server) apiServerCreate(w http.ResponseWriter, r *http.Request) {
 	v := newServerView(res.Server, c)
 	v.DuplicateSerial = len(res.Duplicates) > 0
 	v.Warning = res.Warning
+	v.Warnings = res.Warnings
 	writeJSON(w, http.StatusCreated, v)
 }
 

@@ -451,7 +451,7 @@ func TestUsersMessagesAndCounters(t *testing.T) {
 			{"negative size", []map[string]any{{"subject": "ok", "size": 1}, {"subject": "bad", "size": -1}}, 422, "size"},
 			{"bad time", []map[string]any{{"subject": "x", "received_at": "yesterday"}}, 422, "received_at"},
 			{"long folder", []map[string]any{{"folder": strings.Repeat("f", 256)}}, 422, "folder"},
-			{"unknown field", []map[string]any{{"subject": "x", "flag": true}}, 400, "flag"},
+			{"unknown field", []map[string]any{{"subject": "x", "flag": true}}, 400, "[0].flag"},
 			{"not an array", map[string]any{"subject": "x"}, 400, ""},
 			{"null", "null", 400, ""},
 		}

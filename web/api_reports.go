@@ -29,8 +29,8 @@ func serverQuery(v url.Values) (reports.ServerQuery, error) {
 		site, siteField = v.Get("site"), "site"
 	}
 	if site != "" {
-		id, err := strconv.ParseInt(site, 10, 64)
-		if err != nil || id <= 0 {
+		id, ok := parseID(site)
+		if !ok || id <= 0 {
 			return q, mailnet.Invalid(siteField, "%s must be a site id", siteField)
 		}
 		q.SiteID = id

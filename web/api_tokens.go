@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 
 	"mailnet/internal/live/ws"
 	"mailnet/internal/mailnet"
@@ -120,6 +119,6 @@ func (s *Server) tokensRevokePage(w http.ResponseWriter, r *http.Request) {
 
 // tokenIDParam reads the {id} path value as a positive integer.
 func tokenIDParam(r *http.Request) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
-	return id, err == nil && id > 0
+	id, ok := parseID(r.PathValue("id"))
+	return id, ok && id > 0
 }

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"slices"
-	"strconv"
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
@@ -51,8 +50,8 @@ func (s *Server) pageEvents(w http.ResponseWriter, r *http.Request) {
 	q := f.q
 	q.Limit = eventPageSize
 	if b := v.Get("before_id"); b != "" {
-		n, err := strconv.ParseInt(b, 10, 64)
-		if err != nil || n < 1 {
+		n, ok := parseID(b)
+		if !ok || n < 1 {
 			p.Error, p.Field, p.Live = "before_id must be a positive integer", "before_id", false
 			s.render(w, r, http.StatusUnprocessableEntity, page, views.EventsBody(p))
 			return

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -68,7 +67,7 @@ func (s *Server) nocPage(r *http.Request, full bool) (*views.NocPage, error) {
 		p.Tiles = views.NocTiles
 	}
 	if site := strings.TrimSpace(q.Get("site")); site != "" {
-		if n, err := strconv.ParseInt(site, 10, 64); err == nil && n > 0 {
+		if n, ok := parseID(site); ok && n > 0 {
 			p.SiteID = n
 		} else {
 			id, err := s.store.EventSiteID(ctx, site)

@@ -2,7 +2,6 @@ package web
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"mailnet/internal/mailnet"
@@ -30,7 +29,7 @@ func (s *Server) pageRouting(w http.ResponseWriter, r *http.Request) {
 		p.Names[sv.ID] = sv.Name
 	}
 	if p.Server != "" {
-		if id, err := strconv.ParseInt(p.Server, 10, 64); err == nil && p.Names[id] != "" {
+		if id, ok := parseID(p.Server); ok && p.Names[id] != "" {
 			p.ServerID = id
 		} else {
 			for _, sv := range servers {

@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 
 	"mailnet/internal/mailnet"
@@ -28,8 +27,8 @@ func serverFilter(v url.Values) (views.ServerFilter, reports.ServerQuery, error)
 		return f, q, mailnet.Invalid("q", "the search is longer than 200 characters")
 	}
 	if f.Site != "" {
-		id, err := strconv.ParseInt(f.Site, 10, 64)
-		if err != nil || id <= 0 {
+		id, ok := parseID(f.Site)
+		if !ok || id <= 0 {
 			return f, q, mailnet.Invalid("site", "site must be a site id")
 		}
 		q.SiteID = id

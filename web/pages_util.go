@@ -3,7 +3,6 @@ package web
 import (
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -22,6 +21,6 @@ func sameOriginPath(ref string, r *http.Request) string {
 
 // pathID reads a positive integer path value, or returns a 404-kind error.
 func pathID(r *http.Request, name string) (int64, bool) {
-	id, err := strconv.ParseInt(r.PathValue(name), 10, 64)
-	return id, err == nil && id > 0
+	id, ok := parseID(r.PathValue(name))
+	return id, ok && id > 0
 }

@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	"github.com/go-json-experiment/json/jsontext"
 
 	"mailnet/internal/mailnet"
 )
@@ -94,56 +98,99 @@ func backLink(r *http.Request) string {
 }
 
 // decodeJSON reads r's body into dst strictly: at most the configured
-// size (413), no unknown fields, nothing after the value, and errors that
-// name the field at fault.
+// size (413), and otherwise as DecodeStrict.
 func (s *Server) decodeJSON(w http.ResponseWriter, r *http.Request, dst any) error {
 	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxBody)
 	return DecodeStrict(r.Body, dst)
 }
 
-// DecodeStrict decodes one JSON value from body into dst, refusing unknown
-// fields and trailing data, with errors that name the field at fault.
+// strictJSON are the options every request body is decoded with. The
+// experimental v2 decoder already matches member names case-sensitively,
+// refuses duplicate names and refuses invalid UTF-8 (encoding/json does
+// none of these); unknown members are refused here too.
+var strictJSON = jsonv2.JoinOptions(jsonv2.RejectUnknownMembers(true))
+
+// DecodeStrict decodes one JSON value from body into dst: member names
+// match exactly (`{"NAME":..}` is an unknown field, not "name"), a name
+// given twice, invalid UTF-8, unknown fields, numbers that do not fit the
+// field (1.0 is not an integer id) and trailing data are refused, each
+// with the field at fault named.
 func DecodeStrict(body io.Reader, dst any) error {
-	dec := json.NewDecoder(body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(dst); err != nil {
+	if err := jsonv2.UnmarshalRead(body, dst, strictJSON); err != nil {
 		return jsonError(err)
-	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		if err != nil {
-			return jsonError(err)
-		}
-		return mailnet.Errorf(mailnet.KindMalformed, "", "request body has data after the JSON value")
 	}
 	return nil
 }
 
+// jsonField turns a JSON Pointer ("/servers/0/name") into the field
+// notation errors use ("servers[0].name"); array indexes become "[i]".
+func jsonField(ptr jsontext.Pointer) string {
+	var b strings.Builder
+	for tok := range ptr.Tokens() {
+		if tok != "" && strings.Trim(tok, "0123456789") == "" && (tok == "0" || tok[0] != '0') {
+			b.WriteString("[" + tok + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(tok)
+	}
+	return b.String()
+}
+
+// jsonError maps a decoding error to a malformed-kind domain error (or
+// too large) that names the field, when there is one.
 func jsonError(err error) error {
 	var tooBig *http.MaxBytesError
-	var syntax *json.SyntaxError
-	var typ *json.UnmarshalTypeError
+	var syn *jsontext.SyntacticError
+	var sem *jsonv2.SemanticError
 	switch {
 	case errors.As(err, &tooBig):
 		return mailnet.Errorf(mailnet.KindTooLarge, "", "request body is larger than %d bytes", tooBig.Limit)
-	case errors.Is(err, io.EOF):
-		return mailnet.Errorf(mailnet.KindMalformed, "", "request body is empty; a JSON value is required")
-	case errors.Is(err, io.ErrUnexpectedEOF):
-		return mailnet.Errorf(mailnet.KindMalformed, "", "request body is cut short: malformed JSON")
-	case errors.As(err, &syntax):
-		return mailnet.Errorf(mailnet.KindMalformed, "", "malformed JSON at byte %d: %v", syntax.Offset, syntax)
-	case errors.As(err, &typ):
-		field := typ.Field
-		if field == "" {
-			return mailnet.Errorf(mailnet.KindMalformed, "", "request body must be a JSON %s, not %s", typeName(typ.Type.Kind().String()), typ.Value)
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		return mailnet.Errorf(mailnet.KindMalformed, "", "request body did not arrive in time")
+	case errors.As(err, &syn):
+		field := jsonField(syn.JSONPointer)
+		switch {
+		case errors.Is(syn.Err, io.ErrUnexpectedEOF) && syn.ByteOffset == 0:
+			return mailnet.Errorf(mailnet.KindMalformed, "", "request body is empty; a JSON value is required")
+		case errors.Is(syn.Err, io.ErrUnexpectedEOF):
+			return mailnet.Errorf(mailnet.KindMalformed, "", "request body is cut short: malformed JSON")
+		case field == "":
+			return mailnet.Errorf(mailnet.KindMalformed, "", "malformed JSON at byte %d: %v", syn.ByteOffset, syn.Err)
 		}
-		return mailnet.Errorf(mailnet.KindMalformed, field, "%s must be %s, not %s", field, typeName(typ.Type.Kind().String()), typ.Value)
-	case strings.HasPrefix(err.Error(), "json: unknown field "):
-		field := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-		return mailnet.Errorf(mailnet.KindMalformed, field, "unknown field %q", field)
+		msg := syn.Err.Error()
+		switch {
+		case strings.Contains(msg, "duplicate"):
+			msg = "is given more than once"
+		case strings.Contains(msg, "UTF-8"):
+			msg = "is not valid UTF-8"
+		}
+		return mailnet.Errorf(mailnet.KindMalformed, field, "%s %s", field, msg)
+	case errors.As(err, &sem):
+		field := jsonField(sem.JSONPointer)
+		if errors.Is(sem.Err, jsonv2.ErrUnknownName) {
+			return mailnet.Errorf(mailnet.KindMalformed, field, "unknown field %q (field names are case-sensitive)", field)
+		}
+		want := "the right type"
+		if sem.GoType != nil {
+			want = typeName(sem.GoType.Kind().String())
+		}
+		got := "JSON " + sem.JSONKind.String()
+		if sem.JSONValue != nil {
+			got = string(sem.JSONValue)
+		}
+		if field == "" {
+			return mailnet.Errorf(mailnet.KindMalformed, "", "request body must be %s, not %s", want, got)
+		}
+		if strings.HasPrefix(want, "a number") && sem.JSONKind == '0' {
+			want = "an integer"
+		}
+		return mailnet.Errorf(mailnet.KindMalformed, field, "%s must be %s, not %s", field, want, got)
 	}
 	return mailnet.Errorf(mailnet.KindMalformed, "", "malformed JSON: %v", err)
 }
-
 func typeName(kind string) string {
 	switch kind {
 	case "int", "int64", "int32", "uint", "uint64", "float64":

@@ -28,6 +28,7 @@ func (s *Server) routes() http.Handler {
 	r.Use(middleware.RequestID)
 	r.Use(s.recoverer)
 	r.Use(s.observe)
+	r.Use(s.limitBodies) // body deadline and slots (web/bodylimit.go)
 	r.Use(s.securityHeaders)
 	r.Use(s.checkHost)
 	r.Use(s.authenticate)

@@ -53,6 +53,11 @@ type Config struct {
 	TrustedProxies []string
 	// MaxBody caps request bodies; 0 means DefaultMaxBody.
 	MaxBody int64
+	// BodyTimeout is how long a request body may take to arrive (0:
+	// DefaultBodyTimeout); MaxBodies how many may be arriving at once (0:
+	// DefaultMaxBodies). See web/bodylimit.go.
+	BodyTimeout time.Duration
+	MaxBodies   int
 
 	// WS tunes the websocket stream; zero values take the defaults.
 	WS WSOptions
@@ -90,6 +95,8 @@ type Server struct {
 	ws wsPump // the websocket writer shards (web/ws.go)
 
 	serverReports *reports.ServerReportCache // encoded Global Server Reports by store version
+
+	bodies *bodyLimiter // request-body deadline and slots (web/bodylimit.go)
 }
 
 // New builds the server: its state (authentication, metrics, caches) and
@@ -151,6 +158,7 @@ func New(cfg Config) (*Server, error) {
 	s.registerLiveMetrics()
 	s.metricsHandler = promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry})
 	s.serverReports = reports.NewServerReportCache(cfg.Store, 0, 0)
+	s.bodies = newBodyLimiter(cfg.BodyTimeout, cfg.MaxBodies)
 	s.handler = s.routes()
 	return s, nil
 }

@@ -7,6 +7,7 @@
 //	                  p99 latency, server CPU per delivery; against the
 //	                  gorilla chat example's hub as shipped
 //	loadtest idle     server memory per idle websocket connection
+//	loadtest bigpost  peak server memory under N parallel 8 MB ingest posts
 //
 // Servers run as child processes of this binary (so /proc/PID/stat is the
 // server's alone) on 127.0.0.1 with fresh databases in a temporary folder.
@@ -56,7 +57,7 @@ func main() {
 
 func run(args []string) error {
 	if len(args) == 0 {
-		return errors.New("usage: loadtest ingest|fanout|idle [flags]")
+		return errors.New("usage: loadtest ingest|fanout|idle|latency|bigpost [flags]")
 	}
 	raiseFDLimit()
 	switch args[0] {
@@ -68,6 +69,8 @@ func run(args []string) error {
 		return cmdIdle(args[1:])
 	case "latency":
 		return cmdLatency(args[1:])
+	case "bigpost":
+		return cmdBigpost(args[1:])
 	case "_serve-mailnet":
 		return childMailnet(args[1:])
 	case "_serve-chat":

@@ -30,6 +30,9 @@ type ServerCreated struct {
 	Duplicates []mailnet.Server
 	Warning    string
 	Event      *mailnet.Event
+	// Warnings are every warning of the create: the duplicate serial's
+	// and a look-alike name's (store.NameWarning).
+	Warnings []string
 }
 
 // Duplicate-serial events raised by the console itself.
@@ -144,6 +147,11 @@ func (a *Actions) CreateServer(ctx context.Context, in ServerInput) (ServerCreat
 			}
 			out.Event = ev
 			detail = out.Warning
+			out.Warnings = append(out.Warnings, out.Warning)
+		}
+		if w := store.NameWarning(sv.Name); w != "" {
+			out.Warnings = append(out.Warnings, w)
+			detail = strings.TrimSpace(detail + " " + w)
 		}
 		return tx.Audit(ctx, "server.create", "server", sv.ID, nil, sv, detail)
 	})

@@ -109,22 +109,36 @@ type SiteInput struct {
 	Name string `json:"name"`
 }
 
-// CreateSite adds a site; a name in use (any case) is a conflict.
+// CreateSite adds a site; a name in use (under store.FoldName) is a
+// conflict.
 func (a *Actions) CreateSite(ctx context.Context, in SiteInput) (mailnet.Site, error) {
+	st, _, err := a.CreateSiteWarned(ctx, in)
+	return st, err
+}
+
+// CreateSiteWarned is CreateSite, also returning the warnings of the
+// create: a look-alike name (store.NameWarning) is stored, noted in the
+// audit row and reported to the caller.
+func (a *Actions) CreateSiteWarned(ctx context.Context, in SiteInput) (mailnet.Site, []string, error) {
 	name, err := cleanName("name", in.Name)
 	if err != nil {
-		return mailnet.Site{}, err
+		return mailnet.Site{}, nil, err
 	}
 	var st mailnet.Site
+	var warnings []string
+	warn := store.NameWarning(name)
+	if warn != "" {
+		warnings = []string{warn}
+	}
 	err = a.Store.Write(ctx, func(tx *store.Tx) error {
 		if st, err = tx.InsertSite(ctx, name); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, "site.create", "site", st.ID, nil, st, "")
+		return tx.Audit(ctx, "site.create", "site", st.ID, nil, st, warn)
 	})
 	if err != nil {
-		return mailnet.Site{}, fmt.Errorf("create site: %w", err)
+		return mailnet.Site{}, nil, fmt.Errorf("create site: %w", err)
 	}
 	a.published("site", st.ID, "created")
-	return st, nil
+	return st, warnings, nil
 }

@@ -9,9 +9,11 @@ import (
 	"mailnet/internal/store"
 )
 
-// Retention keeps the events table within an age and a count, pruning the
-// oldest events (by id) in small transactions so ingest never waits long
-// for the writer connection.
+// Retention keeps the events table within an age and a count, in small
+// transactions so ingest never waits long for the writer connection: the
+// count limit removes the lowest ids, the age limit every event older than
+// the cutoff through the time index, so one event dated far ahead (or a
+// late batch of old ones) never stops it.
 type Retention struct {
 	Store    *store.Store
 	MaxAge   time.Duration // 0: no age limit

@@ -6,6 +6,14 @@
 // requestors in the same transaction, and publishes one live frame per
 // stored event after commit, in id order. Retention prunes old events in
 // the background.
+//
+// Ingest is the one writer besides internal/actions: events are data the
+// agents report, not an administrator's change, so they take this path of
+// their own. What it holds is bounded: events per batch (MaxBatch, 413),
+// events queued (MaxQueued, 429, the first batch included) and request
+// bytes from the first read to the commit (MaxBytes, 429). Names resolve
+// under store.FoldName, the folding server names are unique under, and an
+// idempotency key is the sending token's own.
 package ingest
 
 import (
@@ -43,10 +51,18 @@ const (
 	MaxKey         = 256
 )
 
+// MaxFuture is how far ahead of the console's clock an event's time may
+// be: further is a broken agent clock, refused rather than stored where it
+// would sort above every real event for years.
+const MaxFuture = 24 * time.Hour
+
 // Item is a validated event waiting to be stored.
 type Item struct {
 	Event mailnet.Event
 	Key   string
+	// TokenID is the agent token that sent the event (0: none); its
+	// idempotency key is unique per token.
+	TokenID int64
 }
 
 // Validate checks every event of a batch and converts it; the first bad
@@ -55,14 +71,24 @@ type Item struct {
 func Validate(in []Input, now time.Time) ([]Item, error) {
 	out := make([]Item, len(in))
 	for i := range in {
-		it, err := validateOne(&in[i], now)
+		it, err := ValidateAt(i, &in[i], now)
 		if err != nil {
-			e, _ := mailnet.AsError(err)
-			return nil, mailnet.Invalid(fmt.Sprintf("[%d].%s", i, e.Field), "event %d: %s", i, e.Message)
+			return nil, err
 		}
 		out[i] = it
 	}
 	return out, nil
+}
+
+// ValidateAt checks event i of a batch, as Validate does, for a caller
+// that decodes the batch one event at a time.
+func ValidateAt(i int, in *Input, now time.Time) (Item, error) {
+	it, err := validateOne(in, now)
+	if err != nil {
+		e, _ := mailnet.AsError(err)
+		return Item{}, mailnet.Invalid(fmt.Sprintf("[%d].%s", i, e.Field), "event %d: %s", i, e.Message)
+	}
+	return it, nil
 }
 
 func text(field, v string, limit int, required bool) error {
@@ -114,6 +140,10 @@ func validateOne(e *Input, now time.Time) (Item, error) {
 		t, err := time.Parse(time.RFC3339Nano, e.Time)
 		if err != nil {
 			return Item{}, mailnet.Invalid("time", "time must be RFC 3339 (2006-01-02T15:04:05Z), not %q", e.Time)
+		}
+		if t.After(now.Add(MaxFuture)) {
+			return Item{}, mailnet.Invalid("time", "time %s is more than %s ahead of the console's clock (%s)",
+				e.Time, MaxFuture, now.UTC().Format(time.RFC3339))
 		}
 		at = t
 	}

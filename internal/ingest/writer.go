@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -21,8 +20,16 @@ type Options struct {
 	// batches are never split, so one large batch may exceed it).
 	MaxTx int
 	// MaxQueued bounds the events waiting for the writer; beyond it Submit
-	// refuses with ErrBusy (429) instead of growing memory.
+	// refuses with ErrBusy (429) instead of growing memory. It holds for
+	// the first batch too: a batch larger than the queue is ErrTooLarge.
 	MaxQueued int
+	// MaxBatch is the most events one batch may carry (413 beyond it);
+	// at most MaxQueued.
+	MaxBatch int
+	// MaxBytes bounds the request bytes in flight across every batch, from
+	// the first byte read until the batch commits (Reserve); a batch that
+	// does not fit is refused with ErrBusy (429) rather than waited for.
+	MaxBytes int64
 	// NamesTTL is how long the name cache is trusted without an inventory
 	// frame; a miss reloads it when it is older than NamesMissTTL.
 	NamesTTL     time.Duration
@@ -36,6 +43,13 @@ func (o *Options) defaults() {
 	if o.MaxQueued <= 0 {
 		o.MaxQueued = 50000
 	}
+	if o.MaxBatch <= 0 {
+		o.MaxBatch = DefaultMaxBatch
+	}
+	o.MaxBatch = min(o.MaxBatch, o.MaxQueued)
+	if o.MaxBytes <= 0 {
+		o.MaxBytes = DefaultMaxBytes
+	}
 	if o.NamesTTL <= 0 {
 		o.NamesTTL = 30 * time.Second
 	}
@@ -44,8 +58,17 @@ func (o *Options) defaults() {
 	}
 }
 
+// Defaults of Options.
+const (
+	DefaultMaxBatch = 10_000
+	DefaultMaxBytes = 16 << 20
+)
+
 // ErrBusy is returned when the queue is full: the agent retries later.
 var ErrBusy = mailnet.Errorf(mailnet.KindTooMany, "", "the ingest queue is full; retry after a second")
+
+// ErrBytesBusy is returned when the bytes in flight are at their bound.
+var ErrBytesBusy = mailnet.Errorf(mailnet.KindTooMany, "", "the console is reading as many event batches as it holds; retry after a second")
 
 // ErrClosed is returned after Close.
 var ErrClosed = mailnet.Errorf(mailnet.KindTooMany, "", "the console is shutting down; retry later")
@@ -55,6 +78,7 @@ type batch struct {
 	items []Item
 	done  chan struct{}
 	err   error
+	res   *Reservation // released after the commit; may be nil
 }
 
 // Stats are the writer's counters.
@@ -64,6 +88,7 @@ type Stats struct {
 	Duplicates   int64 // events skipped by their idempotency key
 	Transactions int64
 	Refused      int64 // batches refused with 429
+	BytesHeld    int64 // request bytes reserved now (Reserve)
 }
 
 // Writer is the single ingest writer.
@@ -72,6 +97,8 @@ type Writer struct {
 	pub live.Publisher
 	log *slog.Logger
 	opt Options
+
+	bytesHeld atomic.Int64 // reserved request bytes (Reserve)
 
 	mu       sync.Mutex
 	queue    []*batch
@@ -152,22 +179,77 @@ func (w *Writer) Observe(f live.Frame) {
 	}
 }
 
+// MaxBatch is the most events one batch may carry.
+func (w *Writer) MaxBatch() int { return w.opt.MaxBatch }
+
+// Reservation holds request bytes against Options.MaxBytes until it is
+// released, by Release or by the commit of the batch submitted with it.
+type Reservation struct {
+	w    *Writer
+	n    int64
+	once sync.Once
+}
+
+// Release gives the bytes back; it is safe to call more than once, and
+// on nil.
+func (r *Reservation) Release() {
+	if r == nil {
+		return
+	}
+	r.once.Do(func() { r.w.bytesHeld.Add(-r.n) })
+}
+
+// Reserve takes n bytes of the in-flight bound for one request body, or
+// refuses at once with ErrBusy (429) when they do not fit: memory is
+// bounded by what the console holds, never by how many agents post at
+// once. A body larger than the whole bound is ErrTooLarge-kind (413).
+func (w *Writer) Reserve(n int64) (*Reservation, error) {
+	if n > w.opt.MaxBytes {
+		return nil, mailnet.Errorf(mailnet.KindTooLarge, "body", "a batch may be at most %d bytes", w.opt.MaxBytes)
+	}
+	n = max(n, 1)
+	for {
+		held := w.bytesHeld.Load()
+		if held+n > w.opt.MaxBytes {
+			w.refused.Add(1)
+			return nil, ErrBytesBusy
+		}
+		if w.bytesHeld.CompareAndSwap(held, held+n) {
+			return &Reservation{w: w, n: n}, nil
+		}
+	}
+}
+
 // Submit queues a validated batch and waits for the transaction that
 // carries it to commit. It returns how many events are accepted (stored
 // now or earlier under the same idempotency key).
 func (w *Writer) Submit(ctx context.Context, items []Item) (int, error) {
+	return w.SubmitReserved(ctx, items, nil)
+}
+
+// SubmitReserved is Submit for a batch read under res, which it releases
+// once the batch is committed or refused (even when ctx ends first: the
+// queued events still hold their memory until then).
+func (w *Writer) SubmitReserved(ctx context.Context, items []Item, res *Reservation) (int, error) {
 	if len(items) == 0 {
+		res.Release()
 		return 0, nil
 	}
-	b := &batch{items: items, done: make(chan struct{})}
+	if len(items) > w.opt.MaxBatch {
+		res.Release()
+		return 0, mailnet.Errorf(mailnet.KindTooLarge, "body", "a batch may carry at most %d events, not %d", w.opt.MaxBatch, len(items))
+	}
+	b := &batch{items: items, done: make(chan struct{}), res: res}
 	w.mu.Lock()
 	switch {
 	case w.closed:
 		w.mu.Unlock()
+		res.Release()
 		return 0, ErrClosed
-	case w.queued > 0 && w.queued+len(items) > w.opt.MaxQueued:
+	case w.queued+len(items) > w.opt.MaxQueued:
 		w.mu.Unlock()
 		w.refused.Add(1)
+		res.Release()
 		return 0, ErrBusy
 	}
 	w.queue = append(w.queue, b)
@@ -210,7 +292,7 @@ func (w *Writer) Stats() Stats {
 	q := w.queued
 	w.mu.Unlock()
 	return Stats{Queued: int64(q), Stored: w.stored.Load(), Duplicates: w.dups.Load(),
-		Transactions: w.txs.Load(), Refused: w.refused.Load()}
+		Transactions: w.txs.Load(), Refused: w.refused.Load(), BytesHeld: w.bytesHeld.Load()}
 }
 
 // take removes whole batches from the queue up to MaxTx events (at least
@@ -310,12 +392,12 @@ func (w *Writer) missed(before int64, frames []live.Frame) ([]live.Frame, error)
 				w.published = before - 1
 				return frames, nil
 			}
-			ref, ok := w.names.Servers[strings.ToLower(ev.Server)]
+			ref, ok := w.names.Servers[store.FoldName(ev.Server)]
 			if !ok && !reloaded && !ev.Unknown {
 				reloaded = true
 				if names, err := w.st.EventNameIndex(ctx); err == nil {
 					w.names, w.namesAt = names, time.Now()
-					ref, ok = w.names.Servers[strings.ToLower(ev.Server)]
+					ref, ok = w.names.Servers[store.FoldName(ev.Server)]
 				}
 			}
 			site := int64(0)
@@ -381,6 +463,7 @@ func (w *Writer) commit(group []*batch) {
 	}
 	for _, b := range group {
 		b.err = err
+		b.res.Release()
 		close(b.done)
 	}
 }
@@ -394,7 +477,7 @@ func (w *Writer) lookup(group []*batch) store.EventNames {
 	scan:
 		for _, b := range group {
 			for i := range b.items {
-				k := strings.ToLower(b.items[i].Event.Server)
+				k := store.FoldName(b.items[i].Event.Server)
 				if _, ok := w.names.Servers[k]; ok {
 					continue
 				}
@@ -440,7 +523,7 @@ func (w *Writer) write(group []*batch) (result, error) {
 		for _, b := range group {
 			for i := range b.items {
 				ev := b.items[i].Event // a copy: a retried group starts clean
-				key := strings.ToLower(ev.Server)
+				key := store.FoldName(ev.Server)
 				var site, requestor int64
 				if ref, ok := names.Servers[key]; ok {
 					ev.Server, ev.ServerID, site = ref.Name, ref.ID, ref.SiteID
@@ -449,7 +532,7 @@ func (w *Writer) write(group []*batch) (result, error) {
 				} else {
 					ev.Unknown = true
 				}
-				ok, err := ins.Insert(ctx, &ev, b.items[i].Key, requestor)
+				ok, err := ins.Insert(ctx, &ev, b.items[i].Key, b.items[i].TokenID, requestor)
 				if err != nil {
 					return err
 				}

@@ -441,10 +441,10 @@ func (s *Store) BulkEnsureSites(ctx context.Context, names []string) ([]int64, e
 	ids := make([]int64, len(names))
 	err := s.Write(ctx, func(tx *Tx) error {
 		for i, name := range names {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO sites (name, created_at) VALUES (?, ?) ON CONFLICT (name) DO NOTHING`, name, fmtTime(tx.Now())); err != nil {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO sites (name, name_key, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`, name, FoldName(name), fmtTime(tx.Now())); err != nil {
 				return fmt.Errorf("site %q: %w", name, err)
 			}
-			if err := tx.QueryRowContext(ctx, `SELECT id FROM sites WHERE name = ?`, name).Scan(&ids[i]); err != nil {
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM sites WHERE name_key = ? OR name = ? ORDER BY name_key IS NULL LIMIT 1`, FoldName(name), name).Scan(&ids[i]); err != nil {
 				return fmt.Errorf("site %q: %w", name, err)
 			}
 		}

@@ -126,11 +126,11 @@ func (s *Store) events(ctx context.Context, q EventQuery, order string) ([]mailn
 	return out, rows.Err()
 }
 
-// EventSiteID returns the id of the site named name (case-insensitive),
-// or a not-found error.
+// EventSiteID returns the id of the site named name (compared under
+// FoldName), or a not-found error.
 func (s *Store) EventSiteID(ctx context.Context, name string) (int64, error) {
 	var id int64
-	err := s.r.QueryRowContext(ctx, `SELECT id FROM sites WHERE name = ?`, name).Scan(&id)
+	err := s.r.QueryRowContext(ctx, `SELECT id FROM sites WHERE name_key = ? OR name = ? ORDER BY name_key IS NULL LIMIT 1`, FoldName(name), name).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, mailnet.NotFound("site", name)
 	}
@@ -148,7 +148,8 @@ type ServerRef struct {
 }
 
 // EventNames is the name index ingest resolves events with: servers by
-// lower-cased name, requestors by lower-cased NETWORK/POSTOFFICE.
+// folded name (FoldName, the key names are unique under), requestors by
+// folded NETWORK/POSTOFFICE.
 type EventNames struct {
 	Servers    map[string]ServerRef
 	Requestors map[string]int64
@@ -168,7 +169,7 @@ func (s *Store) EventNameIndex(ctx context.Context) (EventNames, error) {
 			if err := rows.Scan(&r.ID, &r.SiteID, &r.Name); err != nil {
 				return err
 			}
-			idx.Servers[strings.ToLower(r.Name)] = r
+			idx.Servers[FoldName(r.Name)] = r
 		}
 		if err := rows.Err(); err != nil {
 			return err
@@ -184,7 +185,7 @@ func (s *Store) EventNameIndex(ctx context.Context) (EventNames, error) {
 			if err := rq.Scan(&id, &network, &po); err != nil {
 				return err
 			}
-			idx.Requestors[strings.ToLower(network+"/"+po)] = id
+			idx.Requestors[FoldName(network+"/"+po)] = id
 		}
 		return rq.Err()
 	})
@@ -204,9 +205,9 @@ type EventInserter struct {
 // EventInserter prepares the insert for a batch of events.
 func (tx *Tx) EventInserter(ctx context.Context) (*EventInserter, error) {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO events
-		(time, server, server_id, requestor_id, source, event_id, category, severity, description, subject, fields, idempotency_key, unknown_server)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (idempotency_key) DO NOTHING`)
+		(time, server, server_id, requestor_id, source, event_id, category, severity, description, subject, fields, idempotency_key, unknown_server, token_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (token_id, idempotency_key) DO NOTHING`)
 	if err != nil {
 		return nil, fmt.Errorf("prepare event insert: %w", err)
 	}
@@ -218,8 +219,9 @@ func (in *EventInserter) Close() error { return in.stmt.Close() }
 
 // Insert stores ev (its ServerID 0 = not in the inventory) and sets ev.ID.
 // It reports false, storing nothing, when an event with the same
-// idempotency key exists.
-func (in *EventInserter) Insert(ctx context.Context, ev *mailnet.Event, key string, requestorID int64) (bool, error) {
+// idempotency key from the same token (tokenID; 0: none) exists: keys
+// are the token's own, so two agents never swallow each other's events.
+func (in *EventInserter) Insert(ctx context.Context, ev *mailnet.Event, key string, tokenID, requestorID int64) (bool, error) {
 	fields := "{}"
 	if len(ev.Fields) > 0 {
 		b, err := json.Marshal(ev.Fields)
@@ -233,7 +235,7 @@ func (in *EventInserter) Insert(ctx context.Context, ev *mailnet.Event, key stri
 		k = key
 	}
 	res, err := in.stmt.ExecContext(ctx, fmtTime(ev.Time), ev.Server, nullInt(ev.ServerID), nullInt(requestorID),
-		ev.Source, ev.EventID, ev.Category, ev.Severity, ev.Description, ev.Subject, fields, k, boolInt(ev.Unknown))
+		ev.Source, ev.EventID, ev.Category, ev.Severity, ev.Description, ev.Subject, fields, k, boolInt(ev.Unknown), tokenID)
 	if err != nil {
 		return false, fmt.Errorf("insert event: %w", err)
 	}
@@ -292,10 +294,11 @@ func (tx *Tx) SaveRequestorSync(ctx context.Context, r mailnet.Requestor) error 
 	return nil
 }
 
-// EventsPrunedThrough returns the highest event id that retention has
-// removed (0 when nothing was). Events are pruned from the low end of the
-// id sequence only, so every id above it that was ever stored is still
-// there.
+// EventsPrunedThrough returns the highest event id below which every
+// event is gone (0 when none is): the count limit removes a prefix of the
+// id sequence, and an age-pruned event is one no client may still ask for.
+// Events above it may have been removed by age too (an agent's clock, a
+// late batch), never a young one.
 func (s *Store) EventsPrunedThrough(ctx context.Context) (int64, error) {
 	var lowest sql.NullInt64
 	if err := s.r.QueryRowContext(ctx, `SELECT min(id) FROM events`).Scan(&lowest); err != nil {
@@ -316,60 +319,40 @@ func (s *Store) EventsPrunedThrough(ctx context.Context) (int64, error) {
 	return seq.Int64, nil
 }
 
-// PruneEvents removes at most batch of the oldest events (by id) that are
-// either older than cutoff (a zero cutoff: no age limit) or beyond the
-// newest keep (0: no count limit), in one short transaction, and reports
-// how many it removed. It only ever removes a prefix of the id sequence,
-// so "pruned through id N" stays a single number.
+// PruneEvents removes, in one short transaction, at most batch events:
+// first the oldest by id beyond the newest keep (0: no count limit), then
+// those older than cutoff (a zero cutoff: no age limit), oldest first
+// through the time index. It reports how many it removed. Age is read
+// from the index, not by walking ids, so one event dated in the future
+// (or a late batch of old ones) never stops pruning.
 func (s *Store) PruneEvents(ctx context.Context, cutoff time.Time, keep int64, batch int) (int64, error) {
 	var n int64
 	err := s.Write(ctx, func(tx *Tx) error {
-		var lo, hi sql.NullInt64
-		if err := tx.QueryRowContext(ctx, `SELECT min(id), max(id) FROM events`).Scan(&lo, &hi); err != nil {
-			return err
+		if keep > 0 {
+			var lo, hi sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT min(id), max(id) FROM events`).Scan(&lo, &hi); err != nil {
+				return err
+			}
+			if lo.Valid && hi.Int64-lo.Int64+1 > keep {
+				// Every id at or below hi-keep goes.
+				through := min(hi.Int64-keep, lo.Int64+int64(batch)-1)
+				res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id <= ?`, through)
+				if err != nil {
+					return err
+				}
+				n, _ = res.RowsAffected()
+			}
 		}
-		if !lo.Valid {
-			return nil
-		}
-		// The count limit: every id at or below hi-keep goes.
-		through := int64(0)
-		if keep > 0 && hi.Int64-lo.Int64+1 > keep {
-			through = hi.Int64 - keep
-		}
-		through = min(through, lo.Int64+int64(batch)-1)
-		// The age limit: walk the prefix while it is older than cutoff.
-		if !cutoff.IsZero() && through < lo.Int64+int64(batch)-1 {
-			rows, err := tx.QueryContext(ctx, `SELECT id, time FROM events WHERE id > ? ORDER BY id LIMIT ?`,
-				through, lo.Int64+int64(batch)-1-through)
+		if !cutoff.IsZero() && n < int64(batch) {
+			res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id IN
+				(SELECT id FROM events INDEXED BY events_time WHERE time < ? ORDER BY time LIMIT ?)`,
+				fmtTime(cutoff), int64(batch)-n)
 			if err != nil {
 				return err
 			}
-			c := fmtTime(cutoff)
-			for rows.Next() {
-				var id int64
-				var at string
-				if err := rows.Scan(&id, &at); err != nil {
-					rows.Close()
-					return err
-				}
-				if at >= c {
-					break
-				}
-				through = id
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return err
-			}
+			m, _ := res.RowsAffected()
+			n += m
 		}
-		if through < lo.Int64 {
-			return nil
-		}
-		res, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id <= ?`, through)
-		if err != nil {
-			return err
-		}
-		n, _ = res.RowsAffected()
 		return nil
 	})
 	if err != nil {

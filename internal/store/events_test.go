@@ -21,7 +21,7 @@ func insertEvents(t *testing.T, st *store.Store, n int, base time.Time) {
 		defer ins.Close()
 		for i := range n {
 			ev := mailnet.Event{Time: base.Add(time.Duration(i) * time.Minute), Server: "S", Source: "src", EventID: i, Severity: "info"}
-			if _, err := ins.Insert(ctx, &ev, "", 0); err != nil {
+			if _, err := ins.Insert(ctx, &ev, "", 0, 0); err != nil {
 				return err
 			}
 		}
@@ -87,10 +87,10 @@ func TestEventInserterIdempotencyKey(t *testing.T) {
 		defer ins.Close()
 		a := mailnet.Event{Time: time.Now(), Server: "S", Source: "src", Severity: "info"}
 		b := a
-		if first, err = ins.Insert(ctx, &a, "k1", 0); err != nil {
+		if first, err = ins.Insert(ctx, &a, "k1", 1, 0); err != nil {
 			return err
 		}
-		second, err = ins.Insert(ctx, &b, "k1", 0)
+		second, err = ins.Insert(ctx, &b, "k1", 1, 0)
 		return err
 	})
 	if err != nil || !first || second {

@@ -82,14 +82,15 @@ func (tx *Tx) ServersWithSerial(ctx context.Context, serial string) ([]mailnet.S
 }
 
 // InsertServer stores sv (counters start at zero) and sets its ID. Serial
-// numbers may repeat; a name in use is a conflict naming the field.
+// numbers may repeat; a name in use under FoldName is a conflict naming
+// the field.
 func (tx *Tx) InsertServer(ctx context.Context, sv *mailnet.Server) error {
 	now := fmtTime(tx.now)
-	res, err := tx.ExecContext(ctx, `INSERT INTO servers (name, site_id, kind, version, serial, addresses, status, created_at, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		sv.Name, sv.SiteID, sv.Kind, sv.Version, sv.Serial, marshalList(sv.Addresses), sv.Status, now, now)
+	res, err := tx.ExecContext(ctx, `INSERT INTO servers (name, name_key, site_id, kind, version, serial, addresses, status, created_at, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		sv.Name, FoldName(sv.Name), sv.SiteID, sv.Kind, sv.Version, sv.Serial, marshalList(sv.Addresses), sv.Status, now, now)
 	if IsUnique(err) {
-		return mailnet.Errorf(mailnet.KindConflict, "name", "a server named %q already exists", sv.Name)
+		return tx.nameTaken(ctx, "servers", "server", sv.Name, 0)
 	}
 	if err != nil {
 		return fmt.Errorf("insert server: %w", err)
@@ -98,13 +99,14 @@ func (tx *Tx) InsertServer(ctx context.Context, sv *mailnet.Server) error {
 	return nil
 }
 
-// UpdateServer writes sv's name, site, version, addresses and status. The
-// serial and the kind are never written: they are fixed at registration.
+// UpdateServer writes sv's name, site, version, serial, addresses and
+// status; the kind is fixed at registration. Whether a serial may change
+// is the actions' rule (a PC postoffice's can, Q209486).
 func (tx *Tx) UpdateServer(ctx context.Context, sv mailnet.Server) error {
-	res, err := tx.ExecContext(ctx, `UPDATE servers SET name = ?, site_id = ?, version = ?, serial = ?, addresses = ?, status = ?, updated_at = ?
-		WHERE id = ?`, sv.Name, sv.SiteID, sv.Version, sv.Serial, marshalList(sv.Addresses), sv.Status, fmtTime(tx.now), sv.ID)
+	res, err := tx.ExecContext(ctx, `UPDATE servers SET name = ?, name_key = ?, site_id = ?, version = ?, serial = ?, addresses = ?, status = ?, updated_at = ?
+		WHERE id = ?`, sv.Name, FoldName(sv.Name), sv.SiteID, sv.Version, sv.Serial, marshalList(sv.Addresses), sv.Status, fmtTime(tx.now), sv.ID)
 	if IsUnique(err) {
-		return mailnet.Errorf(mailnet.KindConflict, "name", "a server named %q already exists", sv.Name)
+		return tx.nameTaken(ctx, "servers", "server", sv.Name, sv.ID)
 	}
 	if err != nil {
 		return fmt.Errorf("update server %d: %w", sv.ID, err)

@@ -48,12 +48,12 @@ func (tx *Tx) SiteByID(ctx context.Context, id int64) (mailnet.Site, error) {
 	return st, nil
 }
 
-// InsertSite adds a site; a name already in use (case-insensitive) is a
+// InsertSite adds a site; a name already in use under FoldName is a
 // conflict naming the field.
 func (tx *Tx) InsertSite(ctx context.Context, name string) (mailnet.Site, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO sites (name, created_at) VALUES (?, ?)`, name, fmtTime(tx.now))
+	res, err := tx.ExecContext(ctx, `INSERT INTO sites (name, name_key, created_at) VALUES (?, ?, ?)`, name, FoldName(name), fmtTime(tx.now))
 	if IsUnique(err) {
-		return mailnet.Site{}, mailnet.Errorf(mailnet.KindConflict, "name", "a site named %q already exists", name)
+		return mailnet.Site{}, tx.nameTaken(ctx, "sites", "site", name, 0)
 	}
 	if err != nil {
 		return mailnet.Site{}, fmt.Errorf("insert site: %w", err)
@@ -73,4 +73,16 @@ func organizationName(ctx context.Context, q rowQuerier) (string, error) {
 		return "", fmt.Errorf("organization: %w", err)
 	}
 	return name, nil
+}
+
+// nameTaken is the conflict for a name whose folded key (or name) another
+// row of table holds, naming that row's spelling when it differs.
+func (tx *Tx) nameTaken(ctx context.Context, table, what, name string, self int64) error {
+	var other string
+	err := tx.QueryRowContext(ctx, `SELECT name FROM `+table+` WHERE (name_key = ? OR name = ?) AND id <> ? LIMIT 1`,
+		FoldName(name), name, self).Scan(&other)
+	if err == nil && other != name {
+		return mailnet.Errorf(mailnet.KindConflict, "name", "a %s named %q already exists, and %q is the same name", what, other, name)
+	}
+	return mailnet.Errorf(mailnet.KindConflict, "name", "a %s named %q already exists", what, name)
 }

@@ -74,6 +74,10 @@ func Open(ctx context.Context, path string, opt Options) (*Store, error) {
 		w.Close()
 		return nil, err
 	}
+	if err := fillNameKeys(ctx, w); err != nil {
+		w.Close()
+		return nil, err
+	}
 	r, err := sql.Open("sqlite", dsn(path, false))
 	if err != nil {
 		w.Close()
