@@ -35,6 +35,8 @@ type Config struct {
 	// TrustedProxies are the addresses (CIDR) whose X-Forwarded-For is
 	// believed; anyone else's is ignored.
 	TrustedProxies []string
+	// PublicURLs are the console's own addresses (scheme://host[:port]), from --public-url.
+	PublicURLs []string
 	// MaxBody caps request bodies; 0 means DefaultMaxBody.
 	MaxBody int64
 
