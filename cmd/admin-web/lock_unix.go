@@ -30,7 +30,8 @@ func lockDatabase(db, command string) (*dbLock, error) {
 		return nil, fmt.Errorf("lock database %s: %w", db, err)
 	}
 	note := holderNote(command, time.Now())
-	if err := f.Truncate(0); err == nil {
+	err = f.Truncate(0)
+	if err == nil {
 		_, err = f.WriteAt([]byte(note), 0)
 	}
 	if err != nil {
