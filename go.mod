@@ -2,6 +2,8 @@ module mailnet
 
 go 1.26.0
 
+toolchain go1.26.11
+
 tool (
 	github.com/a-h/templ/cmd/templ
 	golang.org/x/vuln/cmd/govulncheck

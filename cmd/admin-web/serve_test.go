@@ -260,3 +260,33 @@ func TestSecondServeOnOneDatabaseRefused(t *testing.T) {
 	}
 	l.Release()
 }
+
+func TestServePublicURLs(t *testing.T) {
+	cfg, err := parseServe([]string{"--public-url", " HTTPS://Admin.Example/ ,http://10.0.0.5:8080"}, func(string) string { return "" }, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"https://admin.example", "http://10.0.0.5:8080"}
+	if strings.Join(cfg.publicURLs, " ") != strings.Join(want, " ") {
+		t.Errorf("got %q, want %q", cfg.publicURLs, want)
+	}
+	for _, tc := range []struct {
+		addr     string
+		want     string
+		wildcard bool
+	}{
+		{"127.0.0.1:8080", "http://127.0.0.1:8080", false},
+		{"[::1]:9000", "http://[::1]:9000", false},
+		{"0.0.0.0:8080", "http://localhost:8080 http://127.0.0.1:8080 http://[::1]:8080", true},
+		{"[::]:8080", "http://localhost:8080 http://127.0.0.1:8080 http://[::1]:8080", true},
+	} {
+		ap, err := net.ResolveTCPAddr("tcp", tc.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, wildcard := derivePublicURLs(ap)
+		if strings.Join(got, " ") != tc.want || wildcard != tc.wildcard {
+			t.Errorf("%s: got %q %v, want %q %v", tc.addr, got, wildcard, tc.want, tc.wildcard)
+		}
+	}
+}
