@@ -182,11 +182,10 @@ func decodeIngestBatch(body io.Reader, now time.Time, maxEvents int) ([]ingest.I
 
 // eventFilter is what the event query and the websocket share.
 type eventFilter struct {
-	q      store.EventQuery // AfterID, Server, SiteID, Source, EventID, Severity, Since, Until
-	hasID  bool             // after_id was given
-	types  []string
-	limit  int
-	siteID int64
+	q     store.EventQuery // AfterID, Server, SiteID, Source, EventID, Severity, Since, Until
+	hasID bool             // after_id was given
+	types []string
+	limit int
 }
 
 // parseEventFilter reads the query parameters common to GET

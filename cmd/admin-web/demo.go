@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -15,29 +16,53 @@ import (
 	"mailnet/internal/store"
 )
 
-// cmdDemo generates a large network for benchmarks into an empty database.
-func cmdDemo(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+// demoConfig is what demo is told.
+type demoConfig struct {
+	db    string
+	opt   demo.Options
+	quiet bool
+}
+
+func parseDemo(args []string, getenv env, stderr io.Writer) (demoConfig, error) {
 	fs := newFlags("demo", stderr)
 	db := dbFlag(fs, getenv)
-	servers := fs.Int("servers", 10000, "servers to generate")
-	users := fs.Int("users", 1000000, "users to generate")
-	messages := fs.Int("messages", 5000000, "messages to generate")
-	seed := fs.Int64("seed", 1, "random seed: the same seed gives the same network")
-	batch := fs.Int("batch", 20000, "rows per transaction")
-	quiet := fs.Bool("quiet", false, "no progress bar")
+	servers := fs.integer("servers", "", 10000, 1, math.MaxInt32, "servers to generate")
+	users := fs.integer("users", "", 1000000, 0, math.MaxInt32, "users to generate")
+	messages := fs.integer("messages", "", 5000000, 0, math.MaxInt32, "messages to generate")
+	seed := fs.integer("seed", "", 1, math.MinInt64, math.MaxInt64, "random seed: the same seed gives the same network")
+	batch := fs.integer("batch", "", 20000, 1, math.MaxInt32, "rows per transaction")
+	quiet := fs.boolean("quiet", "", "no progress bar")
 	if err := fs.Parse(args); err != nil {
-		return err
+		return demoConfig{}, err
 	}
 	if fs.NArg() > 0 {
-		return fmt.Errorf("demo: unexpected argument %q", fs.Arg(0))
+		return demoConfig{}, fmt.Errorf("demo: unexpected argument %q", fs.Arg(0))
 	}
-	opt := demo.Options{Servers: *servers, Users: *users, Messages: *messages, Seed: *seed, Batch: *batch}
+	return demoConfig{db: *db, quiet: *quiet, opt: demo.Options{
+		Servers: int(*servers), Users: int(*users), Messages: int(*messages), Seed: *seed, Batch: int(*batch),
+	}}, nil
+}
+
+// cmdDemo generates a large network for benchmarks into an empty database.
+// It holds the database's lock while it writes, so it refuses a database
+// a console is serving (and a console waits for it to finish).
+func cmdDemo(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
+	cfg, err := parseDemo(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	opt, db := cfg.opt, cfg.db
 	plan, err := demo.NewPlan(opt)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
 
-	st, err := store.Open(ctx, *db, store.Options{})
+	lock, err := lockDatabase(db, "demo")
+	if err != nil {
+		return fmt.Errorf("demo: %w", err)
+	}
+	defer lock.Release()
+	st, err := store.Open(ctx, db, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -47,12 +72,12 @@ func cmdDemo(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 		return err
 	}
 	if n > 0 {
-		return fmt.Errorf("demo: %s already holds %d servers; generate into a new file", *db, n)
+		return fmt.Errorf("demo: %s already holds %d servers; generate into a new file", db, n)
 	}
 
 	total := plan.Rows()
 	var bar *progressbar.ProgressBar
-	if !*quiet {
+	if !cfg.quiet {
 		bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(stderr),
 			progressbar.OptionSetDescription("generating"),
@@ -76,13 +101,13 @@ func cmdDemo(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 	}
 	if err != nil {
 		if errors.Is(err, context.Canceled) {
-			return fmt.Errorf("demo: interrupted; %s holds a partial network, delete it", *db)
+			return fmt.Errorf("demo: interrupted; %s holds a partial network, delete it", db)
 		}
 		return fmt.Errorf("demo: %w", err)
 	}
 	elapsed := time.Since(start)
 	fmt.Fprintf(stdout, "Generated %s in %s: %d sites, %d servers (%d duplicate-serial pairs), %d users, %d messages, %d routes, %d connectors, %d requestors.\n",
-		*db, elapsed.Round(time.Millisecond), len(plan.Sites), plan.Servers, plan.DuplicatePairs(),
+		db, elapsed.Round(time.Millisecond), len(plan.Sites), plan.Servers, plan.DuplicatePairs(),
 		plan.Users, plan.Messages, plan.Routes, plan.Connectors, plan.Requestors)
 	fmt.Fprintf(stdout, "%d rows at %.0f rows/s.\n", total, float64(total)/elapsed.Seconds())
 	return nil

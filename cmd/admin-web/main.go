@@ -1,7 +1,7 @@
 // Command admin-web is the Mailnet Admin console: a web console for the
 // administrators of a mixed Microsoft Mail and Exchange network.
 //
-//	admin-web serve --db FILE --addr HOST:PORT [--demo]
+//	admin-web serve --db FILE --addr HOST:PORT [--public-url URL] [--demo]
 //	admin-web migrate --db FILE
 //	admin-web user add NAME --role admin|viewer   (password on stdin)
 //	admin-web token add NAME --role admin|viewer|agent
@@ -11,6 +11,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -43,12 +44,39 @@ commands:
 Run "admin-web COMMAND -h" for a command's flags.
 `
 
+// run runs one command. Help (-h) goes to stdout and is not an error.
 func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdin, stdout, stderr)
+	var help *helpError
+	if errors.As(err, &help) {
+		fmt.Fprint(stdout, help.text)
+		return nil
+	}
+	return err
+}
+
+func isHelp(arg string) bool {
+	switch arg {
+	case "-h", "-help", "--help", "--h", "help":
+		return true
+	}
+	return false
+}
+
+func dispatch(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("no command given")
 	}
 	cmd, rest := args[0], args[1:]
+	if len(rest) == 1 && isHelp(rest[0]) {
+		switch cmd {
+		case "user":
+			return &helpError{text: userUsage + "\n\nRun \"admin-web user add -h\" for its flags.\n"}
+		case "token":
+			return &helpError{text: tokenUsage + "\n\nRun \"admin-web token add -h\" for its flags.\n"}
+		}
+	}
 	switch cmd {
 	case "serve":
 		return cmdServe(ctx, rest, getenv, stdout, stderr)
@@ -62,9 +90,8 @@ func run(ctx context.Context, args []string, getenv env, stdin io.Reader, stdout
 		return cmdBackup(ctx, rest, getenv, stdout, stderr)
 	case "demo":
 		return cmdDemo(ctx, rest, getenv, stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
+	case "help", "-h", "-help", "--help":
+		return &helpError{text: usage}
 	}
 	fmt.Fprint(stderr, usage)
 	return fmt.Errorf("unknown command %q", cmd)

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"flag"
 	"log/slog"
-	"strconv"
 	"sync"
 	"time"
 
@@ -13,15 +11,6 @@ import (
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 )
-
-// demoRateFlag adds --demo-rate: the simulated agents' events per second.
-func demoRateFlag(fs *flag.FlagSet, getenv env) *float64 {
-	def := 5.0
-	if v, err := strconv.ParseFloat(getenv("MAILNET_DEMO_RATE"), 64); err == nil && v >= 0 {
-		def = v
-	}
-	return fs.Float64("demo-rate", def, "events per second from the simulated agents of --demo; 0 turns them off (env MAILNET_DEMO_RATE)")
-}
 
 // startAgents runs the demo's simulated agents until ctx ends or the
 // returned stop is called. Their events take the path of POST

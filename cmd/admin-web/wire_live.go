@@ -2,10 +2,8 @@ package main
 
 import (
 	"context"
-	"flag"
-	"fmt"
 	"log/slog"
-	"strconv"
+	"math"
 	"sync"
 	"time"
 
@@ -14,7 +12,7 @@ import (
 	"mailnet/internal/store"
 )
 
-// liveConfig is the live layer's part of serve's flags.
+// liveConfig is the live layer's part of serve's configuration.
 type liveConfig struct {
 	maxAge     time.Duration
 	maxCount   int64
@@ -22,32 +20,31 @@ type liveConfig struct {
 	pruneEvery time.Duration
 }
 
-// liveFlags adds the retention and ingest flags to serve's flag set.
-func liveFlags(fs *flag.FlagSet, getenv env) *liveConfig {
-	c := &liveConfig{}
-	fs.DurationVar(&c.maxAge, "events-max-age", envDuration(getenv, "MAILNET_EVENTS_MAX_AGE", 30*24*time.Hour),
-		"prune events older than this; 0 keeps them (env MAILNET_EVENTS_MAX_AGE)")
-	fs.Int64Var(&c.maxCount, "events-max-count", envInt(getenv, "MAILNET_EVENTS_MAX_COUNT", 5_000_000),
-		"keep at most this many events; 0 for no limit (env MAILNET_EVENTS_MAX_COUNT)")
-	fs.IntVar(&c.queue, "ingest-queue", int(envInt(getenv, "MAILNET_INGEST_QUEUE", 50_000)),
-		"events waiting for the ingest writer before agents get 429 (env MAILNET_INGEST_QUEUE)")
-	fs.DurationVar(&c.pruneEvery, "events-prune-every", envDuration(getenv, "MAILNET_EVENTS_PRUNE_EVERY", time.Minute),
-		"how often retention runs (env MAILNET_EVENTS_PRUNE_EVERY)")
-	return c
+// defaultLive is the live configuration when no flag or variable is set.
+var defaultLive = liveConfig{maxAge: 30 * 24 * time.Hour, maxCount: 5_000_000, queue: 50_000, pruneEvery: time.Minute}
+
+type liveSettings struct {
+	maxAge, pruneEvery *time.Duration
+	maxCount, queue    *int64
 }
 
-func envDuration(getenv env, name string, def time.Duration) time.Duration {
-	if d, err := time.ParseDuration(getenv(name)); err == nil {
-		return d
+// liveFlags adds the retention and ingest settings to serve's flags.
+func liveFlags(fs *flagSet) liveSettings {
+	d := defaultLive
+	return liveSettings{
+		maxAge: fs.duration("events-max-age", "MAILNET_EVENTS_MAX_AGE", d.maxAge, 0,
+			"prune events older than this; 0 keeps them"),
+		maxCount: fs.integer("events-max-count", "MAILNET_EVENTS_MAX_COUNT", d.maxCount, 0, math.MaxInt64,
+			"keep at most this many events; 0 for no limit"),
+		queue: fs.integer("ingest-queue", "MAILNET_INGEST_QUEUE", int64(d.queue), 1, math.MaxInt32,
+			"events waiting for the ingest writer before agents get 429"),
+		pruneEvery: fs.duration("events-prune-every", "MAILNET_EVENTS_PRUNE_EVERY", d.pruneEvery, time.Second,
+			"how often retention runs"),
 	}
-	return def
 }
 
-func envInt(getenv env, name string, def int64) int64 {
-	if n, err := strconv.ParseInt(getenv(name), 10, 64); err == nil {
-		return n
-	}
-	return def
+func (s liveSettings) config() liveConfig {
+	return liveConfig{maxAge: *s.maxAge, maxCount: *s.maxCount, queue: int(*s.queue), pruneEvery: *s.pruneEvery}
 }
 
 // liveParts is what serve needs of the live layer.
@@ -61,13 +58,7 @@ type liveParts struct {
 // startLive builds the hub and the ingest writer and starts retention.
 // stop says goodbye to websocket clients, commits what ingest has queued
 // and stops pruning.
-func startLive(ctx context.Context, st *store.Store, log *slog.Logger, cfg *liveConfig) (liveParts, error) {
-	if cfg == nil {
-		cfg = &liveConfig{maxAge: 30 * 24 * time.Hour, maxCount: 5_000_000, pruneEvery: time.Minute}
-	}
-	if cfg.maxAge < 0 || cfg.maxCount < 0 {
-		return liveParts{}, fmt.Errorf("--events-max-age and --events-max-count must not be negative")
-	}
+func startLive(ctx context.Context, st *store.Store, log *slog.Logger, cfg liveConfig) (liveParts, error) {
 	hub := live.NewHub()
 	w := ingest.New(st, hub, log, ingest.Options{MaxQueued: cfg.queue})
 	pub := live.Tee(hub, live.PublisherFunc(w.Observe))

@@ -109,7 +109,7 @@ func (ps Proxies) Secure(r *http.Request) bool {
 
 // ErrBadAuthorization is returned for an Authorization header that is not
 // "Bearer TOKEN".
-var ErrBadAuthorization = errors.New(`Authorization must be "Bearer TOKEN"`)
+var ErrBadAuthorization = errors.New(`the Authorization header must be "Bearer TOKEN"`)
 
 // maxTokenLen bounds a bearer token; ours are 47 characters.
 const maxTokenLen = 512

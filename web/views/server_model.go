@@ -80,10 +80,6 @@ func routeRowClass(r mailnet.Route) string {
 	return ""
 }
 
-func usersHref(id int64, q string) string {
-	return serverHref(id) + "?q=" + queryEscape(q) + "#users"
-}
-
 func nameOf(names map[int64]string, id int64) string {
 	if n, ok := names[id]; ok {
 		return n
