@@ -242,10 +242,8 @@ func (m *groupMove) verify() error {
 	return nil
 }
 
-// switchUsers rehomes the verified users on the target in one
-// transaction, each user guarded by the expected source and undone alone
-// (a savepoint) if its switch is refused; a refused user is rolled back
-// and fails.
+// switchUsers rehomes the verified users on the target (switchAll); a
+// user whose switch was refused is rolled back and fails.
 func (m *groupMove) switchUsers() error {
 	toSwitch := inState(m.items, mailnet.ItemVerified)
 	if len(toSwitch) == 0 {
@@ -254,6 +252,30 @@ func (m *groupMove) switchUsers() error {
 	if m.r.stopping() {
 		return errStopped
 	}
+	refused, err := m.switchAll(toSwitch)
+	if err != nil || m.cancelled {
+		return err
+	}
+	failpoint.Hit("move.after-switch")
+	servers := map[int64]bool{}
+	for _, it := range toSwitch {
+		if err, bad := refused[it.ID]; bad {
+			if err := m.r.rollback(m.ctx, it, mailnet.ItemFailed, "switch refused: "+err.Error()); err != nil {
+				return err
+			}
+			continue
+		}
+		it.State = mailnet.ItemSwitched
+		servers[it.FromServerID], servers[it.ToServerID] = true, true
+	}
+	m.r.publishServers(servers)
+	return nil
+}
+
+// switchAll switches users in one transaction, each guarded by the
+// expected source and undone alone (a savepoint) if its switch is
+// refused; it returns the refused users with the reason.
+func (m *groupMove) switchAll(users []*mailnet.MoveItem) (map[int64]error, error) {
 	var refused map[int64]error
 	err := m.r.write(m.ctx, m.job, nil, func(tx *store.Tx, cancel bool) error {
 		refused = map[int64]error{}
@@ -262,7 +284,7 @@ func (m *groupMove) switchUsers() error {
 		}
 		sp := tx.NewSavepoint("switch_user")
 		defer sp.Close()
-		for _, it := range toSwitch {
+		for _, it := range users {
 			err := sp.Run(m.ctx, func() error {
 				addr, n, err := tx.SwitchUser(m.ctx, it, m.cursors[it.ID])
 				if err != nil {
@@ -281,23 +303,7 @@ func (m *groupMove) switchUsers() error {
 		failpoint.Hit("move.in-switch")
 		return nil
 	})
-	if err != nil || m.cancelled {
-		return err
-	}
-	failpoint.Hit("move.after-switch")
-	servers := map[int64]bool{}
-	for _, it := range toSwitch {
-		if err, bad := refused[it.ID]; bad {
-			if err := m.r.rollback(m.ctx, it, mailnet.ItemFailed, "switch refused: "+err.Error()); err != nil {
-				return err
-			}
-			continue
-		}
-		it.State = mailnet.ItemSwitched
-		servers[it.FromServerID], servers[it.ToServerID] = true, true
-	}
-	m.r.publishServers(servers)
-	return nil
+	return refused, err
 }
 
 // release deletes each switched user's messages on the old home in

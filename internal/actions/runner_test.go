@@ -3,8 +3,11 @@ package actions_test
 import (
 	"context"
 	"errors"
-
+	"fmt"
+	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"mailnet/internal/actions"
@@ -162,6 +165,67 @@ func TestRunnerStopsOnALostLease(t *testing.T) {
 			}
 			if second != nil {
 				t.Errorf("second runner taking over a lapsed lease: %v", second)
+			}
+			x.checkOnce(id)
+		})
+	}
+}
+
+// TestRunnerTakesOverTheLeaseOfAnEndedProcess: a job whose lease is held,
+// far from lapsing, by a runner of a process on this host that has ended
+// (killed in the middle of the job) is taken over at once, as a console
+// restarted after a crash must; a lease of a process that still runs is
+// not.
+func TestRunnerTakesOverTheLeaseOfAnEndedProcess(t *testing.T) {
+	if runtime.GOOS == "windows" || runtime.GOOS == "plan9" {
+		t.Skip("the runner cannot tell here whether a process has ended")
+	}
+	x := newTwoRunners(t, crashtest.Spec{Servers: 2, Users: []int{2}, Messages: 30})
+	host, err := os.Hostname()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ended := exec.Command(os.Args[0], "-test.run", "^$")
+	if err := ended.Run(); err != nil {
+		t.Fatalf("run a process to end: %v", err)
+	}
+	parent := os.Getppid() // the go command, running while this test does
+	for _, c := range []struct {
+		name  string
+		pid   int
+		taken bool
+	}{{"running", parent, false}, {"ended", ended.Process.Pid, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			users := x.nw.Users[0][:1]
+			if c.taken {
+				users = x.nw.Users[0][1:]
+			}
+			id := x.start(users, x.nw.Servers[1])
+			owner := fmt.Sprintf("%s/%d/0123456789ab", host, c.pid)
+			err := x.st[0].Write(context.Background(), func(tx *store.Tx) error {
+				_, err := tx.ExecContext(context.Background(), `UPDATE jobs SET owner = ?, lease_until = '9999-01-01T00:00:00.000000000Z', status = 'running' WHERE id = ?`, owner, id)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = x.a[1].NewRunner(actions.RunnerOptions{}).RunJob(context.Background(), id)
+			if !c.taken {
+				if !errors.Is(err, actions.ErrJobOwnedElsewhere) {
+					t.Errorf("job leased by process %d, which runs: got %v, want ErrJobOwnedElsewhere", c.pid, err)
+				}
+				// Once that lease lapses, the job is taken over.
+				err = x.st[0].Write(context.Background(), func(tx *store.Tx) error {
+					_, err := tx.ExecContext(context.Background(), `UPDATE jobs SET lease_until = '2000-01-01T00:00:00.000000000Z' WHERE id = ?`, id)
+					return err
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				err = x.a[1].NewRunner(actions.RunnerOptions{}).RunJob(context.Background(), id)
+			}
+			if err != nil {
+				t.Fatalf("job leased by process %d (%s): %v", c.pid, c.name, err)
 			}
 			x.checkOnce(id)
 		})
