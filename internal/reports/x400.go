@@ -358,8 +358,8 @@ func X400(ctx context.Context, st *store.Store) ([]X400Finding, error) {
 // X400Check checks every x400 connector against the inventory and the
 // evidence its servers logged over the last X400Window (by the store's
 // clock). The findings carry their numbers, status and fix kind; their
-// text (Prediction, Fix, FixSteps, Note) is written by Page for the rows
-// it returns, or by WriteText for all.
+// text (Prediction, Fix, FixSteps, Note, RegistryValue) is written by
+// Page for the rows it returns, or by WriteText for all.
 func X400Check(ctx context.Context, st *store.Store) (*X400Result, error) {
 	// Every server: a 9301's caller may be any server of the inventory.
 	conns, servers, err := st.ReportX400Inventory(ctx)
@@ -392,18 +392,31 @@ func BuildX400(conns []mailnet.Connector, servers map[int64]mailnet.Server, ev X
 // status and fix kind, the text left to Page or WriteText. It keeps
 // conns and servers, which must not change while the result is used.
 func BuildX400Lazy(conns []mailnet.Connector, servers map[int64]mailnet.Server, ev X400Evidence) *X400Result {
-	stacks := map[int64][]string{} // B -> every stack entry of its x400 connectors
+	// Per server, its x400 connectors and every entry of their stacks: as
+	// B, what it accepts.
 	onServer := map[int64][]*mailnet.Connector{}
-	back := map[[2]int64]int64{} // (local, remote) -> the first x400 connector between them
 	for i := range conns {
 		c := &conns[i]
-		stacks[c.ServerID] = append(stacks[c.ServerID], c.StackAddresses...)
 		onServer[c.ServerID] = append(onServer[c.ServerID], c)
-		if _, ok := back[[2]int64{c.ServerID, c.RemoteServerID}]; !ok {
-			back[[2]int64{c.ServerID, c.RemoteServerID}] = c.ID
-		}
 	}
-	indexes := make(map[int64]*stackIndex, len(stacks))
+	type bSide struct {
+		stack []string
+		ix    *stackIndex
+	}
+	sides := make(map[int64]*bSide, len(onServer))
+	side := func(id int64) *bSide {
+		bs := sides[id]
+		if bs == nil {
+			bs = &bSide{}
+			for _, c := range onServer[id] {
+				bs.stack = append(bs.stack, c.StackAddresses...)
+			}
+			bs.stack = slices.Clip(nonNil(bs.stack))
+			bs.ix = newStackIndex(bs.stack)
+			sides[id] = bs
+		}
+		return bs
+	}
 	builds := learnedBuilds(ev.Startups)
 	// Versions and their labels by the text configured: a network has few.
 	type ver struct {
@@ -430,19 +443,20 @@ func BuildX400Lazy(conns []mailnet.Connector, servers map[int64]mailnet.Server, 
 		c := &conns[i]
 		a := servers[c.ServerID]
 		b := servers[c.RemoteServerID]
-		stack := slices.Clip(nonNil(stacks[c.RemoteServerID]))
+		bs := side(c.RemoteServerID)
+		stack := bs.stack
 		f := &out.Findings[i]
 		*f = X400Finding{
 			ConnectorID: c.ID, Connector: c.Name, ServerID: c.ServerID, Server: a.Name,
 			RemoteServerID: c.RemoteServerID, RemoteServer: b.Name, SiteID: a.SiteID, RemoteSiteID: b.SiteID,
 			ServerAddresses: slices.Clip(nonNil(a.Addresses)), Override: c.OverrideAddress,
-			RemoteStack:   stack,
-			RegistryValue: RegistryValue(c.Name),
+			RemoteStack: stack,
 		}
 		if c.RemoteServerID == 0 || b.ID == 0 {
 			f.Status, f.FailureRatio, f.AcceptedList = X400NoFlow, 1, []string{}
 			f.Addresses = len(a.Addresses)
 			f.FixKind = FixRemote
+			f.RegistryValue = RegistryValue(c.Name)
 			f.Prediction = "The connector names no remote server, so no mail flows over it."
 			f.Fix = fmt.Sprintf("Set the remote server of connector %q on %s.", c.Name, a.Name)
 			f.FixSteps = []string{f.Fix}
@@ -458,12 +472,7 @@ func BuildX400Lazy(conns []mailnet.Connector, servers map[int64]mailnet.Server, 
 			// among every address (KB197378).
 			f.OverrideIgnored, override = true, ""
 		}
-		ix := indexes[b.ID]
-		if ix == nil {
-			ix = newStackIndex(stack)
-			indexes[b.ID] = ix
-		}
-		v := ix.rule(X400Input{AName: a.Name, AAddresses: a.Addresses, Override: override, BStack: stack})
+		v := bs.ix.rule(X400Input{AName: a.Name, AAddresses: a.Addresses, Override: override, BStack: stack})
 		f.Addresses, f.Accepted, f.AcceptedList = v.Addresses, v.Accepted, v.AcceptedList
 		f.FailureRatio, f.Status = v.FailureRatio, v.Status
 		f.ByLookup = v.ByLookup
@@ -476,7 +485,12 @@ func BuildX400Lazy(conns []mailnet.Connector, servers map[int64]mailnet.Server, 
 			// lookup failed and the connection was dropped.
 			f.Status, f.FailureRatio = X400NoFlow, 1
 		}
-		f.RemoteConnectorID = back[[2]int64{b.ID, a.ID}]
+		for _, o := range onServer[b.ID] {
+			if o.RemoteServerID == a.ID {
+				f.RemoteConnectorID = o.ID
+				break
+			}
+		}
 		p := planFix(f, v, &a, av)
 		f.FixKind, f.FixAddress, f.NeedsSP2 = p.kind, p.target, p.sp2 == sp2Needed
 		lz.rows[i] = x400Row{v: v, av: av}
@@ -499,6 +513,7 @@ func (r *X400Result) text(i int, f *X400Finding) {
 	}
 	row := &lz.rows[i]
 	a, b := lz.servers[f.ServerID], lz.servers[f.RemoteServerID]
+	f.RegistryValue = RegistryValue(f.Connector)
 	f.Prediction = x400Prediction(f, row.v)
 	f.Fix = x400Fix(f, row.v, a, b, row.av, lz.onServer[b.ID])
 	f.Note = x400Note(f)
