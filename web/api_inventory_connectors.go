@@ -55,8 +55,9 @@ func (s *Server) apiConnectorCreate(w http.ResponseWriter, r *http.Request) {
 // its stack was updated too, and a warning when it will refuse.
 type connectorUpdated struct {
 	mailnet.Connector
-	RemoteConnector *mailnet.Connector `json:"remote_connector,omitempty"`
-	Warning         string             `json:"warning,omitempty"`
+	RemoteConnector *mailnet.Connector    `json:"remote_connector,omitempty"`
+	Warning         string                `json:"warning,omitempty"`
+	LoggingReverts  []store.LoggingRevert `json:"logging_reverts"`
 }
 
 func (s *Server) apiConnectorUpdate(w http.ResponseWriter, r *http.Request) {
@@ -75,7 +76,7 @@ func (s *Server) apiConnectorUpdate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, connectorUpdated{Connector: res.Connector, RemoteConnector: res.Remote, Warning: res.Warning})
+	writeJSON(w, http.StatusOK, connectorUpdated{Connector: res.Connector, RemoteConnector: res.Remote, Warning: res.Warning, LoggingReverts: res.Reverts})
 }
 
 func (s *Server) apiRequestors(w http.ResponseWriter, r *http.Request) {

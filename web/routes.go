@@ -75,6 +75,11 @@ func (s *Server) routes() http.Handler {
 		t.get(viewer, "/jobs", s.pageJobs)
 		t.get(viewer, "/jobs/{id}", s.pageJob)
 		t.post(admin, "/jobs/{id}/cancel", s.pageJobCancel)
+		t.get(viewer, "/x400/fix/{id}", s.pageX400Fix)
+		t.post(admin, "/x400/fix/{id}", s.pageX400FixApply)
+		t.get(viewer, "/connectors/{id}", s.pageConnector)
+		t.post(admin, "/connectors/{id}/poll", s.pageConnectorPoll)
+		t.post(admin, "/connectors/{id}/logging", s.pageConnectorLogging)
 	})
 
 	// Pages: the event log, the NOC wall screen and the live stream.
