@@ -30,6 +30,7 @@ func (s *Server) routes() http.Handler {
 	r.Use(s.observe)
 	r.Use(s.securityHeaders)
 	r.Use(s.checkHost)
+	r.Use(compress())
 	r.Use(s.authenticate)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
