@@ -81,3 +81,60 @@ func TestServerReportPages(t *testing.T) {
 		}
 	}
 }
+
+// The server page puts its problems first: a connector with a KB197378
+// problem links to its finding on the X.400 page, the dir-sync server is
+// marked, and routes and users fold and page.
+func TestServerPageAnswersFirst(t *testing.T) {
+	e := newEnv(t)
+	n := seedNetwork(t, e.Store)
+	ctx := mailnet.WithPrincipal(context.Background(), &mailnet.Principal{Name: "test", Role: mailnet.RoleAdmin})
+	if err := e.Store.Write(ctx, func(tx *store.Tx) error { _, err := tx.EnsureDXServer(ctx, n.Exch2.ID); return err }); err != nil {
+		t.Fatal(err)
+	}
+	conns, err := e.Store.Connectors(ctx, n.Exch1.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mtaB int64
+	for _, c := range conns {
+		if c.Name == "TCP to MTA B" {
+			mtaB = c.ID
+		}
+	}
+	body := e.page("/servers/"+itoa(n.Exch1.ID), http.StatusOK)
+	link := fmt.Sprintf(`href="/x400?server_id=%d#c-%d"`, n.Exch1.ID, mtaB)
+	mustContain(t, "EXCH-RED", body, link, `id="x400-problems"`, "KB197378 problem", `<details class="section" id="routes"`,
+		`<details class="section" id="users" open`, "Exchange Server")
+	if strings.Index(body, `id="x400-problems"`) > strings.Index(body, `id="connectors"`) {
+		t.Errorf("the X.400 problem shows after the connectors, not first")
+	}
+	if strings.Contains(body, "dir-sync server</a>") {
+		t.Errorf("EXCH-RED is marked as the dir-sync server")
+	}
+	dx := e.page("/servers/"+itoa(n.Exch2.ID), http.StatusOK)
+	mustContain(t, "EXCH-PAR", dx, `class="badge dx"`, "dir-sync server")
+
+	// 130 users on EXCH-PAR: pages of 100.
+	err = e.Store.Write(ctx, func(tx *store.Tx) error {
+		for i := range 130 {
+			u := mailnet.User{Alias: fmt.Sprintf("u%03d", i), DisplayName: fmt.Sprintf("User %03d", i), ServerID: n.Exch2.ID, InAllListing: true}
+			if err := tx.InsertUser(ctx, &u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1 := e.page("/servers/"+itoa(n.Exch2.ID), http.StatusOK)
+	mustContain(t, "users page 1", p1, "Showing 1–100 of 130 users", "u099", fmt.Sprintf(`href="/servers/%d?upage=2#users"`, n.Exch2.ID))
+	if strings.Contains(p1, "u100") {
+		t.Errorf("page 1 lists u100")
+	}
+	p2 := e.page("/servers/"+itoa(n.Exch2.ID)+"?upage=2", http.StatusOK)
+	mustContain(t, "users page 2", p2, "Showing 101–130 of 130 users", "u100", "u129", `<details class="section" id="users" open`)
+	q := e.page("/servers/"+itoa(n.Exch2.ID)+"?q=u12", http.StatusOK)
+	mustContain(t, "search", q, `Showing 1–10 of 10`, `matching "u12"`)
+}

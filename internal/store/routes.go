@@ -81,11 +81,13 @@ type RouteCursor struct{ From, To int64 }
 
 // RouteFilter selects one page of routes: with ServerID set, those from or
 // to it; with Configured set, those configured so; the Limit routes after
-// After in (from_server_id, to_server_id) order. Limit 0 means all.
+// After (and then past Offset more) in (from_server_id, to_server_id)
+// order. Limit 0 means all.
 type RouteFilter struct {
 	ServerID   int64
 	Configured string
 	After      RouteCursor
+	Offset     int
 	Limit      int
 }
 
@@ -106,8 +108,8 @@ func (s *Store) RoutesPage(ctx context.Context, f RouteFilter) ([]mailnet.Route,
 	}
 	query += ` ORDER BY from_server_id, to_server_id`
 	if f.Limit > 0 {
-		query += ` LIMIT ?`
-		args = append(args, f.Limit)
+		query += ` LIMIT ? OFFSET ?`
+		args = append(args, f.Limit, f.Offset)
 	}
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
