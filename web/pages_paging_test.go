@@ -138,3 +138,78 @@ func TestServerPageAnswersFirst(t *testing.T) {
 	q := e.page("/servers/"+itoa(n.Exch2.ID)+"?q=u12", http.StatusOK)
 	mustContain(t, "search", q, `Showing 1–10 of 10`, `matching "u12"`)
 }
+
+// The routing page: the answer first, the table paged, a clicked server's
+// routes highlighted on the map, a large network drawn by site with a
+// drill-down into one site's servers, and the hover in a static script.
+func TestRoutingPagesAndDrillDown(t *testing.T) {
+	e := newEnv(t)
+	n := seedNetwork(t, e.Store)
+	body := e.page("/routing", http.StatusOK)
+	mustContain(t, "/routing", body, "of 4 routing entries</strong> are effectively", `id="netmap"`, `class="node" data-id=`,
+		`/static/routing.`, "showing 1–4 of 4")
+	if strings.Contains(body, "<script>") {
+		t.Errorf("/routing has an inline script")
+	}
+	sel := e.page(fmt.Sprintf("/routing?server=%d", n.Exch1.ID), http.StatusOK)
+	mustContain(t, "selected", sel, `class="focus"`, "srv sel", " hl\"")
+
+	// 150 more servers: the map draws sites; a site links to its servers.
+	addServers(t, e.Store, n.Redmond.ID, 150)
+	ctx := mailnet.WithPrincipal(context.Background(), &mailnet.Principal{Name: "test", Role: mailnet.RoleAdmin})
+	err := e.Store.Write(ctx, func(tx *store.Tx) error {
+		for _, to := range []int64{n.MacA.ID, n.Exch2.ID} {
+			rt := mailnet.Route{FromServerID: n.PC1.ID, ToServerID: to, Configured: mailnet.RouteDirect}
+			if err := tx.UpsertRoute(ctx, rt); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := e.page("/routing", http.StatusOK)
+	drill := fmt.Sprintf(`href="/routing?site=%d#map"`, n.Paris.ID)
+	mustContain(t, "sites map", big, drill, "Click a site to see its servers")
+	if strings.Contains(big, `class="node"`) {
+		t.Errorf("a 155-server map draws servers one by one")
+	}
+	paris := e.page(fmt.Sprintf("/routing?site=%d", n.Paris.ID), http.StatusOK)
+	mustContain(t, "drill-down", paris, "Map: site Paris", `class="node" data-id="`+itoa(n.PC1.ID)+`"`,
+		`class="node" data-id="`+itoa(n.MacA.ID)+`"`) // MAC-REDMOND: a neighbour at another site
+	if strings.Contains(paris, ">BULK-000<") {
+		t.Errorf("the Paris drill-down draws a Redmond server with no route to Paris")
+	}
+	if got, _, _ := e.get("/routing?site=999", e.Viewer); got != http.StatusUnprocessableEntity {
+		t.Errorf("/routing?site=999: status %d, want 422", got)
+	}
+
+	// 150 routes from PCPO-ZULU (155 in all): the table pages by 100.
+	err = e.Store.Write(ctx, func(tx *store.Tx) error {
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM servers WHERE name LIKE 'BULK-%'`)
+		if err != nil {
+			return err
+		}
+		var ids []int64
+		for rows.Next() {
+			var id int64
+			rows.Scan(&id)
+			ids = append(ids, id)
+		}
+		rows.Close()
+		for _, id := range ids {
+			if err := tx.UpsertRoute(ctx, mailnet.Route{FromServerID: n.PC1.ID, ToServerID: id, Configured: mailnet.RouteDirect}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p1 := e.page("/routing", http.StatusOK)
+	mustContain(t, "table page 1", p1, "showing 1–100 of 155", "Page 1 of 2", `href="/routing?page=2#table"`)
+	p2 := e.page("/routing?page=2", http.StatusOK)
+	mustContain(t, "table page 2", p2, "showing 101–155 of 155", "Page 2 of 2")
+}
