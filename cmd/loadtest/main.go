@@ -68,6 +68,8 @@ func run(args []string) error {
 		return cmdIdle(args[1:])
 	case "latency":
 		return cmdLatency(args[1:])
+	case "pages":
+		return cmdPages(args[1:])
 	case "_serve-mailnet":
 		return childMailnet(args[1:])
 	case "_serve-chat":
