@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -212,4 +213,24 @@ func TestRoutingPagesAndDrillDown(t *testing.T) {
 	mustContain(t, "table page 1", p1, "showing 1–100 of 155", "Page 1 of 2", `href="/routing?page=2#table"`)
 	p2 := e.page("/routing?page=2", http.StatusOK)
 	mustContain(t, "table page 2", p2, "showing 101–155 of 155", "Page 2 of 2")
+}
+
+// The sign-in page shows no navigation (there is nowhere to go before
+// signing in); a signed-in page does. The stylesheet follows the
+// system's dark preference.
+func TestLoginWithoutNavigationAndDarkTheme(t *testing.T) {
+	e := newEnv(t)
+	st, _, login := e.get("/login", "")
+	if st != http.StatusOK {
+		t.Fatalf("/login: status %d", st)
+	}
+	if strings.Contains(string(login), `class="site-nav"`) {
+		t.Errorf("/login shows the navigation")
+	}
+	mustContain(t, "/login", string(login), `id="login"`)
+	page := e.page("/servers", http.StatusOK)
+	mustContain(t, "/servers", page, `class="site-nav"`)
+	css := regexp.MustCompile(`/static/app\.[^"]+\.css`).FindString(page)
+	_, _, body := e.get(css, "")
+	mustContain(t, "app.css", string(body), "@media (prefers-color-scheme: dark)", "color-scheme: light dark")
 }
