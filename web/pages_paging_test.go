@@ -234,3 +234,16 @@ func TestLoginWithoutNavigationAndDarkTheme(t *testing.T) {
 	_, _, body := e.get(css, "")
 	mustContain(t, "app.css", string(body), "@media (prefers-color-scheme: dark)", "color-scheme: light dark")
 }
+
+// The export links follow a live filter: the fragment an htmx filter
+// request receives carries them, with the filter.
+func TestServerExportsFollowLiveFilter(t *testing.T) {
+	e := newEnv(t)
+	seedNetwork(t, e.Store)
+	frag := e.page("/servers?kind=exchange&q=exch", http.StatusOK, "HX-Request", "true")
+	if strings.Contains(frag, "<!doctype html>") {
+		t.Fatalf("an htmx request got the whole page")
+	}
+	mustContain(t, "fragment", frag, `/api/v1/reports/servers?format=csv&amp;dir=asc&amp;kind=exchange&amp;q=exch&amp;sort=name`,
+		"Export 2 rows")
+}
