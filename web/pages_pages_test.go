@@ -245,9 +245,9 @@ func TestRoutingPageFilter(t *testing.T) {
 	e := newEnv(t)
 	n := seedNetwork(t, e.Store)
 	body := e.page("/routing?none=1", http.StatusOK)
-	mustContain(t, "none only", body, "2 of 4 entries")
+	mustContain(t, "none only", body, "showing 1–2 of 2 (of 4 in all)")
 	body = e.page("/routing?server=exch-par", http.StatusOK)
-	mustContain(t, "one server", body, "2 of 4 entries", `href="/servers/`+itoa(n.Exch2.ID)+`">EXCH-PAR</a>:`)
+	mustContain(t, "one server", body, "showing 1–2 of 2 (of 4 in all)", `href="/servers/`+itoa(n.Exch2.ID)+`">EXCH-PAR</a>:`)
 	if got, _, _ := e.get("/routing?server=NOPE", e.Viewer); got != http.StatusUnprocessableEntity {
 		t.Errorf("unknown server: status %d, want 422", got)
 	}

@@ -31,6 +31,7 @@ func (s *Server) routes() http.Handler {
 	r.Use(s.limitBodies) // body deadline and slots (web/bodylimit.go)
 	r.Use(s.securityHeaders)
 	r.Use(s.checkHost)
+	r.Use(compress())
 	r.Use(s.authenticate)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
