@@ -829,7 +829,7 @@ func x400Row(v *X400View, f *reports.X400Finding) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			if f.BlindSpot {
+			if f.BlindSpot && f.FailureRatio > 0 {
 				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 80, "<div><span class=\"badge warn\">may not log 9301</span></div>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
