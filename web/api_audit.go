@@ -92,7 +92,7 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	page, err := s.store.Audit(r.Context(), f)
+	page, err := s.store.AuditLog(r.Context(), f)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -114,7 +114,7 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 		e, _ := mailnet.AsError(err)
 		status, v.Error = statusOf(e.Kind), e.Message
 	} else {
-		page, err := s.store.Audit(r.Context(), f)
+		page, err := s.store.AuditLog(r.Context(), f)
 		if err != nil {
 			s.error(w, r, err)
 			return

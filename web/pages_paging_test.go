@@ -19,7 +19,7 @@ func addServers(t *testing.T, st *store.Store, site int64, n int) {
 	ctx := mailnet.WithPrincipal(context.Background(), &mailnet.Principal{Name: "test", Role: mailnet.RoleAdmin})
 	err := st.Write(ctx, func(tx *store.Tx) error {
 		for i := range n {
-			sv := mailnet.Server{Name: fmt.Sprintf("BULK-%03d", i), SiteID: site, Kind: mailnet.KindExchange,
+			sv := mailnet.Server{Name: fmt.Sprintf("BULK-%03d", i), SiteID: site, Kind: mailnet.ServerKindExchange,
 				Version: "5.5.2448.1", Serial: fmt.Sprintf("BK-%04d", i), Addresses: []string{fmt.Sprintf("10.9.%d.%d", i/200, i%200+1)},
 				Status: mailnet.StatusRunning}
 			if err := tx.InsertServer(ctx, &sv); err != nil {

@@ -34,7 +34,7 @@ func (a *Actions) UpdateDXServer(ctx context.Context, serverID int64, p DXPatch)
 		if err != nil {
 			return err
 		}
-		if sv.Kind != mailnet.KindExchange {
+		if sv.Kind != mailnet.ServerKindExchange {
 			return mailnet.Invalid("server_id", "server %s is %s; only an Exchange server can be a dir-sync server", sv.Name, sv.Kind)
 		}
 		if sv.Status == mailnet.StatusDecommissioned {

@@ -43,7 +43,7 @@ const (
 )
 
 func validKind(k string) bool {
-	return k == mailnet.KindMSMailMac || k == mailnet.KindMSMailPC || k == mailnet.KindExchange
+	return k == mailnet.ServerKindMSMailMac || k == mailnet.ServerKindMSMailPC || k == mailnet.ServerKindExchange
 }
 
 // cleanStatus checks a status given by a create or an update: only running
@@ -78,7 +78,7 @@ func (in ServerInput) clean() (mailnet.Server, error) {
 	// An AppleTalk server not yet scanned has no serial (an upgrade server
 	// before its data file is found, Q99164): accepted, and flagged by the
 	// serial checks. Every other server names its serial.
-	if sv.Kind != mailnet.KindMSMailMac || strings.TrimSpace(in.Serial) != "" {
+	if sv.Kind != mailnet.ServerKindMSMailMac || strings.TrimSpace(in.Serial) != "" {
 		if sv.Serial, err = cleanName("serial", in.Serial); err != nil {
 			return sv, err
 		}
@@ -353,11 +353,11 @@ func cleanVersion(v string) (string, error) {
 // first. No article lets the others change theirs.
 func serialChangeAllowed(sv mailnet.Server) error {
 	switch {
-	case sv.Kind == mailnet.KindMSMailPC:
+	case sv.Kind == mailnet.ServerKindMSMailPC:
 		return nil
-	case sv.Kind == mailnet.KindMSMailMac && sv.Serial == "":
+	case sv.Kind == mailnet.ServerKindMSMailMac && sv.Serial == "":
 		return nil
-	case sv.Kind == mailnet.KindMSMailMac:
+	case sv.Kind == mailnet.ServerKindMSMailMac:
 		return mailnet.Invalid("serial", "it is not possible to change the serial number of a Microsoft Mail for AppleTalk server once it is written to its data file (Q99393, Q99164); server %s keeps serial %s", sv.Name, sv.Serial)
 	}
 	return mailnet.Invalid("serial", "the serial number of server %s (%s) cannot be changed here; only a PC postoffice's can (Q209486)", sv.Name, sv.Serial)

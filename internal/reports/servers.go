@@ -65,7 +65,7 @@ func (q ServerQuery) Validate() error {
 	if q.Sort != "" && !slices.Contains(ServerSorts, q.Sort) {
 		return mailnet.Invalid("sort", "sort must be one of %s", strings.Join(ServerSorts, ", "))
 	}
-	if q.Kind != "" && q.Kind != mailnet.KindMSMailMac && q.Kind != mailnet.KindMSMailPC && q.Kind != mailnet.KindExchange {
+	if q.Kind != "" && q.Kind != mailnet.ServerKindMSMailMac && q.Kind != mailnet.ServerKindMSMailPC && q.Kind != mailnet.ServerKindExchange {
 		return mailnet.Invalid("kind", "kind must be msmail-mac, msmail-pc or exchange")
 	}
 	if q.Status != "" && q.Status != mailnet.StatusRunning && q.Status != mailnet.StatusStopped && q.Status != mailnet.StatusDecommissioned {

@@ -483,7 +483,7 @@ func BuildX400Lazy(conns []mailnet.Connector, servers map[int64]mailnet.Server, 
 		av, bv := avl.v, bvl.v
 		f.MTABuild, f.RemoteMTABuild = avl.label, bvl.label
 		override := c.OverrideAddress
-		if override != "" && a.Kind == mailnet.KindExchange && !av.IsZero() && !av.HasOverride() {
+		if override != "" && a.Kind == mailnet.ServerKindExchange && !av.IsZero() && !av.HasOverride() {
 			// SP1 and older ignore the value: the transport still picks
 			// among every address (KB197378).
 			f.OverrideIgnored, override = true, ""
@@ -873,7 +873,7 @@ func planFix(f *X400Finding, v X400Verdict, a *mailnet.Server, av mta.Version) f
 		return p
 	}
 	p.kind = FixOverride
-	if a.Kind == mailnet.KindExchange || a.Kind == "" {
+	if a.Kind == mailnet.ServerKindExchange || a.Kind == "" {
 		switch {
 		case av.IsZero():
 			p.sp2 = sp2Unknown

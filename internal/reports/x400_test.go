@@ -92,8 +92,8 @@ func gateway9301(callerHex, receiver string) string {
 func evidence(e9301 ...store.ReportEvent) X400Evidence { return X400Evidence{Events9301: e9301} }
 
 func TestBuildX400Fix(t *testing.T) {
-	a := mailnet.Server{ID: 1, Name: "EXA", Kind: mailnet.KindExchange, Version: "5.5.2448.1", Addresses: []string{"10.0.0.1", "10.0.0.2"}}
-	b := mailnet.Server{ID: 2, Name: "EXB", Kind: mailnet.KindExchange, Version: "5.5.2650.24", Addresses: []string{"10.1.0.1"}}
+	a := mailnet.Server{ID: 1, Name: "EXA", Kind: mailnet.ServerKindExchange, Version: "5.5.2448.1", Addresses: []string{"10.0.0.1", "10.0.0.2"}}
+	b := mailnet.Server{ID: 2, Name: "EXB", Kind: mailnet.ServerKindExchange, Version: "5.5.2650.24", Addresses: []string{"10.1.0.1"}}
 	conns := []mailnet.Connector{
 		{ID: 10, Kind: "x400", Name: "TCP to MTA B", ServerID: 1, RemoteServerID: 2},
 		{ID: 11, Kind: "x400", Name: "TCP to MTA A", ServerID: 2, RemoteServerID: 1, StackAddresses: []string{"10.0.0.2"}},
@@ -148,10 +148,10 @@ func TestBuildX400Fix(t *testing.T) {
 func TestX400ReadsRealEvidence(t *testing.T) {
 	// Servers MAIL and MAIL-2: a 9301 naming MAIL-2's stack from a caller
 	// that is no server must not be counted against MAIL -> MAIL-2.
-	mail := mailnet.Server{ID: 1, Name: "MAIL", Kind: mailnet.KindExchange, Version: "5.5 SP3", Addresses: []string{"10.0.0.1", "10.0.0.2"}}
-	mail2 := mailnet.Server{ID: 2, Name: "MAIL-2", Kind: mailnet.KindExchange, Version: "5.5 SP3", Addresses: []string{"10.0.1.1"}}
-	local := mailnet.Server{ID: 3, Name: "LocalMTA", Kind: mailnet.KindExchange, Version: "5.5 SP3", Addresses: []string{"10.0.2.1"}}
-	remote := mailnet.Server{ID: 4, Name: "RemoteMTA", Kind: mailnet.KindExchange, Version: "5.5 SP3", Addresses: []string{"145.245.193.27"}}
+	mail := mailnet.Server{ID: 1, Name: "MAIL", Kind: mailnet.ServerKindExchange, Version: "5.5 SP3", Addresses: []string{"10.0.0.1", "10.0.0.2"}}
+	mail2 := mailnet.Server{ID: 2, Name: "MAIL-2", Kind: mailnet.ServerKindExchange, Version: "5.5 SP3", Addresses: []string{"10.0.1.1"}}
+	local := mailnet.Server{ID: 3, Name: "LocalMTA", Kind: mailnet.ServerKindExchange, Version: "5.5 SP3", Addresses: []string{"10.0.2.1"}}
+	remote := mailnet.Server{ID: 4, Name: "RemoteMTA", Kind: mailnet.ServerKindExchange, Version: "5.5 SP3", Addresses: []string{"145.245.193.27"}}
 	servers := map[int64]mailnet.Server{1: mail, 2: mail2, 3: local, 4: remote}
 	conns := []mailnet.Connector{
 		{ID: 10, Kind: "x400", Name: "MAIL to MAIL-2", ServerID: 1, RemoteServerID: 2},
@@ -225,8 +225,8 @@ func TestX400OverrideNeedsSP2(t *testing.T) {
 		{"5.5 SP2", "Microsoft Exchange Server MTA Service startup complete, version 5.5 (build 2232.18).", X400Intermittent, true},
 	} {
 		t.Run(tt.version+tt.startup, func(t *testing.T) {
-			a := mailnet.Server{ID: 1, Name: "EXA", Kind: mailnet.KindExchange, Version: tt.version, Addresses: []string{"10.0.0.1", "10.0.0.2"}}
-			b := mailnet.Server{ID: 2, Name: "EXB", Kind: mailnet.KindExchange, Version: "5.5 SP3", Addresses: []string{"10.1.0.1"}}
+			a := mailnet.Server{ID: 1, Name: "EXA", Kind: mailnet.ServerKindExchange, Version: tt.version, Addresses: []string{"10.0.0.1", "10.0.0.2"}}
+			b := mailnet.Server{ID: 2, Name: "EXB", Kind: mailnet.ServerKindExchange, Version: "5.5 SP3", Addresses: []string{"10.1.0.1"}}
 			conns := []mailnet.Connector{
 				{ID: 10, Kind: "x400", Name: "TCP to MTA B", ServerID: 1, RemoteServerID: 2, OverrideAddress: "10.0.0.1"},
 				{ID: 11, Kind: "x400", Name: "TCP to MTA A", ServerID: 2, RemoteServerID: 1, StackAddresses: stack},
@@ -285,8 +285,8 @@ func TestX400FromStore(t *testing.T) {
 // same findings as BuildX400 once Page writes a page's text, and leaves
 // the rest without it.
 func TestX400LazyText(t *testing.T) {
-	a := mailnet.Server{ID: 1, Name: "EXA", Kind: mailnet.KindExchange, Version: "5.5 SP1", Addresses: []string{"10.0.0.1", "10.0.0.2"}}
-	b := mailnet.Server{ID: 2, Name: "EXB", Kind: mailnet.KindExchange, Version: "5.5.2650.24", Addresses: []string{"10.1.0.1"}}
+	a := mailnet.Server{ID: 1, Name: "EXA", Kind: mailnet.ServerKindExchange, Version: "5.5 SP1", Addresses: []string{"10.0.0.1", "10.0.0.2"}}
+	b := mailnet.Server{ID: 2, Name: "EXB", Kind: mailnet.ServerKindExchange, Version: "5.5.2650.24", Addresses: []string{"10.1.0.1"}}
 	conns := []mailnet.Connector{
 		{ID: 10, Kind: "x400", Name: "TCP to MTA B", ServerID: 1, RemoteServerID: 2},
 		{ID: 11, Kind: "x400", Name: "TCP to MTA A", ServerID: 2, RemoteServerID: 1, StackAddresses: []string{"10.0.0.2"}},

@@ -31,7 +31,7 @@ type AuditPage struct {
 }
 
 // Audit returns the audit rows that f selects, newest first.
-func (s *Store) Audit(ctx context.Context, f AuditFilter) (AuditPage, error) {
+func (s *Store) AuditLog(ctx context.Context, f AuditFilter) (AuditPage, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50

@@ -25,8 +25,8 @@ func TestReportX400Inventory(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		a := mailnet.Server{Name: "EXA", SiteID: site.ID, Kind: mailnet.KindExchange, Version: "5.5 SP2", Serial: "1", Addresses: []string{"10.0.0.1", "10.0.0.2"}, Status: "running"}
-		b := mailnet.Server{Name: "EXB", SiteID: site.ID, Kind: mailnet.KindExchange, Serial: "2", Addresses: []string{}, Status: "running"}
+		a := mailnet.Server{Name: "EXA", SiteID: site.ID, Kind: mailnet.ServerKindExchange, Version: "5.5 SP2", Serial: "1", Addresses: []string{"10.0.0.1", "10.0.0.2"}, Status: "running"}
+		b := mailnet.Server{Name: "EXB", SiteID: site.ID, Kind: mailnet.ServerKindExchange, Serial: "2", Addresses: []string{}, Status: "running"}
 		if err := tx.InsertServer(ctx, &a); err != nil {
 			return err
 		}

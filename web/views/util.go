@@ -117,11 +117,11 @@ func Count[N ~int | ~int64 | ~int32](n N) string {
 // KindLabel names a server kind in words, as administrators do.
 func KindLabel(kind string) string {
 	switch kind {
-	case mailnet.KindMSMailMac:
+	case mailnet.ServerKindMSMailMac:
 		return "MS Mail (AppleTalk)"
-	case mailnet.KindMSMailPC:
+	case mailnet.ServerKindMSMailPC:
 		return "MS Mail (PC)"
-	case mailnet.KindExchange:
+	case mailnet.ServerKindExchange:
 		return "Exchange Server"
 	}
 	return kind
