@@ -1,7 +1,9 @@
 package web
 
 import (
+	"cmp"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -118,21 +120,28 @@ func (s *Server) pageRouting(w http.ResponseWriter, r *http.Request) {
 		in.Servers, in.Routes = drillDown(p.SiteID, servers, routes, siteOf)
 	}
 	if views.MapShowsServers(len(in.Servers)) {
-		// Connectors are drawn only when the map shows servers.
-		conns, err := s.store.Connectors(ctx, 0)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
+		// Connectors are drawn only when the map shows servers: those
+		// between two drawn servers, read server by server (an index
+		// lookup each) rather than every connector of the network.
 		keep := make(map[int64]bool, len(in.Servers))
 		for _, sv := range in.Servers {
 			keep[sv.ID] = true
 		}
-		for _, cn := range conns {
-			if keep[cn.ServerID] && keep[cn.RemoteServerID] {
-				in.Connectors = append(in.Connectors, cn)
+		seen := map[int64]bool{}
+		for _, sv := range in.Servers {
+			conns, err := s.store.Connectors(ctx, sv.ID)
+			if err != nil {
+				s.error(w, r, err)
+				return
+			}
+			for _, cn := range conns {
+				if !seen[cn.ID] && keep[cn.ServerID] && keep[cn.RemoteServerID] {
+					seen[cn.ID] = true
+					in.Connectors = append(in.Connectors, cn)
+				}
 			}
 		}
+		slices.SortFunc(in.Connectors, func(a, b mailnet.Connector) int { return cmp.Compare(a.ID, b.ID) })
 	}
 	p.Map = views.BuildMap(in)
 	s.render(w, r, http.StatusOK, s.pageFor(ctx, "Routing: configured versus effective", "routing"), views.RoutingPageBody(p))

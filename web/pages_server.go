@@ -123,23 +123,10 @@ func (s *Server) pageServer(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	if slices.ContainsFunc(d.Connectors, func(c mailnet.Connector) bool { return c.Kind == mailnet.ConnectorX400 }) {
-		// KB197378: the X.400 check's findings for this server's connectors.
-		x4, err := reports.X400Check(ctx, s.store)
-		if err != nil {
-			s.error(w, r, err)
-			return
-		}
-		mine := map[int64]bool{}
-		for _, c := range d.Connectors {
-			mine[c.ID] = true
-		}
-		d.X400 = map[int64]reports.X400Finding{}
-		for _, f := range x4.Findings {
-			if mine[f.ConnectorID] {
-				d.X400[f.ConnectorID] = f
-			}
-		}
+	// KB197378: the X.400 check's findings for this server's connectors.
+	if d.X400, err = reports.X400ForServer(ctx, s.store, sv.ID); err != nil {
+		s.error(w, r, err)
+		return
 	}
 	dxs, err := s.store.DXServers(ctx)
 	if err != nil {

@@ -362,6 +362,7 @@ func buildSiteMap(in MapInput, sites []mailnet.Site, bySite map[int64][]mailnet.
 	m.Width = mapMargin + min(len(drawn), cols)*(siteOnlyW+siteGap)
 	m.Height = 2*mapMargin + rows*(siteOnlyH+siteGap*2)
 	lines := map[pairKey]MapLine{}
+	routes := map[pairKey]int{} // routes between two sites
 	for _, r := range in.Routes {
 		a, b := siteOf[r.FromServerID], siteOf[r.ToServerID]
 		class := routeClass(r)
@@ -371,14 +372,44 @@ func buildSiteMap(in MapInput, sites []mailnet.Site, bySite map[int64][]mailnet.
 			continue
 		}
 		k := pair(a, b)
+		routes[k]++
 		if old, ok := lines[k]; ok && lineRank(old.Class) >= lineRank(class) {
 			continue
 		}
 		lines[k] = MapLine{X1: ca[0], Y1: ca[1], X2: cb[0], Y2: cb[1], A: k.a, B: k.b, D: arc(ca[0], ca[1], cb[0], cb[1]), Class: class}
 	}
+	if len(lines) > maxSiteLines {
+		// A near mesh of sites draws as a smudge and weighs hundreds of
+		// kilobytes: keep every red line and the busiest of the others.
+		var others []pairKey
+		for k, l := range lines {
+			if l.Class != "link none" {
+				others = append(others, k)
+			}
+		}
+		sort.Slice(others, func(i, j int) bool {
+			if routes[others[i]] != routes[others[j]] {
+				return routes[others[i]] > routes[others[j]]
+			}
+			if others[i].a != others[j].a {
+				return others[i].a < others[j].a
+			}
+			return others[i].b < others[j].b
+		})
+		total := len(lines)
+		keep := min(max(0, maxSiteLines-(total-len(others))), len(others))
+		for _, k := range others[keep:] {
+			delete(lines, k)
+		}
+		m.Note += " Of the " + Count(total) + " site pairs joined by routes, every red one and the " +
+			Count(keep) + " with the most routes are drawn."
+	}
 	m.Lines = sortedLines(lines)
 	return m
 }
+
+// maxSiteLines is the most lines a sites-only map draws.
+const maxSiteLines = 300
 
 // MapShowsServers reports whether a network of n servers is drawn server
 // by server (and so needs its connectors); above the limit the map shows
