@@ -236,9 +236,9 @@ func TestMoveFormPreviewStartAndDecommission(t *testing.T) {
 	dpath := fmt.Sprintf("/servers/%d/decommission", n.MacB.ID)
 	body = e.adminPage(dpath, 200)
 	checkCSP(t, dpath, body)
-	mustContain(t, dpath, body, "Nothing depends on MAC-PARIS", "resolves the group", "Routing entries to, from or via MAC-PARIS (1)",
+	mustContain(t, dpath, body, "Nothing depends on MAC-PARIS", "resolves the group", "Routing entries to or from MAC-PARIS (1)",
 		"Decommission MAC-PARIS: remove 1 routing entry and 0 connectors")
-	st, loc, body = e.postForm(dpath, e.Admin, nil)
+	st, loc, body = e.postForm(dpath, e.Admin, url.Values{"plan": {planOf(t, body)}})
 	if st != http.StatusSeeOther || loc != fmt.Sprintf("/servers/%d?done=decommissioned", n.MacB.ID) {
 		t.Fatalf("POST %s: status %d to %q, want 303 to the server page; body %.300s", dpath, st, loc, body)
 	}
@@ -260,15 +260,16 @@ func TestDecommissionConfirmationNamesRoutesAndBlockers(t *testing.T) {
 	// EXCH-RED: routes MAC-REDMOND→EXCH-RED, EXCH-RED→PCPO-ZULU and
 	// PCPO-ZULU→EXCH-PAR via EXCH-RED; X.400 connectors both ways with
 	// EXCH-PAR; one user, carol.
-	mustContain(t, path, body, "Routing entries to, from or via EXCH-RED (3)", "Connectors at either end (2)",
-		"TCP to MTA B", "TCP to MTA A", "<td>via</td>", "<strong>1 user</strong> homed on it",
+	mustContain(t, path, body, "Routing entries to or from EXCH-RED (2)", "Connectors at either end (2)",
+		"Routes that relay through EXCH-RED (1)", "<td>indirect via EXCH-RED</td>",
+		"TCP to MTA B", "TCP to MTA A", "<strong>1 user</strong> homed on it",
 		`href="/servers/`+itoa(n.Exch1.ID)+`/move?all=1"`)
 	if forms := postForms(body); len(forms) != 0 {
 		t.Errorf("%s: blocked server offers forms %v, want none", path, forms)
 	}
 	st, _, out := e.postForm(path, e.Admin, nil)
-	if st != http.StatusConflict || !strings.Contains(out, "1 user") || !strings.Contains(out, "Routing entries to, from or via EXCH-RED (3)") {
-		t.Errorf("POST %s: status %d, want 409 naming 1 user and the 3 routes; body %.400s", path, st, out)
+	if st != http.StatusConflict || !strings.Contains(out, "1 user") || !strings.Contains(out, "Routing entries to or from EXCH-RED (2)") {
+		t.Errorf("POST %s: status %d, want 409 naming 1 user and the 2 routes; body %.400s", path, st, out)
 	}
 	if sv, _ := e.Store.ServerByID(t.Context(), n.Exch1.ID); sv.Status != mailnet.StatusRunning {
 		t.Errorf("refused decommission changed the status to %q", sv.Status)
@@ -344,4 +345,16 @@ func TestAdminSeesServerActionsAndJobsNav(t *testing.T) {
 	if got, _, _ := e.get("/duplicates/resolve", e.Viewer); got != http.StatusUnprocessableEntity {
 		t.Errorf("GET resolve without a serial: status %d, want 422", got)
 	}
+}
+
+var planRE = regexp.MustCompile(`name="plan" value="([0-9a-f]+)"`)
+
+// planOf returns the plan identity a preview page carries in its form.
+func planOf(t *testing.T, body string) string {
+	t.Helper()
+	m := planRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no plan in the page's form")
+	}
+	return m[1]
 }
