@@ -123,6 +123,7 @@ func TestResolveStartsJobThenCancel(t *testing.T) {
 	n := seedNetwork(t, e.Store)
 	e.deliver(t, n.Alice.ID, 4)
 	form := url.Values{"serial": {n.MacA.Serial}, "to": {itoa(n.Exch2.ID)}}
+	form.Set("plan", planOf(t, e.adminPage("/duplicates/resolve?"+form.Encode(), 200)))
 	st, loc, body := e.postForm("/duplicates/resolve", e.Admin, form)
 	if st != http.StatusSeeOther {
 		t.Fatalf("POST /duplicates/resolve: status %d, want 303; body %.500s", st, body)
@@ -210,7 +211,7 @@ func TestMoveFormPreviewStartAndDecommission(t *testing.T) {
 		t.Fatalf("refused forms created %d jobs, want 0", len(jobs.Jobs))
 	}
 
-	st, loc, body := e.postForm(base, e.Admin, url.Values{"user": {itoa(n.Alice.ID)}, "to": {itoa(n.Exch2.ID)}})
+	st, loc, body := e.postForm(base, e.Admin, url.Values{"user": {itoa(n.Alice.ID)}, "to": {itoa(n.Exch2.ID)}, "plan": {planOf(t, e.adminPage(preview, 200))}})
 	if st != http.StatusSeeOther {
 		t.Fatalf("POST %s: status %d, want 303; body %.500s", base, st, body)
 	}
@@ -280,7 +281,9 @@ func TestMovePagesViewerSeesNoActions(t *testing.T) {
 	e := newEnv(t)
 	n := seedNetwork(t, e.Store)
 	e.deliver(t, n.Alice.ID, 1)
-	st, loc, _ := e.postForm("/duplicates/resolve", e.Admin, url.Values{"serial": {n.MacA.Serial}, "to": {itoa(n.Exch2.ID)}})
+	start := url.Values{"serial": {n.MacA.Serial}, "to": {itoa(n.Exch2.ID)}}
+	start.Set("plan", planOf(t, e.adminPage("/duplicates/resolve?"+start.Encode(), 200)))
+	st, loc, _ := e.postForm("/duplicates/resolve", e.Admin, start)
 	if st != http.StatusSeeOther {
 		t.Fatalf("start: status %d", st)
 	}
