@@ -54,7 +54,7 @@ func (s *Server) routes() http.Handler {
 
 	// Pages: the inventory and the read models.
 	t.group(func(t table) {
-		t.get(viewer, "/", s.pageServers)
+		t.get(viewer, "/", s.pageOverview)
 		t.get(viewer, "/servers", s.pageServers)
 		t.get(viewer, "/servers/{id}", s.pageServer)
 		t.get(viewer, "/duplicates", s.pageDuplicates)

@@ -90,6 +90,7 @@ type Server struct {
 	ws wsPump // the websocket writer shards (web/ws.go)
 
 	serverReports *reports.ServerReportCache // encoded Global Server Reports by store version
+	overview      *reports.OverviewCache     // the overview's figures by store version (web/pages_overview.go)
 }
 
 // New builds the server: its state (authentication, metrics, caches) and
@@ -151,6 +152,7 @@ func New(cfg Config) (*Server, error) {
 	s.registerLiveMetrics()
 	s.metricsHandler = promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry})
 	s.serverReports = reports.NewServerReportCache(cfg.Store, 0, 0)
+	s.overview = reports.NewOverviewCache(cfg.Store, s.now)
 	s.handler = s.routes()
 	return s, nil
 }

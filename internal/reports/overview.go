@@ -1,0 +1,184 @@
+package reports
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
+)
+
+// Overview is the network at a glance: one figure per check, the jobs
+// that need attention, and the latest changes.
+type Overview struct {
+	Generated time.Time
+
+	Servers, Running int
+
+	DuplicateGroups   int // duplicate-serial groups
+	DuplicateImpacted int // servers cut off by one (Q99393)
+	X400Problems      int // x400 connectors whose finding is not "ok"
+	X400Total         int
+	DirSyncAnomalous  int // requestors with at least one anomaly
+	DirSyncTotal      int
+	RoutingGaps       int // routing entries between running servers that do not deliver
+	SerialFindings    int // R10-R14 findings (SerialChecks)
+	SerialErrors      int // of them, severity error
+	StaleServers      int // running servers whose last event is older than StaleAfter (or that logged none)
+	StaleAgents       int // agent tokens not revoked and unused for StaleAfter
+	AgentTokens       int
+
+	Jobs []mailnet.JobDetail // queued, running, or failed, newest first (at most OverviewJobs)
+
+	Changes []mailnet.AuditEntry // the newest audit rows (at most OverviewChanges)
+}
+
+// Overview sizes and thresholds.
+const (
+	OverviewJobs     = 10
+	OverviewChanges  = 10
+	overviewJobsRead = 50
+	// StaleAfter is how long a running server or an agent may stay silent:
+	// two network scans of six hours (Q101931), as SerialChecks' R14.
+	StaleAfter = NotSeenAfter
+)
+
+// LoadOverview reads every check's figure at time now. Each check is the
+// one its page shows, so the badge and the page agree; gaps is the
+// routing-gaps answer (GapsCache keeps it per store version).
+func LoadOverview(ctx context.Context, st *store.Store, gaps []RoutingGap, now time.Time) (Overview, error) {
+	o := Overview{Generated: now, RoutingGaps: len(gaps)}
+	rows, err := st.ReportServers(ctx)
+	if err != nil {
+		return o, err
+	}
+	servers := make([]mailnet.Server, 0, len(rows))
+	sites := map[int64]string{}
+	for _, r := range rows {
+		servers = append(servers, mailnet.Server{ID: r.ID, Name: r.Name, SiteID: r.SiteID, Kind: r.Kind, Version: r.Version,
+			Serial: r.Serial, Status: r.Status, UserCount: r.UserCount, LastEventAt: r.LastEventAt})
+		sites[r.SiteID] = r.Site
+		o.Servers++
+		if r.Status == mailnet.StatusRunning {
+			o.Running++
+			if r.LastEventAt.IsZero() || now.Sub(r.LastEventAt) > StaleAfter {
+				o.StaleServers++
+			}
+		}
+	}
+	c := FindConflicts(servers)
+	o.DuplicateGroups, o.DuplicateImpacted = c.Groups, len(c.Impacted)
+
+	conns, err := st.Connectors(ctx, 0)
+	if err != nil {
+		return o, err
+	}
+	for _, f := range BuildSerialFindings(servers, sites, conns, now) {
+		o.SerialFindings++
+		if f.Severity == "error" {
+			o.SerialErrors++
+		}
+	}
+
+	x, err := X400Check(ctx, st)
+	if err != nil {
+		return o, err
+	}
+	o.X400Total = len(x.Findings)
+	for _, f := range x.Findings {
+		if f.Status != X400OK {
+			o.X400Problems++
+		}
+	}
+
+	ds, err := DirSync(ctx, st, now, DefaultSilentCycles)
+	if err != nil {
+		return o, err
+	}
+	o.DirSyncTotal = len(ds)
+	for _, r := range ds {
+		if len(r.Anomalies) > 0 {
+			o.DirSyncAnomalous++
+		}
+	}
+
+	tokens, err := st.Tokens(ctx)
+	if err != nil {
+		return o, err
+	}
+	for _, t := range tokens {
+		if t.Role != mailnet.RoleAgent || t.Revoked() {
+			continue
+		}
+		o.AgentTokens++
+		if t.LastUsedAt.IsZero() || now.Sub(t.LastUsedAt) > StaleAfter {
+			o.StaleAgents++
+		}
+	}
+
+	jobs, err := st.Jobs(ctx, overviewJobsRead)
+	if err != nil {
+		return o, err
+	}
+	for _, j := range jobs {
+		if len(o.Jobs) == OverviewJobs {
+			break
+		}
+		if j.Status == mailnet.JobQueued || j.Status == mailnet.JobRunning || j.Status == mailnet.JobFailed {
+			o.Jobs = append(o.Jobs, j)
+		}
+	}
+
+	page, err := st.Audit(ctx, store.AuditFilter{Limit: OverviewChanges})
+	if err != nil {
+		return o, err
+	}
+	o.Changes = page.Entries
+	return o, nil
+}
+
+// OverviewCache keeps the last overview per store version (read your
+// writes) and builds one at a time: an overview open on many screens
+// costs one build per write to the network, not one per request.
+type OverviewCache struct {
+	st   *store.Store
+	gaps *GapsCache
+	now  func() time.Time
+
+	mu      sync.Mutex
+	version uint64
+	o       Overview
+	ok      bool
+}
+
+// NewOverviewCache returns an empty cache over st.
+func NewOverviewCache(st *store.Store, now func() time.Time) *OverviewCache {
+	if now == nil {
+		now = time.Now
+	}
+	return &OverviewCache{st: st, gaps: NewGapsCache(st), now: now}
+}
+
+// Get returns the overview at the store's current version.
+func (c *OverviewCache) Get(ctx context.Context) (Overview, error) {
+	v := c.st.Version()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.ok && c.version == v {
+		return c.o, nil
+	}
+	gaps, err := c.gaps.Get(ctx)
+	if err != nil {
+		return Overview{}, err
+	}
+	o, err := LoadOverview(ctx, c.st, gaps, c.now())
+	if err != nil {
+		return Overview{}, err
+	}
+	c.version, c.o, c.ok = v, o, true
+	return o, nil
+}
+
+// Gaps returns the routing gaps at the store's current version.
+func (c *OverviewCache) Gaps(ctx context.Context) ([]RoutingGap, error) { return c.gaps.Get(ctx) }
