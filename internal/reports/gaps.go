@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
@@ -34,10 +33,10 @@ type Reachability struct {
 	routes   map[[2]int64]mailnet.Route
 	servers  map[int64]mailnet.Server
 	c        Conflicts
-	direct   map[int64][]int64 // working direct entries, by source
-	memo     map[[2]int64]reach
-	bfs      map[int64]map[int64]bool
-	maxDepth int
+	idx    map[int64]int32 // server id -> dense index for the direct graph
+	direct [][]int32       // working direct entries, by source index
+	memo   map[[2]int64]reach
+	bfs    map[int64][]uint64 // servers reachable over direct entries, a bitset by index, per source
 }
 
 type reach struct {
@@ -48,14 +47,17 @@ type reach struct {
 // NewReachability indexes servers and routes under conflicts c.
 func NewReachability(servers []mailnet.Server, routes []mailnet.Route, c Conflicts) *Reachability {
 	r := &Reachability{routes: make(map[[2]int64]mailnet.Route, len(routes)), servers: make(map[int64]mailnet.Server, len(servers)),
-		c: c, direct: map[int64][]int64{}, memo: map[[2]int64]reach{}, bfs: map[int64]map[int64]bool{}}
-	for _, sv := range servers {
+		c: c, idx: make(map[int64]int32, len(servers)), direct: make([][]int32, len(servers)),
+		memo: map[[2]int64]reach{}, bfs: map[int64][]uint64{}}
+	for i, sv := range servers {
 		r.servers[sv.ID] = sv
+		r.idx[sv.ID] = int32(i)
 	}
 	for _, rt := range routes {
 		r.routes[[2]int64{rt.FromServerID, rt.ToServerID}] = rt
 		if rt.Configured == mailnet.RouteDirect && r.usable(rt.FromServerID) == "" && r.usable(rt.ToServerID) == "" {
-			r.direct[rt.FromServerID] = append(r.direct[rt.FromServerID], rt.ToServerID)
+			from := r.idx[rt.FromServerID]
+			r.direct[from] = append(r.direct[from], r.idx[rt.ToServerID])
 		}
 	}
 	return r
@@ -129,7 +131,7 @@ func (r *Reachability) resolve(a, b int64) (bool, string) {
 	}
 	rt, ok := r.routes[[2]int64{a, b}]
 	if !ok {
-		if r.chain(a)[b] {
+		if r.chained(a, b) {
 			return true, ""
 		}
 		return false, fmt.Sprintf("no routing entry from %s to %s, and no chain of direct connections", r.name(a), r.name(b))
@@ -156,25 +158,33 @@ func (r *Reachability) resolve(a, b int64) (bool, string) {
 	return false, fmt.Sprintf("the route from %s to %s is configured No Connection", r.name(a), r.name(b))
 }
 
-// chain is the set of servers a reaches over working direct entries.
-func (r *Reachability) chain(a int64) map[int64]bool {
-	if seen, ok := r.bfs[a]; ok {
-		return seen
+// chained reports whether a reaches b over working direct entries; the
+// servers a reaches are found once per a (a breadth-first walk, kept as
+// a bitset).
+func (r *Reachability) chained(a, b int64) bool {
+	ia, ok1 := r.idx[a]
+	ib, ok2 := r.idx[b]
+	if !ok1 || !ok2 {
+		return false
 	}
-	seen := map[int64]bool{a: true}
-	queue := []int64{a}
-	for len(queue) > 0 {
-		x := queue[0]
-		queue = queue[1:]
-		for _, y := range r.direct[x] {
-			if !seen[y] {
-				seen[y] = true
-				queue = append(queue, y)
+	seen, ok := r.bfs[a]
+	if !ok {
+		seen = make([]uint64, (len(r.direct)+63)/64)
+		seen[ia/64] |= 1 << (ia % 64)
+		queue := []int32{ia}
+		for len(queue) > 0 {
+			x := queue[len(queue)-1]
+			queue = queue[:len(queue)-1]
+			for _, y := range r.direct[x] {
+				if seen[y/64]&(1<<(y%64)) == 0 {
+					seen[y/64] |= 1 << (y % 64)
+					queue = append(queue, y)
+				}
 			}
 		}
+		r.bfs[a] = seen
 	}
-	r.bfs[a] = seen
-	return seen
+	return seen[ib/64]&(1<<(ib%64)) != 0
 }
 
 // FindGaps lists the routing entries between two running servers that do
@@ -215,33 +225,4 @@ func RoutingGaps(ctx context.Context, st *store.Store) ([]RoutingGap, error) {
 		return nil, err
 	}
 	return FindGaps(servers, routes, FindConflicts(servers)), nil
-}
-
-// GapsCache holds the last routing-gaps answer, keyed by the store's write
-// version (store.Version): read-your-writes, and one build per version.
-type GapsCache struct {
-	st      *store.Store
-	mu      sync.Mutex
-	version uint64
-	built   bool
-	gaps    []RoutingGap
-}
-
-// NewGapsCache returns an empty cache over st.
-func NewGapsCache(st *store.Store) *GapsCache { return &GapsCache{st: st} }
-
-// Get returns the gaps at the store's current version.
-func (g *GapsCache) Get(ctx context.Context) ([]RoutingGap, error) {
-	v := g.st.Version()
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.built && g.version == v {
-		return g.gaps, nil
-	}
-	gaps, err := RoutingGaps(ctx, g.st)
-	if err != nil {
-		return nil, err
-	}
-	g.version, g.built, g.gaps = v, true, gaps
-	return gaps, nil
 }

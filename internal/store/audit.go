@@ -162,3 +162,13 @@ func (s *Store) AuditNames(ctx context.Context, entries []mailnet.AuditEntry) (m
 	}
 	return out, nil
 }
+
+// AuditHead returns the id of the newest audit row (0 when none): every
+// action writes one, so a read model of the inventory can cache by it.
+func (s *Store) AuditHead(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM audit`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("audit head: %w", err)
+	}
+	return id, nil
+}
