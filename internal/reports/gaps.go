@@ -30,13 +30,13 @@ type RoutingGap struct {
 // table), the hop works if a chain of working direct entries joins the two
 // servers. Answers are memoised; build one per snapshot.
 type Reachability struct {
-	routes   map[[2]int64]mailnet.Route
-	servers  map[int64]mailnet.Server
-	c        Conflicts
-	idx    map[int64]int32 // server id -> dense index for the direct graph
-	direct [][]int32       // working direct entries, by source index
-	memo   map[[2]int64]reach
-	bfs    map[int64][]uint64 // servers reachable over direct entries, a bitset by index, per source
+	routes  map[[2]int64]mailnet.Route
+	servers map[int64]mailnet.Server
+	c       Conflicts
+	idx     map[int64]int32 // server id -> dense index for the direct graph
+	direct  [][]int32       // working direct entries, by source index
+	memo    map[[2]int64]reach
+	bfs     map[int64][]uint64 // servers reachable over direct entries, a bitset by index, per source
 }
 
 type reach struct {
