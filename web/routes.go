@@ -90,6 +90,9 @@ func (s *Server) routes() http.Handler {
 		t.post(admin, "/tokens", s.tokensCreatePage)
 		t.post(admin, "/tokens/{id}/revoke", s.tokensRevokePage)
 		t.get(viewer, "/audit", s.auditPage)
+		t.get(admin, "/accounts", s.accountsPage)
+		t.post(admin, "/accounts", s.accountsCreatePage)
+		t.post(admin, "/accounts/{id}/{action}", s.accountsActionPage)
 	})
 
 	// The JSON API, described by its OpenAPI document.
