@@ -2,14 +2,17 @@
 // ({"type": "job", "id", "data": job}) and updates the figures in place
 // instead of re-downloading the page. When the job finishes it fetches the
 // progress section once (the final per-user rows and next steps) and
-// swaps it in. Reconnects with backoff; without websockets the page keeps
-// its Refresh link.
+// swaps it in. Frames published while the socket was down are not
+// replayed, so after a reconnect, and after 15 s without a frame, it
+// fetches the section once to catch up. Reconnects with backoff; without
+// websockets the page keeps its Refresh link.
 (function () {
   "use strict";
   var sec = document.getElementById("job-progress");
   if (!sec || sec.dataset.live !== "true" || !window.WebSocket) return;
   var jobId = parseInt(sec.dataset.jobId, 10);
-  var ws = null, delay = 500, finished = false;
+  var ws = null, delay = 500, finished = false, opened = false, quietTimer = 0;
+  var QUIET_MS = 15000;
   var statusEl = document.getElementById("job-live");
 
   function setLive(state, text) {
@@ -60,7 +63,14 @@
   function finish() {
     if (finished) return;
     finished = true;
+    clearTimeout(quietTimer);
     if (ws) ws.close();
+    resync();
+  }
+
+  // resync fetches the progress section and swaps it in; a section that
+  // no longer listens (the job has ended) stops the updates.
+  function resync() {
     fetch(location.pathname, { headers: { "HX-Request": "true" }, credentials: "same-origin" })
       .then(function (r) {
         if (!r.ok) throw new Error("status " + r.status);
@@ -70,11 +80,31 @@
         var t = document.createElement("template");
         t.innerHTML = html.trim();
         var next = t.content.querySelector("#job-progress");
-        if (next) sec.replaceWith(next);
+        if (!next) return;
+        sec.replaceWith(next);
+        sec = next;
+        statusEl = document.getElementById("job-live");
+        if (sec.dataset.live !== "true") {
+          finished = true;
+          clearTimeout(quietTimer);
+          if (ws) ws.close();
+        } else if (ws && ws.readyState === 1) {
+          setLive("live", "live");
+        }
       })
       .catch(function () {
-        setLive("disconnected", "finished; reload the page for the final state");
+        setLive("disconnected", "could not refresh; reload the page");
       });
+  }
+
+  // quiet re-arms the catch-up fetch after QUIET_MS without a frame.
+  function quiet() {
+    clearTimeout(quietTimer);
+    if (finished) return;
+    quietTimer = setTimeout(function () {
+      resync();
+      quiet();
+    }, QUIET_MS);
   }
 
   function connect() {
@@ -90,6 +120,9 @@
     ws.onopen = function () {
       delay = 500;
       setLive("live", "live");
+      if (opened) resync(); // frames sent while the socket was down are lost
+      opened = true;
+      quiet();
     };
     ws.onmessage = function (ev) {
       var f;
@@ -99,6 +132,7 @@
         return;
       }
       if (!f || f.type !== "job" || !f.data || f.data.id !== jobId) return;
+      quiet();
       apply(f.data);
     };
     ws.onclose = function () {
