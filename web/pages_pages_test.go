@@ -30,7 +30,7 @@ func TestPagesRenderKeyContent(t *testing.T) {
 		name, path, file string
 		wants            []string
 	}{
-		{"report at root", "/", "root.html", []string{"Global Server Report", "Q99393", "MAC-PARIS", "EXCH-RED", "/api/v1/reports/servers?format=csv", "/api/v1/reports/servers?format=json"}},
+		{"overview at root", "/", "root.html", []string{"Overview", `id="check-duplicates"`, `href="/duplicates"`, `href="/routing"`, `href="/x400"`, `href="/dirsync"`}},
 		{"report", "/servers", "servers.html", []string{"Global Server Report", "31-0042", "10.1.0.11", "duplicate serial"}},
 		{"server detail", "/servers/" + itoa(n.Exch1.ID), "server.html", []string{"EXCH-RED", "multihomed", "TCP to MTA B", "carol", "Carol Lee", "/o=", "MSExchangeMTA: medium"}},
 		{"duplicates", "/duplicates", "duplicates.html", []string{"Duplicate serial numbers", `id="serial-31-0042"`, "KB", "Recommended resolution"}},

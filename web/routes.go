@@ -56,7 +56,7 @@ func (s *Server) routes() http.Handler {
 
 	// Pages: the inventory and the read models.
 	t.group(func(t table) {
-		t.get(viewer, "/", s.pageServers)
+		t.get(viewer, "/", s.pageOverview)
 		t.get(viewer, "/servers", s.pageServers)
 		t.get(viewer, "/servers/{id}", s.pageServer)
 		t.get(viewer, "/duplicates", s.pageDuplicates)
@@ -97,6 +97,9 @@ func (s *Server) routes() http.Handler {
 		t.post(admin, "/tokens", s.tokensCreatePage)
 		t.post(admin, "/tokens/{id}/revoke", s.tokensRevokePage)
 		t.get(viewer, "/audit", s.auditPage)
+		t.get(admin, "/accounts", s.accountsPage)
+		t.post(admin, "/accounts", s.accountsCreatePage)
+		t.post(admin, "/accounts/{id}/{action}", s.accountsActionPage)
 	})
 
 	// The JSON API, described by its OpenAPI document.

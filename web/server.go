@@ -97,7 +97,8 @@ type Server struct {
 	serverReports *reports.ServerReportCache // encoded Global Server Reports by store version
 	duplicates    *reports.Memo[[]byte]      // the encoded duplicate-serial detector by store version
 
-	bodies *bodyLimiter // request-body deadline and slots (web/bodylimit.go)
+	bodies   *bodyLimiter           // request-body deadline and slots (web/bodylimit.go)
+	overview *reports.OverviewCache // the overview's figures by store version (web/pages_overview.go)
 }
 
 // New builds the server: its state (authentication, metrics, caches) and
@@ -161,6 +162,7 @@ func New(cfg Config) (*Server, error) {
 	s.serverReports = reports.NewServerReportCache(cfg.Store, 0, 0)
 	s.duplicates = reports.NewMemo(cfg.Store, duplicatesJSON(cfg.Store))
 	s.bodies = newBodyLimiter(cfg.BodyTimeout, cfg.MaxBodies)
+	s.overview = reports.NewOverviewCache(cfg.Store, s.now)
 	s.handler = s.routes()
 	return s, nil
 }
