@@ -24,17 +24,6 @@ func (s *Server) pageX400(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, s.pageFor(ctx, "X.400 connector check (Event 9301)", "x400"), views.X400Body(fs))
 }
 
-// pageDirSync is the dir-sync status of every requestor.
-func (s *Server) pageDirSync(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	rows, err := reports.DirSync(ctx, s.store, s.now(), reports.DefaultSilentCycles)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	s.render(w, r, http.StatusOK, s.pageFor(ctx, "Directory synchronization status", "dirsync"), views.DirSyncBody(rows))
-}
-
 func x400Rank(status string) int {
 	switch status {
 	case reports.X400NoFlow:
