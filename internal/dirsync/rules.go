@@ -98,27 +98,30 @@ func nameOrUnknown(s string) string {
 
 // PrefixCollisions is R22's static check: within one network, one
 // postoffice name is a proper prefix of another (MEL227TRK and
-// MEL227TRK0). It returns one finding per colliding pair.
-func PrefixCollisions(addrs []string) []Finding {
-	type po struct{ net, name string }
+// MEL227TRK0). It returns the findings by address, as given: each pair's
+// finding is listed under both.
+func PrefixCollisions(addrs []string) map[string][]Finding {
+	type po struct{ addr, net, name string }
 	var list []po
 	for _, a := range addrs {
 		n, p, ok := strings.Cut(a, "/")
 		if ok {
-			list = append(list, po{strings.ToUpper(n), p})
+			list = append(list, po{a, strings.ToUpper(n), strings.ToUpper(p)})
 		}
 	}
-	var out []Finding
+	out := map[string][]Finding{}
 	for i, a := range list {
 		for j, b := range list {
-			if i == j || a.net != b.net || len(a.name) >= len(b.name) || !strings.HasPrefix(strings.ToUpper(b.name), strings.ToUpper(a.name)) {
+			if i == j || a.net != b.net || len(a.name) >= len(b.name) || !strings.HasPrefix(b.name, a.name) {
 				continue
 			}
-			out = append(out, Finding{Rule: "R22", Kind: KindPOPrefixCollision, Severity: "warning",
-				Text:   fmt.Sprintf("Dir-sync mail between %s/%s and %s/%s may be NDR'd as a circular route because the names collide", a.net, b.name, a.net, a.name),
+			f := Finding{Rule: "R22", Kind: KindPOPrefixCollision, Severity: "warning",
+				Text:   fmt.Sprintf("Dir-sync mail between %s and %s may be NDR'd as a circular route because the postoffice names collide", b.addr, a.addr),
 				Cause:  "\"If the postoffice name of the MS Mail postoffice is similar to that of the Microsoft Exchange Server connector postoffice\"",
 				Fix:    "Apply the latest Exchange 4.0 service pack, or rename one postoffice.",
-				Source: "Q162841"})
+				Source: "Q162841"}
+			out[a.addr] = append(out[a.addr], f)
+			out[b.addr] = append(out[b.addr], f)
 		}
 	}
 	return out
