@@ -62,6 +62,19 @@ func (s *Server) routes() http.Handler {
 		t.get(viewer, "/routing", s.pageRouting)
 		t.get(viewer, "/x400", s.pageX400)
 		t.get(viewer, "/dirsync", s.pageDirSync)
+		t.get(viewer, "/dirsync/requestors/{id}", s.pageRequestor)
+		t.get(viewer, "/dirsync/runbook", s.pageRunbook)
+		t.get(viewer, "/dirsync/runs/{id}", s.pageRun)
+		t.get(viewer, "/dirsync/runs/{id}/ticks", s.pageRunTicks)
+	})
+
+	// Pages: the dir-sync forms post as admins.
+	t.group(func(t table) {
+		t.post(admin, "/dirsync/export", s.pageDirSyncExport)
+		t.post(admin, "/dirsync/findings/{id}/acknowledge", s.pageDirSyncAck)
+		t.post(admin, "/dirsync/dx/{id}", s.pageDirSyncDX)
+		t.post(admin, "/dirsync/runs", s.pageRunStart)
+		t.post(admin, "/dirsync/runs/{id}/finish", s.pageRunFinish)
 	})
 
 	// Pages: moves, jobs and decommission; the forms post as admins.
