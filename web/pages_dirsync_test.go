@@ -158,3 +158,45 @@ func TestDirSyncRunbookAndRunTicks(t *testing.T) {
 		t.Errorf("the run is not listed as completed")
 	}
 }
+
+func TestAgentBoundToServers(t *testing.T) {
+	e := dirsyncEnv(t)
+	var created struct {
+		Secret  string  `json:"secret"`
+		Servers []int64 `json:"servers"`
+		Scope   string  `json:"scope"`
+	}
+	e.json("POST", "/api/v1/tokens", e.Admin, map[string]any{"name": "exch1-agent", "role": "agent", "servers": []int64{1}}, http.StatusCreated, &created)
+	if created.Scope != "servers" || len(created.Servers) != 1 {
+		t.Fatalf("created %+v, want bound to server 1", created)
+	}
+	// Its own server, and a requestor whose DX server it is: accepted.
+	status, _ := e.do("POST", "/api/v1/events", created.Secret, []evIn{ev("EXCH1", 1, "info"), ev("NET1/PO1", 4395, "info")})
+	if status != http.StatusAccepted {
+		t.Fatalf("own server and requestor: %d, want 202", status)
+	}
+	// Another server: 403 naming the event's server.
+	status, body := e.do("POST", "/api/v1/events", created.Secret, []evIn{ev("EXCH1", 1, "info"), ev("MAC1", 1, "info")})
+	if status != http.StatusForbidden || !strings.Contains(string(body), `[1].server`) {
+		t.Fatalf("other server: %d %s, want 403 naming [1].server", status, body)
+	}
+	var list struct {
+		Tokens []struct {
+			Name  string `json:"name"`
+			Scope string `json:"scope"`
+		} `json:"tokens"`
+	}
+	e.json("GET", "/api/v1/tokens", e.Admin, nil, http.StatusOK, &list)
+	scopes := map[string]string{}
+	for _, tk := range list.Tokens {
+		scopes[tk.Name] = tk.Scope
+	}
+	if scopes["exch1-agent"] != "servers" || scopes["agent-token"] != "network-wide" {
+		t.Errorf("scopes %v, want exch1-agent bound and the unbound agent network-wide", scopes)
+	}
+	// Servers only for agents.
+	status, _ = e.do("POST", "/api/v1/tokens", e.Admin, map[string]any{"name": "v", "role": "viewer", "servers": []int64{1}})
+	if status != http.StatusUnprocessableEntity {
+		t.Errorf("viewer with servers: %d, want 422", status)
+	}
+}
