@@ -118,9 +118,15 @@ func nonEmpty(xs ...string) []string {
 // for agents that log under the requestor's name. ok is false when the
 // event is no dir-sync evidence.
 func ReadEvidence(ev mailnet.Event) (Evidence, bool) {
+	transfer := ev.EventID == 4395 || ev.EventID == 4355
+	subject := subjectOf(ev)
+	// The fast path of every other event: no regular expression runs.
+	if !transfer && (subject == "" || !(LooksLike(subject) || hasStatusPrefix(subject))) {
+		return Evidence{}, false
+	}
 	from, to := fromTo(ev)
 	e := Evidence{From: from, To: to}
-	if ev.EventID == 4395 || ev.EventID == 4355 {
+	if transfer {
 		cat := strings.ToLower(strings.Join(strings.Fields(ev.Category), " "))
 		switch {
 		case ev.EventID == 4395 && cat == "moved out":
@@ -139,17 +145,16 @@ func ReadEvidence(ev mailnet.Event) (Evidence, bool) {
 				e.Candidates = nonEmpty(to, from)
 			}
 			// The message moved may be named too: its ReqTx or SrvTx.
-			if subject := Normalize(subjectOf(ev)); LooksLike(subject) {
-				if tx, ok := Parse(subject); ok {
+			if norm := Normalize(subject); LooksLike(norm) {
+				if tx, ok := Parse(norm); ok {
 					e.Tx = &tx
 				} else {
-					e.Unparsed = subject
+					e.Unparsed = norm
 				}
 			}
 			return e, true
 		}
 	}
-	subject := subjectOf(ev)
 	if subject == "" {
 		return e, false
 	}
@@ -191,4 +196,9 @@ func UnparsedFinding(addr, text string) Finding {
 		Cause:  "the subject does not match ReqTx R=R# (was r#), S=S#, I=I#, ## sent or SrvTx R=R# S=S# (was s#), I=I# ## sent",
 		Fix:    "Read the message in the DXA administrator's mailbox; check the agent that logged it.",
 		Source: "Q96060"}
+}
+
+func hasStatusPrefix(subject string) bool {
+	f := strings.Fields(subject)
+	return len(f) >= 2 && strings.EqualFold(f[0], "status") && strings.EqualFold(f[1], "report")
 }
