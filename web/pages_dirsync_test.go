@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -198,5 +199,40 @@ func TestAgentBoundToServers(t *testing.T) {
 	status, _ = e.do("POST", "/api/v1/tokens", e.Admin, map[string]any{"name": "v", "role": "viewer", "servers": []int64{1}})
 	if status != http.StatusUnprocessableEntity {
 		t.Errorf("viewer with servers: %d, want 422", status)
+	}
+}
+
+// The articles' event texts, posted as agents log them, open findings on
+// the requestor they name; an unreadable dir-sync subject is kept.
+func TestIngestDirSyncRuleEventsAndUnparsedSubject(t *testing.T) {
+	e := dirsyncEnv(t)
+	lost := ev("EXCH1", 220, "warning")
+	lost["source"], lost["description"] = "MSExchangeDX", "Multiple dirsync messages to and from NET1/PO1 have been lost or delayed."
+	unknown := ev("EXCH1", 136, "error")
+	unknown["source"], unknown["category"], unknown["description"] = "MSExchangeDX", "Event Handler",
+		`Message received from unknown DirSync requestor - X400:/ddat=ms /ddav="NEWTORK/POSTOFFICE/$SYSTEM".`
+	cut := ev("NET1/PO1", 4355, "info")
+	cut["category"], cut["description"], cut["subject"] = "Moved In", "FROM: ORG/SITE/$SYSTEM\nTO: NET1/PO1/$SYSTEM", "SrvTx R=3 S=87298 (was 0),\nI=2"
+	e.post([]evIn{lost, unknown, cut})
+	rows, err := e.Store.DB().Query(`SELECT coalesce(requestor_id, 0), rule, kind FROM dirsync_findings WHERE resolved_at IS NULL ORDER BY id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []string
+	for rows.Next() {
+		var id int64
+		var rule, kind string
+		rows.Scan(&id, &rule, &kind)
+		got = append(got, fmt.Sprintf("%d %s %s", id, rule, kind))
+	}
+	want := []string{"1 R20 dxa-lost-messages", "0 R21 unregistered-requestor", "1 R15 unparsed-subject"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("open findings %q, want %q", got, want)
+	}
+	var expect bool
+	e.Store.DB().QueryRow(`SELECT expect_full_export FROM requestors WHERE id = 1`).Scan(&expect)
+	if !expect {
+		t.Errorf("the 220 did not announce the full export")
 	}
 }
