@@ -1,6 +1,7 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -98,6 +99,11 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if p := mailnet.PrincipalFrom(r.Context()); p != nil {
+		if err := s.checkAgentScope(r.Context(), p, items); err != nil {
+			res.Release()
+			s.error(w, r, err)
+			return
+		}
 		for i := range items {
 			items[i].TokenID = p.TokenID
 		}
@@ -328,4 +334,24 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 		Events      []live.EventData `json:"events"`
 		NextAfterID int64            `json:"next_after_id"`
 	}{out, next})
+}
+
+// checkAgentScope refuses (403 naming [i].server) an event of a token
+// bound to servers for any other server: an agent speaks only for its
+// servers and the requestors whose postoffice or DX server they are.
+func (s *Server) checkAgentScope(ctx context.Context, p *mailnet.Principal, items []ingest.Item) error {
+	if p.TokenID == 0 || p.Role != mailnet.RoleAgent {
+		return nil
+	}
+	names, bound, err := s.store.AgentScope(ctx, p.TokenID)
+	if err != nil || !bound {
+		return err
+	}
+	for i := range items {
+		if !names[store.FoldName(items[i].Event.Server)] {
+			return mailnet.Errorf(mailnet.KindForbidden, fmt.Sprintf("[%d].server", i),
+				"event %d: token %s may post events only for its servers, not for %q", i, p.Name, items[i].Event.Server)
+		}
+	}
+	return nil
 }

@@ -341,7 +341,7 @@ func TestIngestDirSyncUpdatesRequestor(t *testing.T) {
 		st.SrvTxSet = srvAt != nil
 		return st
 	}
-	sync("ReqTx R=5 (was 4), S=7, I=2, 10 sent.")
+	sync("ReqTx R=5 (was 4), S=7, I=2, 1 sent.")
 	got := read()
 	if got.R != 5 || got.I != 2 || !got.Export || got.ReqTx == "" {
 		t.Errorf("after ReqTx got %+v, want R=5 I=2, export still on, last_reqtx set", got)
@@ -352,8 +352,50 @@ func TestIngestDirSyncUpdatesRequestor(t *testing.T) {
 		t.Errorf("after SrvTx got %+v, want S=8, export cleared, last_srvtx and its time set", got)
 	}
 	sync("SrvTx R=5 S=12 (was 10), I=2 0 sent") // S skips
-	if got = read(); !strings.Contains(got.Anomaly, "skipped") {
-		t.Errorf("anomalies %s, want the skipped server sync number", got.Anomaly)
+	var text string
+	if err := e.Store.DB().QueryRow(`SELECT text FROM dirsync_findings WHERE requestor_id = 1 AND kind = 'srvtx-was-mismatch'
+		AND resolved_at IS NULL`).Scan(&text); err != nil || !strings.Contains(text, "skipped") {
+		t.Errorf("open finding %q (%v), want the skipped server sync number", text, err)
+	}
+	// The next clean cycle resolves it by itself.
+	sync("SrvTx R=5 S=13 (was 12), I=2 1 sent")
+	var resolution string
+	if err := e.Store.DB().QueryRow(`SELECT resolution FROM dirsync_findings WHERE requestor_id = 1 AND kind = 'srvtx-was-mismatch'`).
+		Scan(&resolution); err != nil || resolution != "cleared" {
+		t.Errorf("finding after a clean SrvTx: resolution %q (%v), want cleared", resolution, err)
+	}
+}
+
+// The article's T1 and T2 evidence logged on the DX server's side (an
+// Exchange server name, not NET/PO) counts for the requestor its FROM/TO
+// lines name, and every change is recorded with its event.
+func TestIngestDirSyncEvidenceOnTheDXServer(t *testing.T) {
+	e := newLiveEnv(t, "", liveOpts{})
+	e.seed()
+	dx := func(id int, category, desc, subject string) {
+		m := ev("EXCH1", id, "info")
+		m["source"], m["category"], m["description"], m["subject"] = "MSExchangePCMTA", category, desc, subject
+		e.post([]evIn{m})
+	}
+	dx(4355, "Received", "Mail received on \\\\EXCH1\\MAILDAT$\nFROM: NET1/PO1/$SYSTEM\nTO: ORG/SITE/$SYSTEM", "ReqTx R=5 (was 4), S=7, I=2, 1 sent.")
+	dx(4395, "Sent", "Mail sent from \\\\EXCH1\\MAILDAT$\nFROM: ORG/SITE/$SYSTEM\nTO: NET1/PO1/$SYSTEM", "SrvTx R=5 S=8 (was 7), I=2 1 sent")
+	var r, srv int64
+	var export bool
+	if err := e.Store.DB().QueryRow(`SELECT requestor_sync, server_sync, export_on_next_cycle FROM requestors WHERE id = 1`).Scan(&r, &srv, &export); err != nil {
+		t.Fatal(err)
+	}
+	if r != 5 || srv != 8 || export {
+		t.Fatalf("after the DX-side ReqTx and SrvTx: R=%d S=%d export=%v, want 5, 8, cleared", r, srv, export)
+	}
+	var kinds string
+	if err := e.Store.DB().QueryRow(`SELECT group_concat(kind, ',') FROM (SELECT kind FROM dirsync_evidence WHERE requestor_id = 1 ORDER BY id)`).Scan(&kinds); err != nil || kinds != "received,reqtx,sent,srvtx" {
+		t.Errorf("evidence %q (%v), want received,reqtx,sent,srvtx", kinds, err)
+	}
+	var changes int
+	if err := e.Store.DB().QueryRow(`SELECT count(*) FROM requestor_changes WHERE requestor_id = 1 AND event_id IS NOT NULL
+		AND field IN ('requestor_sync', 'server_sync', 'export_on_next_cycle')`).Scan(&changes); err != nil || changes != 4 {
+		// R 0->5 and the baseline S 0->7 from the first ReqTx, S 7->8 and the flag from the SrvTx.
+		t.Errorf("%d recorded changes (%v), want R, the baseline S, S and the flag, each with its event", changes, err)
 	}
 }
 

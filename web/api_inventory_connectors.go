@@ -126,12 +126,30 @@ func (s *Server) apiExportOnNextCycle(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	reqs, err := s.actions.SetExportOnNextCycle(r.Context(), sel)
+	if sel.DryRun {
+		plan, err := s.actions.PlanExportOnNextCycle(r.Context(), sel)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"dry_run": true, "plan_id": plan.PlanID, "rows": plan.Rows, "changes": plan.Changes})
+		return
+	}
+	plan, err := s.actions.ApplyExportOnNextCycle(r.Context(), sel)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"requestors": reqs, "updated": len(reqs)})
+	ids := make([]int64, len(plan.Rows))
+	for i, row := range plan.Rows {
+		ids[i] = row.ID
+	}
+	reqs, err := s.store.Requestors(r.Context(), store.RequestorFilter{IDs: ids})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"requestors": reqs, "updated": len(reqs), "plan_id": plan.PlanID, "rows": plan.Rows, "changes": plan.Changes})
 }
 
 // apiDXServers lists the dir-sync servers by server_id; after_id and
@@ -147,7 +165,16 @@ func (s *Server) apiDXServers(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	page, next := pageByID(dxs, func(d mailnet.DXServer) int64 { return d.ServerID }, after, limit)
+	kicks, err := s.store.DXPauseKicks(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	out := make([]actions.DXSettings, len(dxs))
+	for i, d := range dxs {
+		out[i] = actions.DXSettings{DXServer: d, PauseKicksDX: kicks[d.ServerID]}
+	}
+	page, next := pageByID(out, func(d actions.DXSettings) int64 { return d.ServerID }, after, limit)
 	writeJSON(w, http.StatusOK, pageBody("dx_servers", page, next))
 }
 

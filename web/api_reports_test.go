@@ -328,6 +328,7 @@ func TestReportDirSyncAPI(t *testing.T) {
 			Postoffice    string   `json:"postoffice"`
 			RequestorSync int64    `json:"requestor_sync"`
 			DXPaused      bool     `json:"dx_paused"`
+			DXNote        string   `json:"dx_note"`
 			Anomalies     []string `json:"anomalies"`
 		} `json:"requestors"`
 	}
@@ -335,8 +336,12 @@ func TestReportDirSyncAPI(t *testing.T) {
 	if len(got.Requestors) != 1 || !got.Requestors[0].DXPaused {
 		t.Fatalf("requestors %+v, want NET/PO1 with a paused DX", got.Requestors)
 	}
-	if a := got.Requestors[0].Anomalies; len(a) == 0 || !strings.Contains(strings.Join(a, "|"), "paused") {
-		t.Errorf("anomalies %q, want the paused DX named", a)
+	// Pausing a 5.5 DX is how T2 is triggered: a note, not an anomaly.
+	if n := got.Requestors[0].DXNote; !strings.Contains(n, "triggers T2") {
+		t.Errorf("dx_note %q, want the paused DX explained", n)
+	}
+	if a := got.Requestors[0].Anomalies; len(a) != 1 || !strings.Contains(a[0], "will not receive the full Exchange address list") {
+		t.Errorf("anomalies %q, want only R19 (a): a new requestor without Export on Next Cycle", a)
 	}
 	var ie invError
 	e.json("GET", "/api/v1/reports/dirsync?silent_cycles=0", e.Viewer, nil, http.StatusUnprocessableEntity, &ie)

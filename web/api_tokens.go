@@ -1,6 +1,11 @@
 package web
 
 import (
+	"context"
+	"encoding/json"
+	"strings"
+
+	"mailnet/internal/store"
 	"net/http"
 
 	"mailnet/internal/live/ws"
@@ -10,8 +15,9 @@ import (
 
 // tokenRequest is the body of POST /api/v1/tokens.
 type tokenRequest struct {
-	Name string `json:"name"`
-	Role string `json:"role"`
+	Name    string  `json:"name"`
+	Role    string  `json:"role"`
+	Servers []int64 `json:"servers"` // an agent's servers; none: network-wide
 }
 
 // createdToken is the answer to a token creation: the secret appears here
@@ -28,7 +34,16 @@ func (s *Server) apiTokensList(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": toks})
+	bound, err := s.store.TokenServers(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	out := make([]boundToken, len(toks))
+	for i, t := range toks {
+		out[i] = boundToken{Token: t, Servers: nonNilIDs(bound[t.ID]), Scope: tokenScope(t.Role, bound[t.ID])}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": out})
 }
 
 // apiTokensCreate answers POST /api/v1/tokens {"name", "role"} with 201
@@ -39,12 +54,12 @@ func (s *Server) apiTokensCreate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	t, secret, err := s.actions.CreateToken(r.Context(), req.Name, req.Role)
+	t, secret, err := s.actions.CreateBoundToken(r.Context(), req.Name, req.Role, req.Servers)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, createdToken{Token: t, Secret: secret})
+	writeJSON(w, http.StatusCreated, map[string]any{"token": t, "secret": secret, "servers": nonNilIDs(req.Servers), "scope": tokenScope(t.Role, req.Servers)})
 }
 
 // apiTokensRevoke answers POST /api/v1/tokens/{id}/revoke: the token stops
@@ -89,7 +104,12 @@ func (s *Server) tokensCreatePage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name, role := r.PostForm.Get("name"), r.PostForm.Get("role")
-	t, secret, err := s.actions.CreateToken(r.Context(), name, role)
+	servers, err := s.serverIDsByName(r.Context(), r.PostForm.Get("servers"))
+	var t mailnet.Token
+	var secret string
+	if err == nil {
+		t, secret, err = s.actions.CreateBoundToken(r.Context(), name, role, servers)
+	}
 	if err != nil {
 		e, ok := mailnet.AsError(err)
 		if !ok || e.Kind != mailnet.KindInvalid {
@@ -121,4 +141,70 @@ func (s *Server) tokensRevokePage(w http.ResponseWriter, r *http.Request) {
 func tokenIDParam(r *http.Request) (int64, bool) {
 	id, ok := parseID(r.PathValue("id"))
 	return id, ok && id > 0
+}
+
+// boundToken is a token with the servers an agent speaks for.
+type boundToken struct {
+	mailnet.Token
+	Servers []int64 `json:"servers"`
+	// Scope is "servers" for a bound agent, "network-wide" for an agent
+	// without servers, "" for other roles.
+	Scope string `json:"scope"`
+}
+
+func nonNilIDs(ids []int64) []int64 {
+	if ids == nil {
+		return []int64{}
+	}
+	return ids
+}
+
+func tokenScope(role mailnet.Role, servers []int64) string {
+	switch {
+	case role != mailnet.RoleAgent:
+		return ""
+	case len(servers) > 0:
+		return "servers"
+	}
+	return "network-wide"
+}
+
+// serverIDsByName reads a comma-separated list of server names (the
+// tokens form's servers field) as ids; an unknown name is invalid.
+func (s *Server) serverIDsByName(ctx context.Context, list string) ([]int64, error) {
+	if strings.TrimSpace(list) == "" {
+		return nil, nil
+	}
+	idx, err := s.store.EventNameIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, n := range strings.Split(list, ",") {
+		n = strings.TrimSpace(n)
+		if n == "" {
+			continue
+		}
+		ref, ok := idx.Servers[store.FoldName(n)]
+		if !ok {
+			return nil, mailnet.Invalid("servers", "no server named %q", n)
+		}
+		ids = append(ids, ref.ID)
+	}
+	return ids, nil
+}
+
+// MarshalJSON is the token's own JSON with servers and scope added.
+func (b boundToken) MarshalJSON() ([]byte, error) {
+	raw, err := json.Marshal(b.Token)
+	if err != nil {
+		return nil, err
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
+	m["servers"], _ = json.Marshal(b.Servers)
+	m["scope"], _ = json.Marshal(b.Scope)
+	return json.Marshal(m)
 }

@@ -63,6 +63,19 @@ func (s *Server) routes() http.Handler {
 		t.get(viewer, "/routing", s.pageRouting)
 		t.get(viewer, "/x400", s.pageX400)
 		t.get(viewer, "/dirsync", s.pageDirSync)
+		t.get(viewer, "/dirsync/requestors/{id}", s.pageRequestor)
+		t.get(viewer, "/dirsync/runbook", s.pageRunbook)
+		t.get(viewer, "/dirsync/runs/{id}", s.pageRun)
+		t.get(viewer, "/dirsync/runs/{id}/ticks", s.pageRunTicks)
+	})
+
+	// Pages: the dir-sync forms post as admins.
+	t.group(func(t table) {
+		t.post(admin, "/dirsync/export", s.pageDirSyncExport)
+		t.post(admin, "/dirsync/findings/{id}/acknowledge", s.pageDirSyncAck)
+		t.post(admin, "/dirsync/dx/{id}", s.pageDirSyncDX)
+		t.post(admin, "/dirsync/runs", s.pageRunStart)
+		t.post(admin, "/dirsync/runs/{id}/finish", s.pageRunFinish)
 	})
 
 	// Pages: moves, jobs and decommission; the forms post as admins.
@@ -134,6 +147,14 @@ func (s *Server) routes() http.Handler {
 		t.get(viewer, "/requestors", s.apiRequestors)
 		t.post(admin, "/requestors", s.apiRequestorCreate)
 		t.post(admin, "/requestors/export-on-next-cycle", s.apiExportOnNextCycle)
+		t.get(viewer, "/requestors/{id}/history", s.apiRequestorHistory)
+		t.get(viewer, "/dirsync/findings", s.apiDirSyncFindings)
+		t.post(admin, "/dirsync/findings/{id}/acknowledge", s.apiDirSyncFindingAck)
+		t.get(viewer, "/dirsync/changes", s.apiDirSyncChanges)
+		t.get(viewer, "/dirsync/runs", s.apiDirSyncRuns)
+		t.post(admin, "/dirsync/runs", s.apiDirSyncRunStart)
+		t.get(viewer, "/dirsync/runs/{id}", s.apiDirSyncRun)
+		t.post(admin, "/dirsync/runs/{id}/finish", s.apiDirSyncRunFinish)
 
 		t.get(viewer, "/dx-servers", s.apiDXServers)
 		t.put(admin, "/dx-servers/{server_id}", s.apiDXUpdate)

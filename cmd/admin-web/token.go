@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 
 	"mailnet/internal/actions"
@@ -13,7 +14,7 @@ import (
 	"mailnet/internal/store"
 )
 
-const tokenUsage = "usage: admin-web token add NAME --role admin|viewer|agent | list | revoke ID"
+const tokenUsage = "usage: admin-web token add NAME --role admin|viewer|agent [--servers NAME[,NAME...]] | list | revoke ID"
 
 func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
@@ -25,21 +26,41 @@ func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		fs := newFlags("token add", stderr)
 		db := dbFlag(fs, getenv)
 		role := fs.String("role", "", "admin, viewer or agent")
+		servers := fs.String("servers", "", "an agent's servers, by name, comma-separated (none: network-wide)")
 		pos, err := parseInterspersed(fs, args[1:])
 		if err != nil {
 			return err
 		}
 		if len(pos) != 1 {
-			return errors.New("usage: admin-web token add NAME --role admin|viewer|agent")
+			return errors.New("usage: admin-web token add NAME --role admin|viewer|agent [--servers NAME[,NAME...]]")
 		}
 		st, err := store.Open(ctx, *db, store.Options{})
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		t, secret, err := actions.New(st, nil, nil).CreateToken(ctx, pos[0], *role)
+		var ids []int64
+		if strings.TrimSpace(*servers) != "" {
+			idx, err := st.EventNameIndex(ctx)
+			if err != nil {
+				return err
+			}
+			for _, n := range strings.Split(*servers, ",") {
+				ref, ok := idx.Servers[store.FoldName(strings.TrimSpace(n))]
+				if !ok {
+					return fmt.Errorf("--servers: no server named %q", strings.TrimSpace(n))
+				}
+				ids = append(ids, ref.ID)
+			}
+		}
+		t, secret, err := actions.New(st, nil, nil).CreateBoundToken(ctx, pos[0], *role, ids)
 		if err != nil {
 			return err
+		}
+		if len(ids) > 0 {
+			fmt.Fprintf(stderr, "bound to %s: it may post events only for these servers and their requestors\n", *servers)
+		} else if t.Role == mailnet.RoleAgent {
+			fmt.Fprintln(stderr, "no --servers: a network-wide collector")
 		}
 		// The secret alone on stdout, so scripts can capture it; the
 		// explanation on stderr.

@@ -18,19 +18,46 @@ const tokenTouchEvery = time.Minute
 // by ctx's principal, with its audit row. It returns the token and its
 // secret, which is shown once and never stored.
 func (a *Actions) CreateToken(ctx context.Context, name, role string) (mailnet.Token, string, error) {
+	return a.CreateBoundToken(ctx, name, role, nil)
+}
+
+// CreateBoundToken is CreateToken for an agent bound to servers: it may
+// post events only for them (and the requestors whose postoffice or DX
+// server they are). No servers: a network-wide collector.
+func (a *Actions) CreateBoundToken(ctx context.Context, name, role string, servers []int64) (mailnet.Token, string, error) {
 	if err := checkAccountName("name", name); err != nil {
 		return mailnet.Token{}, "", err
 	}
 	if !mailnet.ValidRole(role) {
 		return mailnet.Token{}, "", mailnet.Invalid("role", "role must be admin, viewer or agent")
 	}
+	if len(servers) > 0 && mailnet.Role(role) != mailnet.RoleAgent {
+		return mailnet.Token{}, "", mailnet.Invalid("servers", "only an agent token can be bound to servers")
+	}
+	if len(servers) > 1000 {
+		return mailnet.Token{}, "", mailnet.Invalid("servers", "at most 1000 servers")
+	}
 	secret := auth.TokenPrefix + auth.NewSecret()
 	t := mailnet.Token{Name: name, Role: mailnet.Role(role), CreatedBy: mailnet.ActorName(ctx)}
 	err := a.Store.Write(ctx, func(tx *store.Tx) error {
+		for _, id := range servers {
+			if _, err := tx.ServerByID(ctx, id); isNotFound(err) {
+				return mailnet.Invalid("servers", "server %d does not exist", id)
+			} else if err != nil {
+				return err
+			}
+		}
 		if err := tx.InsertToken(ctx, &t, auth.HashSecret(secret)); err != nil {
 			return err
 		}
-		return tx.Audit(ctx, "token.create", "token", t.ID, nil, t, "")
+		if err := tx.SetTokenServers(ctx, t.ID, servers); err != nil {
+			return err
+		}
+		detail := "network-wide"
+		if len(servers) > 0 {
+			detail = fmt.Sprintf("bound to servers %v", servers)
+		}
+		return tx.Audit(ctx, "token.create", "token", t.ID, nil, t, detail)
 	})
 	if err != nil {
 		return mailnet.Token{}, "", err

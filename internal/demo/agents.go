@@ -299,12 +299,13 @@ func (a *Agents) cycleEvent(ctx context.Context, q *agentRequestor) mailnet.Even
 		if cur, err := a.st.RequestorByID(ctx, q.id); err == nil {
 			q.export = cur.ExportOnNextCycle
 		}
-		was := q.r
-		q.r++
+		// x = y + z (Q133428): R is the old number plus the updates sent.
+		was, sent := q.r, int64(1+a.rng.IntN(24))
+		q.r += sent
 		if a.rng.IntN(4) == 0 {
 			q.i++ // an import was requested
 		}
-		q.reqTx = ReqTx(q.r, was, q.s, q.i, int64(a.rng.IntN(25)))
+		q.reqTx = ReqTx(q.r, was, q.s, q.i, sent)
 		ev.Server, ev.EventID, ev.Category, ev.Subject = q.address, 4395, "Moved Out", q.reqTx
 		ev.Description = `Mail sent from \\` + q.postoffice + `\MAILDATA`
 		ev.Fields = map[string]string{"from": reqSys, "to": dxSys}
@@ -313,12 +314,17 @@ func (a *Agents) cycleEvent(ctx context.Context, q *agentRequestor) mailnet.Even
 		ev.Description = `Mail received on \\` + q.dx.Name + `\MAILDAT$`
 		ev.Fields = map[string]string{"from": reqSys, "to": dxSys}
 	case 2: // T2: the DX answers, acknowledging R and advancing S
+		// The server's number grows by what it sends this requestor and
+		// by the others' updates; it never falls below R (Q96060).
 		sent := int64(a.rng.IntN(20))
-		if q.export {
-			sent = 400 + int64(a.rng.IntN(200)) // the full export
-		}
 		was := q.s
-		q.s++
+		q.s = max(q.s+sent+int64(a.rng.IntN(3)), q.r)
+		if q.export {
+			// The full export, an Import Reply: "(was 0)" and many
+			// updates, as Q162841's "S=87298 (was 0), I=2 15603 sen".
+			sent, was = 400+int64(a.rng.IntN(200)), 0
+			q.s += sent
+		}
 		q.srvTx = SrvTx(q.r, q.s, was, q.i, sent)
 		ev.Server, ev.EventID, ev.Category, ev.Subject = q.dx.Name, 4395, "Sent", q.srvTx
 		ev.Description = `Mail sent from \\` + q.dx.Name + `\MAILDAT$`

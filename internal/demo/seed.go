@@ -247,13 +247,15 @@ func Seed(ctx context.Context, st *store.Store) (Summary, error) {
 	dxID := id[dxServer]
 	const cycle = 60 * time.Minute
 	for i, q := range seedRequestors {
+		// R <= S (Q96060's "easy test"), x = y + z in the ReqTx
+		// (Q133428), and the ReqTx's S is the S the last SrvTx came from.
 		rq := int64(8 + r.IntN(40))
-		sq := int64(5 + r.IntN(30))
+		sq := rq + int64(r.IntN(30))
 		imports := int64(1 + r.IntN(6))
-		reqSent, srvSent := int64(r.IntN(60)), int64(r.IntN(30))
+		reqSent, srvSent := int64(r.IntN(int(rq))), int64(r.IntN(int(sq)))
 		addr := q.network + "/" + q.postoffice
-		if addr == exportPO { // the article's example figures
-			rq, sq, imports, reqSent, srvSent = 12, 10, 3, 42, 17
+		if addr == exportPO {
+			rq, sq, imports, reqSent, srvSent = 12, 29, 3, 4, 17
 		}
 		reqAt := now.Add(-cycle - 3*time.Minute - time.Duration(i)*40*time.Second)
 		if addr == laggingPO { // silent for five cycles
@@ -263,8 +265,8 @@ func Seed(ctx context.Context, st *store.Store) (Summary, error) {
 		reqs[i] = store.BulkRequestor{
 			ID: int64(i + 1), Network: q.network, Postoffice: q.postoffice, DXServerID: dxID, ServerID: id[q.postoffice],
 			RequestorSync: rq, ServerSync: sq, Imports: imports, ExportOnNextCycle: addr == exportPO,
-			LastReqTx: ReqTx(rq, rq-1, sq-1, imports, reqSent), LastReqTxAt: reqAt,
-			LastSrvTx: SrvTx(rq, sq, sq-1, imports, srvSent), LastSrvTxAt: srvAt,
+			LastReqTx: ReqTx(rq, rq-reqSent, sq-srvSent, imports, reqSent), LastReqTxAt: reqAt,
+			LastSrvTx: SrvTx(rq, sq, sq-srvSent, imports, srvSent), LastSrvTxAt: srvAt,
 		}
 		for _, m := range []struct {
 			subject string

@@ -7,11 +7,8 @@
 package dirsync
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
-
-	"mailnet/internal/mailnet"
 )
 
 // Transaction kinds.
@@ -19,10 +16,6 @@ const (
 	ReqTx = "ReqTx" // the requestor's update to the dir-sync server
 	SrvTx = "SrvTx" // the server's update to the requestor
 )
-
-// MaxAnomalies bounds the anomalies Apply keeps on a requestor (the most
-// recent ones).
-const MaxAnomalies = 50
 
 // Tx is one parsed ReqTx or SrvTx subject.
 type Tx struct {
@@ -116,10 +109,11 @@ func (sc *scanner) end() bool {
 //	ReqTx R=R# (was r#), S=S#, I=I#, ## sent.
 //	SrvTx R=R# S=S# (was s#), I=I# ## sent
 //
-// Spacing may vary, the commas between fields are optional and a trailing
-// period is accepted. Any other subject returns false.
+// Case, spacing and line breaks may vary, the commas between fields are
+// optional, a trailing period is accepted and the final word may be cut
+// to "sen" (Q162841). Any other subject returns false.
 func Parse(subject string) (Tx, bool) {
-	raw := strings.TrimSpace(subject)
+	raw := Normalize(subject)
 	sc := &scanner{s: raw}
 	var tx Tx
 	var ok bool
@@ -163,92 +157,35 @@ func Parse(subject string) (Tx, bool) {
 	if tx.Sent, ok = sc.num(); !ok {
 		return Tx{}, false
 	}
-	if !sc.lit("sent") || !sc.end() {
+	// "sen" is enough: Q162841 logs "SrvTx R=3 S=87298 (was 0), I=2 15603 sen".
+	if !sc.lit("sen") {
+		return Tx{}, false
+	}
+	sc.optional("t")
+	if !sc.end() {
 		return Tx{}, false
 	}
 	tx.Raw = raw
 	return tx, true
 }
 
-// fresh reports whether the requestor has no sync history yet, so that the
-// first transaction seen sets the baseline instead of being checked
-// against zeros.
-func fresh(r mailnet.Requestor) bool {
-	return r.LastReqTx == "" && r.LastSrvTx == "" &&
-		r.RequestorSync == 0 && r.ServerSync == 0 && r.Imports == 0
+// Normalize folds the line breaks and runs of white space a subject may
+// carry (a subject wrapped in an event description) into single spaces.
+func Normalize(subject string) string {
+	return strings.Join(strings.Fields(subject), " ")
 }
 
-// Apply folds tx into the requestor r and returns the updated requestor
-// and the anomalies tx reveals (also appended to its Anomalies, keeping
-// the last MaxAnomalies).
-//
-// A ReqTx sets requestor_sync to R and imports to I; it is anomalous when
-// its "was r#" is not the stored R, when its S is not the stored server
-// sync number, or when I goes back. A SrvTx is anomalous when it
-// acknowledges an R other than the requestor's last R, or when its S goes
-// back or skips (its "was s#" is not the stored S); it then sets
-// server_sync to S and, as the cycle that carries the export has
-// completed, clears Export on Next Cycle. The time fields (LastReqTxAt,
-// LastSrvTxAt) are the caller's to set, from the event.
-func Apply(r mailnet.Requestor, tx Tx) (mailnet.Requestor, []string) {
-	var found []string
-	add := func(format string, args ...any) {
-		found = append(found, fmt.Sprintf(format, args...))
+// LooksLike reports whether subject claims to be a dir-sync transaction
+// (it starts with the word ReqTx or SrvTx, in any case), so that one that
+// does not parse is recorded rather than dropped.
+func LooksLike(subject string) bool {
+	f := strings.Fields(subject)
+	if len(f) == 0 {
+		return false
 	}
-	check := !fresh(r)
-	switch tx.Kind {
-	case ReqTx:
-		if tx.R < tx.WasR {
-			add("ReqTx R=%d is lower than its own (was %d)", tx.R, tx.WasR)
-		}
-		if check {
-			if tx.WasR != r.RequestorSync {
-				add("ReqTx says the requestor sync number was %d, but the last R seen was %d", tx.WasR, r.RequestorSync)
-			}
-			if tx.S != r.ServerSync {
-				add("ReqTx carries S=%d, but the server sync number is %d", tx.S, r.ServerSync)
-			}
-			if tx.I < r.Imports {
-				add("imports requested went back from %d to %d", r.Imports, tx.I)
-			}
-		}
-		r.RequestorSync = tx.R
-		r.Imports = tx.I
-		r.LastReqTx = tx.Raw
-	case SrvTx:
-		if check {
-			if tx.R != r.RequestorSync {
-				add("SrvTx acknowledges R=%d, but the requestor's last R is %d", tx.R, r.RequestorSync)
-			}
-			switch {
-			case tx.S < r.ServerSync:
-				add("server sync number went back from %d to %d", r.ServerSync, tx.S)
-			case tx.WasS != r.ServerSync:
-				add("server sync number skipped: SrvTx says it was %d, but the stored S is %d", tx.WasS, r.ServerSync)
-			}
-			if tx.I < r.Imports {
-				add("imports requested went back from %d to %d", r.Imports, tx.I)
-			}
-		}
-		if tx.S < tx.WasS {
-			add("SrvTx S=%d is lower than its own (was %d)", tx.S, tx.WasS)
-		}
-		r.ServerSync = tx.S
-		if tx.I > r.Imports {
-			r.Imports = tx.I
-		}
-		r.LastSrvTx = tx.Raw
-		r.ExportOnNextCycle = false
-	default:
-		add("unknown dir-sync transaction %q", tx.Kind)
-		return r, found
+	w := f[0]
+	if len(w) >= 5 && (strings.EqualFold(w[:5], ReqTx) || strings.EqualFold(w[:5], SrvTx)) {
+		return true
 	}
-	if len(found) > 0 {
-		all := append(append([]string(nil), r.Anomalies...), found...)
-		if len(all) > MaxAnomalies {
-			all = all[len(all)-MaxAnomalies:]
-		}
-		r.Anomalies = all
-	}
-	return r, found
+	return false
 }

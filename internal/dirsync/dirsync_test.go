@@ -1,11 +1,7 @@
 package dirsync
 
 import (
-	"reflect"
-	"strings"
 	"testing"
-
-	"mailnet/internal/mailnet"
 )
 
 func TestParse(t *testing.T) {
@@ -36,6 +32,14 @@ func TestParse(t *testing.T) {
 		{"trailing junk", "ReqTx R=1 (was 0), S=0, I=0, 0 sent. extra", Tx{}, false},
 		{"overflowing number", "ReqTx R=99999999999999999999 (was 0), S=0, I=0, 0 sent.", Tx{}, false},
 		{"missing sent", "SrvTx R=1 S=1 (was 0), I=0 4", Tx{}, false},
+		// Q162841 logs the full export's subject cut to "sen".
+		{"q162841 truncated sen", "SrvTx R=3 S=87298 (was 0), I=2 15603 sen",
+			Tx{Kind: SrvTx, R: 3, S: 87298, WasS: 0, I: 2, Sent: 15603}, true},
+		// Q133428 writes "REQTX R=x(was y)....z sent": upper case, no space.
+		{"q133428 upper case glued was", "REQTX R=12(was 11), S=7, I=3, 1 sent",
+			Tx{Kind: ReqTx, R: 12, WasR: 11, S: 7, I: 3, Sent: 1}, true},
+		{"line break inside", "SrvTx R=3 S=87298 (was 0),\r\n I=2 15603 sent",
+			Tx{Kind: SrvTx, R: 3, S: 87298, I: 2, Sent: 15603}, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -44,93 +48,12 @@ func TestParse(t *testing.T) {
 				t.Fatalf("Parse(%q) ok = %v, want %v", tt.subject, ok, tt.ok)
 			}
 			if ok {
-				tt.want.Raw = strings.TrimSpace(tt.subject)
+				tt.want.Raw = Normalize(tt.subject)
 			}
 			if got != tt.want {
 				t.Errorf("Parse(%q) = %+v, want %+v", tt.subject, got, tt.want)
 			}
 		})
-	}
-}
-
-func mustParse(t *testing.T, s string) Tx {
-	t.Helper()
-	tx, ok := Parse(s)
-	if !ok {
-		t.Fatalf("Parse(%q) failed", s)
-	}
-	return tx
-}
-
-func TestApply(t *testing.T) {
-	synced := mailnet.Requestor{RequestorSync: 11, ServerSync: 7, Imports: 3, LastReqTx: "x", LastSrvTx: "y"}
-	tests := []struct {
-		name      string
-		r         mailnet.Requestor
-		subject   string
-		wantR     int64
-		wantS     int64
-		wantI     int64
-		anomalies []string // substrings, in order; nil means none
-	}{
-		{"reqtx in step", synced, "ReqTx R=12 (was 11), S=7, I=3, 5 sent.", 12, 7, 3, nil},
-		{"reqtx was differs", synced, "ReqTx R=12 (was 10), S=7, I=3, 5 sent.", 12, 7, 3,
-			[]string{"was 10, but the last R seen was 11"}},
-		{"reqtx S differs", synced, "ReqTx R=12 (was 11), S=6, I=3, 5 sent.", 12, 7, 3,
-			[]string{"carries S=6, but the server sync number is 7"}},
-		{"reqtx imports go back", synced, "ReqTx R=12 (was 11), S=7, I=2, 5 sent.", 12, 7, 2,
-			[]string{"imports requested went back from 3 to 2"}},
-		{"srvtx in step", synced, "SrvTx R=11 S=8 (was 7), I=3 4 sent", 11, 8, 3, nil},
-		{"srvtx acknowledges another R", synced, "SrvTx R=10 S=8 (was 7), I=3 4 sent", 11, 8, 3,
-			[]string{"acknowledges R=10, but the requestor's last R is 11"}},
-		{"srvtx S goes back", synced, "SrvTx R=11 S=5 (was 4), I=3 4 sent", 11, 5, 3,
-			[]string{"went back from 7 to 5"}},
-		{"srvtx S skips", synced, "SrvTx R=11 S=10 (was 9), I=3 4 sent", 11, 10, 3,
-			[]string{"skipped: SrvTx says it was 9, but the stored S is 7"}},
-		{"first reqtx sets the baseline", mailnet.Requestor{}, "ReqTx R=41 (was 40), S=9, I=2, 5 sent.", 41, 0, 2, nil},
-		{"first srvtx sets the baseline", mailnet.Requestor{}, "SrvTx R=41 S=10 (was 9), I=2 5 sent", 0, 10, 2, nil},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, found := Apply(tt.r, mustParse(t, tt.subject))
-			if got.RequestorSync != tt.wantR || got.ServerSync != tt.wantS || got.Imports != tt.wantI {
-				t.Errorf("R, S, I = %d, %d, %d, want %d, %d, %d", got.RequestorSync, got.ServerSync, got.Imports, tt.wantR, tt.wantS, tt.wantI)
-			}
-			if len(found) != len(tt.anomalies) {
-				t.Fatalf("anomalies %q, want %d matching %q", found, len(tt.anomalies), tt.anomalies)
-			}
-			for i, want := range tt.anomalies {
-				if !strings.Contains(found[i], want) {
-					t.Errorf("anomaly %d = %q, want it to contain %q", i, found[i], want)
-				}
-			}
-			if !reflect.DeepEqual(got.Anomalies, append(tt.r.Anomalies, found...)) && len(found) > 0 {
-				t.Errorf("stored anomalies %q, want %q appended", got.Anomalies, found)
-			}
-		})
-	}
-}
-
-func TestApplySrvTxClearsExportOnNextCycle(t *testing.T) {
-	r := mailnet.Requestor{RequestorSync: 11, ServerSync: 7, ExportOnNextCycle: true, LastReqTx: "x"}
-	got, _ := Apply(r, mustParse(t, "ReqTx R=12 (was 11), S=7, I=0, 1 sent."))
-	if !got.ExportOnNextCycle {
-		t.Fatalf("a ReqTx cleared Export on Next Cycle; want it kept until the SrvTx")
-	}
-	got, _ = Apply(got, mustParse(t, "SrvTx R=12 S=8 (was 7), I=0 900 sent"))
-	if got.ExportOnNextCycle {
-		t.Errorf("export_on_next_cycle = true after the SrvTx, want false")
-	}
-}
-
-func TestApplyKeepsLastAnomalies(t *testing.T) {
-	r := mailnet.Requestor{RequestorSync: 1, LastReqTx: "x"}
-	for i := 0; i < MaxAnomalies+5; i++ {
-		r, _ = Apply(r, mustParse(t, "SrvTx R=99 S=1 (was 0), I=0 0 sent"))
-		r.ServerSync = 0
-	}
-	if len(r.Anomalies) != MaxAnomalies {
-		t.Errorf("kept %d anomalies, want %d", len(r.Anomalies), MaxAnomalies)
 	}
 }
 

@@ -2,7 +2,6 @@ package ingest
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -546,13 +545,12 @@ func (w *Writer) write(group []*batch) (result, error) {
 				if ev.ServerID != 0 {
 					lastBy[ev.ServerID] = last{ev.ID, ev.Time}
 				}
-				if requestor != 0 && ev.Subject != "" {
-					if dtx, ok := dirsync.Parse(ev.Subject); ok {
-						if err := applySync(ctx, tx, requestor, dtx, ev.Time); err != nil {
-							return err
-						}
-						touched[requestor] = true
-					}
+				// Dir-sync evidence counts wherever it is logged: on the
+				// postoffice's side and on the DX server's.
+				if id, err := dirsync.Ingest(ctx, tx, names.Requestors, ev); err != nil {
+					return err
+				} else if id != 0 {
+					touched[id] = true
 				}
 			}
 		}
@@ -573,25 +571,4 @@ func (w *Writer) write(group []*batch) (result, error) {
 	w.stored.Add(stored)
 	w.dups.Add(dups)
 	return res, nil
-}
-
-// applySync folds one ReqTx or SrvTx into the requestor: its sync
-// numbers, the last transaction and its time, anomalies, and (SrvTx: the
-// cycle completed) Export on Next Cycle cleared.
-func applySync(ctx context.Context, tx *store.Tx, id int64, dtx dirsync.Tx, at time.Time) error {
-	r, err := tx.RequestorSync(ctx, id)
-	if errors.Is(err, mailnet.ErrNotFound) || mailnet.ErrorKind(err) == mailnet.KindNotFound {
-		return nil // removed since the cache was loaded
-	}
-	if err != nil {
-		return err
-	}
-	r, _ = dirsync.Apply(r, dtx)
-	switch dtx.Kind {
-	case dirsync.ReqTx:
-		r.LastReqTxAt = at
-	case dirsync.SrvTx:
-		r.LastSrvTxAt = at
-	}
-	return tx.SaveRequestorSync(ctx, r)
 }

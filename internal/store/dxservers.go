@@ -3,8 +3,10 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 
 	"mailnet/internal/mailnet"
 )
@@ -72,6 +74,137 @@ func (tx *Tx) UpsertDXServer(ctx context.Context, d mailnet.DXServer) error {
 		d.ServerID, d.AdminAccount, boolInt(d.Paused), boolInt(d.CopyAdmin), boolInt(d.ForwardToAdmin), d.CycleMinutes, fmtTime(tx.now))
 	if err != nil {
 		return fmt.Errorf("dx server %d: %w", d.ServerID, err)
+	}
+	return nil
+}
+
+// DXPauseKicks returns the PauseKicksDX setting of each DX server, by
+// server id.
+func (s *Store) DXPauseKicks(ctx context.Context) (map[int64]bool, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT server_id, pause_kicks_dx FROM dx_servers`)
+	if err != nil {
+		return nil, fmt.Errorf("dx servers: %w", err)
+	}
+	defer rows.Close()
+	out := map[int64]bool{}
+	for rows.Next() {
+		var id int64
+		var v bool
+		if err := rows.Scan(&id, &v); err != nil {
+			return nil, err
+		}
+		out[id] = v
+	}
+	return out, rows.Err()
+}
+
+// DXPauseKicksOf returns the PauseKicksDX setting of DX server serverID.
+func (tx *Tx) DXPauseKicksOf(ctx context.Context, serverID int64) (bool, error) {
+	var v bool
+	err := tx.QueryRowContext(ctx, `SELECT pause_kicks_dx FROM dx_servers WHERE server_id = ?`, serverID).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return false, mailnet.NotFound("dx server", serverID)
+	}
+	return v, err
+}
+
+// SetDXPauseKicks records PauseKicksDX=1 (set) on DX server serverID.
+func (tx *Tx) SetDXPauseKicks(ctx context.Context, serverID int64, set bool) error {
+	_, err := tx.ExecContext(ctx, `UPDATE dx_servers SET pause_kicks_dx = ?, updated_at = ? WHERE server_id = ?`, boolInt(set), fmtTime(tx.now), serverID)
+	if err != nil {
+		return fmt.Errorf("dx server %d: %w", serverID, err)
+	}
+	return nil
+}
+
+// DirSyncRun is one run of the manual dir-sync procedure.
+type DirSyncRun struct {
+	ID           int64      `json:"id"`
+	StartedBy    string     `json:"started_by"`
+	StartedAt    time.Time  `json:"started_at"`
+	RequestorIDs []int64    `json:"requestor_ids"`
+	Scope        string     `json:"scope,omitempty"`
+	Drive        string     `json:"drive"`
+	Outcome      string     `json:"outcome"`
+	Note         string     `json:"note,omitempty"`
+	FinishedAt   *time.Time `json:"finished_at"`
+	FinishedBy   string     `json:"finished_by,omitempty"`
+}
+
+// InsertDirSyncRun stores run (started now by the actor) and sets its ID.
+func (tx *Tx) InsertDirSyncRun(ctx context.Context, run *DirSyncRun) error {
+	ids, _ := json.Marshal(run.RequestorIDs)
+	run.StartedBy, run.StartedAt, run.Outcome = mailnet.ActorName(ctx), tx.now, "running"
+	res, err := tx.ExecContext(ctx, `INSERT INTO dirsync_runs (started_by, started_at, requestor_ids, scope, drive) VALUES (?, ?, ?, ?, ?)`,
+		run.StartedBy, fmtTime(tx.now), string(ids), run.Scope, run.Drive)
+	if err != nil {
+		return fmt.Errorf("insert dir-sync run: %w", err)
+	}
+	run.ID, _ = res.LastInsertId()
+	return nil
+}
+
+const runCols = `id, started_by, started_at, requestor_ids, scope, drive, outcome, note, finished_at, finished_by`
+
+func scanRun(sc rowScanner) (DirSyncRun, error) {
+	var r DirSyncRun
+	var started, ids string
+	var finished sql.NullString
+	err := sc.Scan(&r.ID, &r.StartedBy, &started, &ids, &r.Scope, &r.Drive, &r.Outcome, &r.Note, &finished, &r.FinishedBy)
+	r.StartedAt = parseTime(started)
+	if t := parseNullTime(finished); !t.IsZero() {
+		r.FinishedAt = &t
+	}
+	r.RequestorIDs = []int64{}
+	_ = json.Unmarshal([]byte(ids), &r.RequestorIDs)
+	return r, err
+}
+
+// DirSyncRunByID returns one run, or a not-found error.
+func (s *Store) DirSyncRunByID(ctx context.Context, id int64) (DirSyncRun, error) {
+	r, err := scanRun(s.r.QueryRowContext(ctx, `SELECT `+runCols+` FROM dirsync_runs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, mailnet.NotFound("run", id)
+	}
+	return r, err
+}
+
+// DirSyncRunTx returns one run as the transaction sees it.
+func (tx *Tx) DirSyncRunTx(ctx context.Context, id int64) (DirSyncRun, error) {
+	r, err := scanRun(tx.QueryRowContext(ctx, `SELECT `+runCols+` FROM dirsync_runs WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return r, mailnet.NotFound("run", id)
+	}
+	return r, err
+}
+
+// DirSyncRuns returns the last runs, newest first.
+func (s *Store) DirSyncRuns(ctx context.Context, limit int) ([]DirSyncRun, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT `+runCols+` FROM dirsync_runs ORDER BY id DESC LIMIT ?`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("dir-sync runs: %w", err)
+	}
+	defer rows.Close()
+	out := []DirSyncRun{}
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// FinishDirSyncRun records the outcome of a running run.
+func (tx *Tx) FinishDirSyncRun(ctx context.Context, id int64, outcome, note string) error {
+	_, err := tx.ExecContext(ctx, `UPDATE dirsync_runs SET outcome = ?, note = ?, finished_at = ?, finished_by = ? WHERE id = ? AND outcome = 'running'`,
+		outcome, note, fmtTime(tx.now), mailnet.ActorName(ctx), id)
+	if err != nil {
+		return fmt.Errorf("dir-sync run %d: %w", id, err)
 	}
 	return nil
 }

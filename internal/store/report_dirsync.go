@@ -19,6 +19,8 @@ type ReportRequestor struct {
 	DXKnown      bool   // the DX server has a dx_servers row
 	DXPaused     bool
 	CycleMinutes int
+	DXVersion    string // the DX server's Exchange version
+	PauseKicksDX bool
 }
 
 // ReportRequestors returns every requestor, by network and postoffice,
@@ -28,7 +30,8 @@ func (s *Store) ReportRequestors(ctx context.Context) ([]ReportRequestor, error)
 		SELECT r.id, r.network, r.postoffice, r.dx_server_id, r.requestor_sync, r.server_sync,
 		       r.imports, r.export_on_next_cycle, r.last_reqtx, r.last_reqtx_at, r.last_srvtx,
 		       r.last_srvtx_at, r.anomalies, r.created_at,
-		       coalesce(s.name, ''), dx.server_id IS NOT NULL, coalesce(dx.paused, 0), coalesce(dx.cycle_minutes, 60)
+		       coalesce(s.name, ''), dx.server_id IS NOT NULL, coalesce(dx.paused, 0), coalesce(dx.cycle_minutes, 60),
+		       coalesce(s.version, ''), coalesce(dx.pause_kicks_dx, 0)
 		FROM requestors r
 		LEFT JOIN servers s ON s.id = r.dx_server_id
 		LEFT JOIN dx_servers dx ON dx.server_id = r.dx_server_id
@@ -44,7 +47,7 @@ func (s *Store) ReportRequestors(ctx context.Context) ([]ReportRequestor, error)
 		var anomalies, created string
 		if err := rows.Scan(&r.ID, &r.Network, &r.Postoffice, &r.DXServerID, &r.RequestorSync, &r.ServerSync,
 			&r.Imports, &r.ExportOnNextCycle, &reqTx, &reqAt, &srvTx, &srvAt, &anomalies, &created,
-			&r.DXServer, &r.DXKnown, &r.DXPaused, &r.CycleMinutes); err != nil {
+			&r.DXServer, &r.DXKnown, &r.DXPaused, &r.CycleMinutes, &r.DXVersion, &r.PauseKicksDX); err != nil {
 			return nil, fmt.Errorf("requestors: %w", err)
 		}
 		r.LastReqTx, r.LastReqTxAt = reqTx.String, parseNullTime(reqAt)
