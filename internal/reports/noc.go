@@ -8,17 +8,20 @@ import (
 	"time"
 
 	"mailnet/internal/mailnet"
+	"mailnet/internal/mta"
 	"mailnet/internal/store"
 )
 
 // NOC tile sizes: what fits a 1920x1080 wall screen without scrolling.
 const (
-	NOCX400Rows     = 6  // connector findings shown
-	NOCDirSyncRows  = 4  // requestors shown, worst first
-	NOCMoveRows     = 4  // running or queued moves shown
-	NOCWarningRows  = 8  // latest warnings and errors shown
-	NOCRateMinutes  = 60 // minutes of the event-rate chart, the current one last
-	NOCJobsExamined = 50 // newest jobs looked at for the moves tile
+	NOCX400Rows     = 6              // connector findings shown
+	NOCDirSyncRows  = 4              // requestors shown, worst first
+	NOCMoveRows     = 4              // running or queued moves shown
+	NOCWarningRows  = 8              // groups of warnings and errors shown, newest first
+	NOCWarningScan  = 2000           // newest warnings and errors grouped
+	NOCWarningSpan  = 24 * time.Hour // how far back warnings are grouped
+	NOCRateMinutes  = 60             // minutes of the event-rate chart, the current one last
+	NOCJobsExamined = 50             // newest jobs looked at for the moves tile
 )
 
 // NOCTiles says which tiles a NOC screen shows; only their data is loaded.
@@ -60,8 +63,67 @@ type NOC struct {
 	Rate      []int64 // events per minute, oldest first, the current minute last
 	RateStart time.Time
 
-	Warnings []mailnet.Event // the latest warnings and errors, newest first
-	Latest   *mailnet.Event  // the newest event of any severity
+	// Warnings are the latest warnings and errors grouped: one row per
+	// event ID, severity and server (and, for 9301, caller), the group
+	// seen last first, at most NOCWarningRows of them.
+	Warnings     []WarningGroup
+	WarningsMore int            // groups not shown
+	WarningsCap  bool           // NOCWarningScan events were grouped: the counts are at least
+	Latest       *mailnet.Event // the newest event of any severity
+}
+
+// WarningGroup is warnings or errors that repeat: the same event ID and
+// severity on the same server and, for Event 9301, from the same caller
+// (mta.Parse9301's Caller; the server is the receiving one).
+type WarningGroup struct {
+	EventID     int
+	Severity    string
+	Server      string
+	Caller      string // 9301: the caller its network address names; "" when unknown
+	Count       int
+	First, Last time.Time
+	Newest      mailnet.Event // the group's newest event
+}
+
+// Span is how long the group covers, from its first event to its last.
+func (g WarningGroup) Span() time.Duration { return g.Last.Sub(g.First) }
+
+// GroupWarnings groups events (newest first) into WarningGroups, the group
+// seen last first. It does not change events.
+func GroupWarnings(events []mailnet.Event) []WarningGroup {
+	type key struct {
+		id            int
+		sev, srv, who string
+	}
+	var out []WarningGroup
+	at := map[key]int{}
+	for _, ev := range events {
+		k := key{id: ev.EventID, sev: ev.Severity, srv: strings.ToUpper(ev.Server)}
+		if ev.EventID == mta.EventGatewayNotFound {
+			if g, err := mta.Parse9301(ev.Description); err == nil {
+				k.who = g.Caller()
+			}
+		}
+		i, ok := at[k]
+		if !ok {
+			at[k] = len(out)
+			out = append(out, WarningGroup{EventID: ev.EventID, Severity: ev.Severity, Server: ev.Server,
+				Caller: k.who, First: ev.Time, Last: ev.Time, Newest: ev})
+			i = len(out) - 1
+		}
+		g := &out[i]
+		g.Count++
+		if ev.Time.Before(g.First) {
+			g.First = ev.Time
+		}
+		if ev.Time.After(g.Last) {
+			g.Last = ev.Time
+		}
+		if ev.ID > g.Newest.ID {
+			g.Newest = ev
+		}
+	}
+	return out
 }
 
 // NOCInputs are the read models the tiles are built from, as loaded.
@@ -76,8 +138,11 @@ type NOCInputs struct {
 	Jobs       []mailnet.JobDetail // the newest jobs, newest first
 	Rate       []int64             // per minute from RateStart, already narrowed to the site
 	RateStart  time.Time
-	Warnings   []mailnet.Event // already narrowed to the site
-	Latest     *mailnet.Event  // already narrowed to the site
+	// Warnings are the newest warnings and errors of the last
+	// NOCWarningSpan, newest first, at most NOCWarningScan, already
+	// narrowed to the site.
+	Warnings []mailnet.Event
+	Latest   *mailnet.Event // already narrowed to the site
 }
 
 // LoadNOC reads what q's tiles show and builds them.
@@ -117,9 +182,10 @@ func LoadNOC(ctx context.Context, st *store.Store, q NOCQuery) (NOC, error) {
 		}
 	}
 	if t.Events {
-		base := store.EventQuery{EventID: -1, SiteID: site, Limit: NOCWarningRows}
+		base := store.EventQuery{EventID: -1, SiteID: site, Limit: NOCWarningScan}
 		warnings := base
 		warnings.Severities = []string{mailnet.SeverityWarning, mailnet.SeverityError}
+		warnings.Since = q.Now.Add(-NOCWarningSpan)
 		if in.Warnings, err = st.RecentEvents(ctx, warnings); err != nil {
 			return NOC{}, err
 		}
@@ -141,7 +207,8 @@ func LoadNOC(ctx context.Context, st *store.Store, q NOCQuery) (NOC, error) {
 // to NOCX400Rows; the site's requestors, worst first (silent, then an
 // export pending, then lag and anomalies), cut to NOCDirSyncRows, with
 // totals over all; the queued and running moves; the event rate and the
-// latest events as loaded. It does not change in.
+// latest warnings and errors grouped (GroupWarnings), cut to
+// NOCWarningRows, and the latest event. It does not change in.
 func BuildNOC(q NOCQuery, in NOCInputs) NOC {
 	t, site := q.Tiles, q.SiteID
 	d := NOC{Generated: q.Now}
@@ -231,7 +298,11 @@ func BuildNOC(q NOCQuery, in NOCInputs) NOC {
 		d.Rate, d.RateStart = in.Rate, in.RateStart
 	}
 	if t.Events {
-		d.Warnings, d.Latest = in.Warnings, in.Latest
+		groups := GroupWarnings(in.Warnings)
+		d.Warnings = groups[:min(len(groups), NOCWarningRows)]
+		d.WarningsMore = len(groups) - len(d.Warnings)
+		d.WarningsCap = len(in.Warnings) >= NOCWarningScan
+		d.Latest = in.Latest
 	}
 	return d
 }
