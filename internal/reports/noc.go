@@ -3,9 +3,13 @@ package reports
 import (
 	"cmp"
 	"context"
+	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/mta"
@@ -148,37 +152,84 @@ type NOCInputs struct {
 // LoadNOC reads what q's tiles show and builds them.
 func LoadNOC(ctx context.Context, st *store.Store, q NOCQuery) (NOC, error) {
 	var in NOCInputs
-	var err error
 	t, site := q.Tiles, q.SiteID
-	if t.Servers || (site != 0 && (t.X400 || t.DirSync)) {
-		if in.Servers, err = Servers(ctx, st, ServerQuery{SiteID: site}); err != nil {
-			return NOC{}, err
+	slow, err := loadNOCSlow(ctx, st, q.Now, t.Servers || (site != 0 && (t.X400 || t.DirSync)), t.Duplicates, t.X400, t.DirSync)
+	if err != nil {
+		return NOC{}, err
+	}
+	slow.into(&in, site)
+	if err := loadNOCFast(ctx, st, q, &in); err != nil {
+		return NOC{}, err
+	}
+	return BuildNOC(q, in), nil
+}
+
+// nocSlow is the costly part of the NOC's inputs, for the whole network:
+// every server row, duplicate group, X.400 finding and requestor.
+type nocSlow struct {
+	version    uint64
+	built      time.Time
+	servers    []ServerRow
+	duplicates []DuplicateGroup
+	x400       []X400Finding
+	dirsync    []DirSyncRow
+}
+
+func loadNOCSlow(ctx context.Context, st *store.Store, now time.Time, servers, dups, x400, dirsync bool) (*nocSlow, error) {
+	sl := &nocSlow{version: st.Version(), built: now}
+	var err error
+	if servers {
+		if sl.servers, err = Servers(ctx, st, ServerQuery{}); err != nil {
+			return nil, err
 		}
 	}
-	if t.Duplicates {
-		if in.Duplicates, err = Duplicates(ctx, st); err != nil {
-			return NOC{}, err
+	if dups {
+		if sl.duplicates, err = Duplicates(ctx, st); err != nil {
+			return nil, err
 		}
 	}
-	if t.X400 {
-		if in.X400, err = X400(ctx, st); err != nil {
-			return NOC{}, err
+	if x400 {
+		if sl.x400, err = X400(ctx, st); err != nil {
+			return nil, err
+		}
+		slices.SortStableFunc(sl.x400, nocX400Order)
+	}
+	if dirsync {
+		if sl.dirsync, err = DirSync(ctx, st, now, DefaultSilentCycles); err != nil {
+			return nil, err
 		}
 	}
-	if t.DirSync {
-		if in.DirSync, err = DirSync(ctx, st, q.Now, DefaultSilentCycles); err != nil {
-			return NOC{}, err
+	return sl, nil
+}
+
+// into puts sl into in, the server rows narrowed to site (0: all).
+func (sl *nocSlow) into(in *NOCInputs, site int64) {
+	in.Servers = sl.servers
+	if site != 0 {
+		in.Servers = nil
+		for _, r := range sl.servers {
+			if r.SiteID == site {
+				in.Servers = append(in.Servers, r)
+			}
 		}
 	}
+	in.Duplicates, in.X400, in.DirSync = sl.duplicates, sl.x400, sl.dirsync
+}
+
+// loadNOCFast reads the cheap, live part of q's tiles: the moves, the
+// event rate and the latest events, each one indexed query.
+func loadNOCFast(ctx context.Context, st *store.Store, q NOCQuery, in *NOCInputs) error {
+	t, site := q.Tiles, q.SiteID
+	var err error
 	if t.Moves {
 		if in.Jobs, err = st.Jobs(ctx, NOCJobsExamined); err != nil {
-			return NOC{}, err
+			return err
 		}
 	}
 	if t.Rate {
 		in.RateStart = q.Now.Truncate(time.Minute).Add(-(NOCRateMinutes - 1) * time.Minute)
 		if in.Rate, err = st.EventsPerMinute(ctx, in.RateStart, q.Now, site); err != nil {
-			return NOC{}, err
+			return err
 		}
 	}
 	if t.Events {
@@ -187,18 +238,122 @@ func LoadNOC(ctx context.Context, st *store.Store, q NOCQuery) (NOC, error) {
 		warnings.Severities = []string{mailnet.SeverityWarning, mailnet.SeverityError}
 		warnings.Since = q.Now.Add(-NOCWarningSpan)
 		if in.Warnings, err = st.RecentEvents(ctx, warnings); err != nil {
-			return NOC{}, err
+			return err
 		}
 		base.Limit = 1
 		latest, err := st.RecentEvents(ctx, base)
 		if err != nil {
-			return NOC{}, err
+			return err
 		}
 		if len(latest) > 0 {
 			in.Latest = &latest[0]
 		}
 	}
+	return nil
+}
+
+// DefaultNOCMaxAge is how old NOCCache lets the costly tiles be.
+const DefaultNOCMaxAge = 15 * time.Second
+
+// NOCCache serves the NOC report cheaply on a large network. The costly
+// inputs (server rows, duplicate groups, X.400 findings, requestors: a
+// whole-network read each, about half a second on 10,000 servers) are
+// built once for every site and screen and kept while the store is
+// unchanged (store.Version) or for at most maxAge; when they are older,
+// the request is served the kept ones and a single rebuild runs behind it,
+// so only the first request ever waits for a build. The live tiles
+// (moves, event rate, latest events) are read at every request.
+type NOCCache struct {
+	st     *store.Store
+	maxAge time.Duration
+
+	group singleflight.Group
+	mu    sync.Mutex
+	slow  *nocSlow
+
+	// OnBuild, if set, is called at the start of every build (tests count
+	// builds with it). Set it before the first Load.
+	OnBuild func()
+}
+
+// NewNOCCache returns a cache over st keeping the costly tiles at most
+// maxAge (DefaultNOCMaxAge when <= 0).
+func NewNOCCache(st *store.Store, maxAge time.Duration) *NOCCache {
+	if maxAge <= 0 {
+		maxAge = DefaultNOCMaxAge
+	}
+	return &NOCCache{st: st, maxAge: maxAge}
+}
+
+// Load is LoadNOC with the costly inputs from the cache.
+func (c *NOCCache) Load(ctx context.Context, q NOCQuery) (NOC, error) {
+	var in NOCInputs
+	t := q.Tiles
+	if t.Servers || t.Duplicates || t.X400 || t.DirSync {
+		sl, err := c.slowInputs(ctx, q.Now)
+		if err != nil {
+			return NOC{}, err
+		}
+		sl.into(&in, q.SiteID)
+	}
+	if err := loadNOCFast(ctx, c.st, q, &in); err != nil {
+		return NOC{}, err
+	}
 	return BuildNOC(q, in), nil
+}
+
+// slowInputs returns the kept costly inputs, waiting for a build only
+// when there are none.
+func (c *NOCCache) slowInputs(ctx context.Context, now time.Time) (*nocSlow, error) {
+	c.mu.Lock()
+	sl := c.slow
+	c.mu.Unlock()
+	if sl != nil && (sl.version == c.st.Version() || now.Sub(sl.built) < c.maxAge) {
+		return sl, nil
+	}
+	ch := c.group.DoChan("noc", func() (v any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				v, err = nil, fmt.Errorf("NOC report: panic: %v", p)
+			}
+		}()
+		if c.OnBuild != nil {
+			c.OnBuild()
+		}
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheBuildTimeout)
+		defer cancel()
+		fresh, err := loadNOCSlow(bctx, c.st, now, true, true, true, true)
+		if err != nil {
+			return nil, err
+		}
+		c.mu.Lock()
+		if c.slow == nil || !fresh.built.Before(c.slow.built) {
+			c.slow = fresh
+		}
+		c.mu.Unlock()
+		return fresh, nil
+	})
+	if sl != nil {
+		return sl, nil // the rebuild goes on behind this request
+	}
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.(*nocSlow), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+// nocX400Order is the NOC's order of connector findings: worst failure
+// ratio first, then most 9301s.
+func nocX400Order(a, b X400Finding) int {
+	if c := cmp.Compare(b.FailureRatio, a.FailureRatio); c != 0 {
+		return c
+	}
+	return cmp.Compare(b.Observed9301, a.Observed9301)
 }
 
 // BuildNOC builds the chosen tiles from what was loaded: the servers
@@ -214,9 +369,11 @@ func BuildNOC(q NOCQuery, in NOCInputs) NOC {
 	d := NOC{Generated: q.Now}
 	atSite := map[int64]bool{}  // server ids at the site
 	nameAt := map[string]bool{} // their names, upper case
-	for _, sv := range in.Servers {
-		atSite[sv.ID] = true
-		nameAt[strings.ToUpper(sv.Name)] = true
+	if site != 0 {
+		for _, sv := range in.Servers {
+			atSite[sv.ID] = true
+			nameAt[strings.ToUpper(sv.Name)] = true
+		}
 	}
 	if t.Servers {
 		for _, sv := range in.Servers {
@@ -241,17 +398,23 @@ func BuildNOC(q NOCQuery, in NOCInputs) NOC {
 		}
 	}
 	if t.X400 {
-		fs := slices.DeleteFunc(slices.Clone(in.X400), func(f X400Finding) bool {
-			return site != 0 && !atSite[f.ServerID] && !atSite[f.RemoteServerID]
-		})
-		slices.SortStableFunc(fs, func(a, b X400Finding) int {
-			if c := cmp.Compare(b.FailureRatio, a.FailureRatio); c != 0 {
-				return c
+		// The whole network's findings are often already in this order
+		// (NOCCache sorts them once): then they are neither copied nor
+		// sorted again.
+		fs := in.X400
+		if site != 0 {
+			fs = slices.DeleteFunc(slices.Clone(fs), func(f X400Finding) bool {
+				return !atSite[f.ServerID] && !atSite[f.RemoteServerID]
+			})
+		}
+		if !slices.IsSortedFunc(fs, nocX400Order) {
+			if site == 0 {
+				fs = slices.Clone(fs)
 			}
-			return cmp.Compare(b.Observed9301, a.Observed9301)
-		})
+			slices.SortStableFunc(fs, nocX400Order)
+		}
 		d.X400Total = len(fs)
-		d.X400 = fs[:min(len(fs), NOCX400Rows)]
+		d.X400 = slices.Clip(fs[:min(len(fs), NOCX400Rows)])
 		d.X400More = len(fs) - len(d.X400)
 	}
 	if t.DirSync {

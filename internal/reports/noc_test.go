@@ -260,3 +260,47 @@ func TestNOCGroupsWarnings(t *testing.T) {
 		}
 	})
 }
+
+// TestNOCCache: the costly tiles are built once for every screen while
+// the store is unchanged or they are young; older and changed, a request
+// gets the kept ones at once and a rebuild starts behind it, which the
+// next request sees. The live tiles are read every time.
+func TestNOCCache(t *testing.T) {
+	f := newFx(t)
+	lon := f.site("LON")
+	f.server("EXCH-LON-01", lon, "exchange", "5.5", "S1")
+	c := NewNOCCache(f.st, time.Minute)
+	builds := make(chan struct{}, 10)
+	c.OnBuild = func() { builds <- struct{}{} }
+	built := func() int { return len(builds) }
+	all := NOCTiles{Servers: true, Duplicates: true, X400: true, DirSync: true, Moves: true, Rate: true, Events: true}
+	now := time.Now().UTC()
+	load := func(at time.Time, site int64) NOC {
+		t.Helper()
+		d, err := c.Load(t.Context(), NOCQuery{Tiles: all, SiteID: site, Now: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := load(now, 0); d.Running+d.Stopped != 1 || built() != 1 {
+		t.Fatalf("cold: %d servers, %d builds; want 1, 1", d.Running+d.Stopped, built())
+	}
+	if d := load(now, lon); d.Running+d.Stopped != 1 || built() != 1 {
+		t.Fatalf("another site's screen: %d servers, %d builds; want 1, 1 (one build for all)", d.Running+d.Stopped, built())
+	}
+	f.server("EXCH-LON-02", lon, "exchange", "5.5", "S2")
+	if d := load(now.Add(30*time.Second), 0); d.Running+d.Stopped != 1 || built() != 1 {
+		t.Fatalf("changed but young: %d servers, %d builds; want the kept 1, 1", d.Running+d.Stopped, built())
+	}
+	if d := load(now.Add(2*time.Minute), 0); d.Running+d.Stopped != 1 {
+		t.Fatalf("changed and old: %d servers; want the kept 1 while the rebuild runs", d.Running+d.Stopped)
+	}
+	// Wait for the rebuild behind that request: singleflight joins it.
+	if _, err, _ := c.group.Do("noc", func() (any, error) { return c.slowInputs(t.Context(), now.Add(2*time.Minute)) }); err != nil {
+		t.Fatal(err)
+	}
+	if d := load(now.Add(2*time.Minute), 0); d.Running+d.Stopped != 2 || built() != 2 {
+		t.Fatalf("after the rebuild: %d servers, %d builds; want 2, 2", d.Running+d.Stopped, built())
+	}
+}
