@@ -174,12 +174,20 @@
     if (rateEl) rateEl.textContent = String(perSec[perSec.length - 2] || 0);
   }
 
+  // mailnetFlush: how long the script's own part of each frame took.
+  var stats = window.mailnetFlush = { frames: 0, ms: 0, max: 0, rows: 0 };
   function flush() {
+    var t0 = performance.now();
     frame = 0;
     var list = queue;
     queue = [];
     if (!paused) show(list.length > limit ? list.slice(list.length - limit) : list);
     drawStats();
+    var d = performance.now() - t0;
+    stats.frames++;
+    stats.ms += d;
+    stats.rows += list.length;
+    if (d > stats.max) stats.max = d;
   }
 
   function schedule() {
@@ -242,6 +250,7 @@
       return;
     }
     ws.onopen = function () {
+      window.mailnetEventsOpens = (window.mailnetEventsOpens || 0) + 1;
       delay = 500;
       setState(paused ? "paused" : "live", liveText());
     };
