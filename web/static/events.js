@@ -26,7 +26,7 @@
   var status = document.getElementById("events-status");
   var pauseBtn = document.getElementById("events-pause");
   var pendingEl = document.getElementById("events-pending");
-  var limit = parseInt(bar.dataset.limit, 10) || 300;
+  var limit = parseInt(bar.dataset.limit, 10) || 150;
   var keep = (bar.dataset.severities || "").split(",").filter(Boolean);
   var counts = {};
   ["info", "warning", "error"].forEach(function (sev) {
