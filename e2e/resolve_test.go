@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+
+	"mailnet/internal/reports"
 )
 
 // text returns the visible text of sel.
@@ -58,7 +60,7 @@ func TestBrowserResolveDuplicateSerial(t *testing.T) {
 	}
 
 	if err := chromedp.Do(ctx,
-		chromedp.Submit(`#preview form[method="post"]`),
+		chromedp.Click(`#preview button[formmethod="post"]`),
 		chromedp.WaitVisible("#job-progress"),
 	); err != nil {
 		t.Fatalf("start the moves: %v", err)
@@ -104,7 +106,9 @@ func TestBrowserResolveDuplicateSerial(t *testing.T) {
 	if err := chromedp.Do(ctx,
 		chromedp.Click(`.callout.next a.button[href*="/decommission"]`),
 		chromedp.WaitVisible("form.confirm"),
-		chromedp.Submit("form.confirm"),
+		// The removed server relays routes between others: re-home them direct.
+		chromedp.Click(`form.confirm input[name="reroute"][value="direct"]`),
+		chromedp.Click(`form.confirm button[type="submit"]`),
 		chromedp.WaitVisible("main"),
 	); err != nil {
 		t.Fatalf("decommission: %v", err)
@@ -150,5 +154,12 @@ func TestBrowserResolveDuplicateSerial(t *testing.T) {
 	}
 	if hidden != 0 {
 		t.Errorf("%d users still marked hidden from the All listing", hidden)
+	}
+	gaps, err := reports.RoutingGaps(context.Background(), c.Store)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(gaps) != 0 {
+		t.Errorf("%d routing gaps after the resolution; first: %+v", len(gaps), gaps[0])
 	}
 }

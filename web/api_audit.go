@@ -1,9 +1,11 @@
 package web
 
 import (
+	"bytes"
 	"encoding/json"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,8 +53,27 @@ func parseAuditFilter(q url.Values) (store.AuditFilter, error) {
 	if f.To, err = optTime(q, "to", true); err != nil {
 		return f, err
 	}
+	if !f.From.IsZero() && !f.To.IsZero() && !f.From.Before(f.To) {
+		return f, mailnet.Invalid("from", "from (%s) is later than to (%s): nothing can match",
+			strings.TrimSpace(q.Get("from")), strings.TrimSpace(q.Get("to")))
+	}
 	return f, nil
 }
+
+// auditActions and auditObjectTypes are the filters' choices: every action
+// and object type the console writes to the audit log.
+var (
+	auditActions = []string{
+		"account.create", "account.disable", "account.enable", "account.password_reset", "account.role",
+		"auth.device_login", "auth.device_login_failed", "auth.login", "auth.login_failed", "auth.logout",
+		"connector.create", "connector.update", "dx.update", "message.deliver",
+		"move.cancel", "move.cancelled", "move.complete", "move.fail", "move.start",
+		"requestor.create", "requestor.export_on_next_cycle",
+		"server.create", "server.decommission", "server.delete", "server.update",
+		"site.create", "token.create", "token.revoke", "user.create", "user.move",
+	}
+	auditObjectTypes = []string{"account", "connector", "dx_server", "job", "requestor", "server", "site", "token", "user"}
+)
 
 func optInt(q url.Values, k string) (int64, error) {
 	v := strings.TrimSpace(q.Get(k))
@@ -92,7 +113,7 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	page, err := s.store.Audit(r.Context(), f)
+	page, err := s.store.AuditLog(r.Context(), f)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -101,28 +122,33 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request) {
 }
 
 // auditPage shows the audit log with the same filters, in the URL so a
-// filtered view can be bookmarked and shared.
+// filtered view can be bookmarked and shared: objects by name and linked,
+// a field-level diff of before and after, the raw JSON behind a toggle.
 func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
 	q := r.URL.Query()
 	v := views.AuditView{Filter: views.AuditFilterView{
 		Actor: q.Get("actor"), ObjectType: q.Get("object_type"), ObjectID: q.Get("object_id"),
 		Action: q.Get("action"), From: q.Get("from"), To: q.Get("to"),
-	}}
+	}, Actions: auditActions, ObjectTypes: auditObjectTypes}
 	status := http.StatusOK
 	f, err := parseAuditFilter(q)
 	if err != nil {
 		e, _ := mailnet.AsError(err)
-		status, v.Error = statusOf(e.Kind), e.Message
+		status, v.Error, v.ErrorField = statusOf(e.Kind), e.Message, e.Field
 	} else {
-		page, err := s.store.Audit(r.Context(), f)
+		page, err := s.store.AuditLog(ctx, f)
 		if err != nil {
 			s.error(w, r, err)
 			return
 		}
+		if v.Names, err = s.store.AuditNames(ctx, page.Entries); err != nil {
+			s.error(w, r, err)
+			return
+		}
 		for _, e := range page.Entries {
-			v.Rows = append(v.Rows, views.AuditRow{ID: e.ID, Time: e.Time.UTC().Format(time.RFC3339), Actor: e.Actor,
-				Action: e.Action, ObjectType: e.ObjectType, ObjectID: e.ObjectID,
-				Before: compactJSON(e.Before), After: compactJSON(e.After), Detail: e.Detail})
+			v.Rows = append(v.Rows, views.AuditRow{Entry: e, Diff: auditDiff(e.Before, e.After),
+				RawBefore: indentJSON(e.Before), RawAfter: indentJSON(e.After)})
 		}
 		if page.Next != 0 {
 			nq := url.Values{}
@@ -135,7 +161,91 @@ func (s *Server) auditPage(w http.ResponseWriter, r *http.Request) {
 			v.NextURL = "/audit?" + nq.Encode()
 		}
 	}
-	s.render(w, r, status, s.pageFor(r.Context(), "Audit log", "audit"), views.AuditBody(v))
+	s.render(w, r, status, s.pageFor(ctx, "Audit log", "audit"), views.AuditBody(v))
+}
+
+// auditDiff compares an audit row's before and after field by field: the
+// fields that differ (all of after's for a creation, all of before's for
+// a removal), sorted by name. Values that are not objects compare whole.
+func auditDiff(before, after any) []views.AuditChange {
+	b, bok := asObject(before)
+	a, aok := asObject(after)
+	if !bok && !aok {
+		if before == nil && after == nil {
+			return nil
+		}
+		bs, as := compactJSON(before), compactJSON(after)
+		if bs == as {
+			return nil
+		}
+		return []views.AuditChange{{Field: "", Before: bs, After: as}}
+	}
+	keys := map[string]bool{}
+	for k := range b {
+		keys[k] = true
+	}
+	for k := range a {
+		keys[k] = true
+	}
+	names := make([]string, 0, len(keys))
+	for k := range keys {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	var out []views.AuditChange
+	for _, k := range names {
+		bv, inB := b[k]
+		av, inA := a[k]
+		bs, as := "", ""
+		if inB {
+			bs = string(bv)
+		}
+		if inA {
+			as = string(av)
+		}
+		if bs == as {
+			continue
+		}
+		out = append(out, views.AuditChange{Field: k, Before: bs, After: as})
+	}
+	return out
+}
+
+// asObject reads v (a json.RawMessage from the store, or any value) as a
+// JSON object with its values compacted.
+func asObject(v any) (map[string]json.RawMessage, bool) {
+	if v == nil {
+		return nil, false
+	}
+	raw, ok := v.(json.RawMessage)
+	if !ok {
+		var err error
+		if raw, err = json.Marshal(v); err != nil {
+			return nil, false
+		}
+	}
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil || m == nil {
+		return nil, false
+	}
+	for k, val := range m {
+		var buf bytes.Buffer
+		if json.Compact(&buf, val) == nil {
+			m[k] = buf.Bytes()
+		}
+	}
+	return m, true
+}
+
+func indentJSON(v any) string {
+	if v == nil {
+		return ""
+	}
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 func compactJSON(v any) string {

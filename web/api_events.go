@@ -161,11 +161,16 @@ func decodeIngestBatch(body io.Reader, now time.Time, maxEvents int) ([]ingest.I
 		}
 		var in ingest.Input
 		if err := jsonv2.UnmarshalDecode(dec, &in, strictJSON); err != nil {
+			e, _ := mailnet.AsError(jsonErrorNamed(err, eventFieldOf))
 			var sem *jsonv2.SemanticError
-			if !errors.As(err, &sem) {
-				return nil, bodyErr(err) // syntax: the body is malformed
+			if !errors.As(err, &sem) || errors.Is(err, io.ErrUnexpectedEOF) {
+				// Syntax: a name given twice or bad UTF-8 inside the
+				// event names it; anything else is the body's fault.
+				if e.Field == "" || e.Kind != mailnet.KindMalformed {
+					return nil, bodyErr(err)
+				}
+				return nil, e
 			}
-			e, _ := mailnet.AsError(jsonError(err))
 			field := e.Field
 			if field == "" {
 				field = fmt.Sprintf("[%d]", i)
@@ -178,6 +183,26 @@ func decodeIngestBatch(body io.Reader, now time.Time, maxEvents int) ([]ingest.I
 		}
 		items = append(items, it)
 	}
+}
+
+// eventFieldOf names the field of a JSON Pointer into the events array:
+// "/3" is "[3]", and what follows is the event's members ("/3/fields/to"
+// is "[3].fields.to"; an event has no arrays, so no token is an index).
+func eventFieldOf(ptr jsontext.Pointer) string {
+	var b strings.Builder
+	first := true
+	for tok := range ptr.Tokens() {
+		if first {
+			b.WriteString("[" + tok + "]")
+			first = false
+			continue
+		}
+		if tok == "" {
+			tok = `""`
+		}
+		b.WriteString("." + tok)
+	}
+	return b.String()
 }
 
 // eventFilter is what the event query and the websocket share.

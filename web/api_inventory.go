@@ -1,12 +1,18 @@
 package web
 
 import (
+	"cmp"
 	"fmt"
 	"net/http"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
 
 	"mailnet/internal/actions"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/reports"
+	"mailnet/internal/store"
 )
 
 // apiPathID reads the path value name as an id; anything else is a 404
@@ -40,10 +46,10 @@ const (
 	maxPageSize     = 1000
 )
 
-// pageParams reads limit (default 100, at most 1000: larger asks get 1000)
-// and after_id.
+// pageParams reads limit (default 100, from 1 to 1000; anything else is a
+// 422 naming limit) and after_id.
 func pageParams(r *http.Request) (limit int, afterID int64, err error) {
-	l, err := queryInt(r, "limit", defaultPageSize, 1, 1<<31)
+	l, err := queryLimit(r)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -51,16 +57,51 @@ func pageParams(r *http.Request) (limit int, afterID int64, err error) {
 	if err != nil {
 		return 0, 0, err
 	}
-	return int(min(l, maxPageSize)), afterID, nil
+	return l, afterID, nil
+}
+
+// queryLimit reads limit: default 100, from 1 to 1000.
+func queryLimit(r *http.Request) (int, error) {
+	l, err := queryInt(r, "limit", defaultPageSize, 1, maxPageSize)
+	return int(l), err
+}
+
+// pageByID cuts one page out of items sorted by ascending id: the first
+// limit items whose id is above after, and the id to continue after (0
+// on the last page).
+func pageByID[T any](items []T, id func(T) int64, after int64, limit int) (page []T, next int64) {
+	i := sort.Search(len(items), func(i int) bool { return id(items[i]) > after })
+	items = items[i:]
+	if len(items) > limit {
+		return items[:limit], id(items[limit-1])
+	}
+	return items, 0
+}
+
+// pageBody is a list answer: the items under name and, while more remain,
+// next_after_id.
+func pageBody(name string, items any, next int64) map[string]any {
+	body := map[string]any{name: items}
+	if next != 0 {
+		body["next_after_id"] = next
+	}
+	return body
 }
 
 func (s *Server) apiSites(w http.ResponseWriter, r *http.Request) {
+	limit, after, err := pageParams(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	sites, err := s.store.Sites(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"sites": sites})
+	slices.SortFunc(sites, func(a, b mailnet.Site) int { return cmp.Compare(a.ID, b.ID) })
+	page, next := pageByID(sites, func(x mailnet.Site) int64 { return x.ID }, after, limit)
+	writeJSON(w, http.StatusOK, pageBody("sites", page, next))
 }
 
 func (s *Server) apiSiteCreate(w http.ResponseWriter, r *http.Request) {
@@ -102,19 +143,26 @@ func newServerView(sv mailnet.Server, c reports.Conflicts) serverView {
 		DuplicateSerial: c.InGroup(sv.ID), Impacted: c.IsImpacted(sv.ID)}
 }
 
+// apiServers lists servers by id, a page at a time (limit, after_id).
 func (s *Server) apiServers(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	limit, after, err := pageParams(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	servers, err := s.store.Servers(ctx)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	c := reports.FindConflicts(servers)
-	out := make([]serverView, len(servers))
-	for i, sv := range servers {
+	page, next := pageByID(servers, func(x mailnet.Server) int64 { return x.ID }, after, limit)
+	out := make([]serverView, len(page))
+	for i, sv := range page {
 		out[i] = newServerView(sv, c)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"servers": out})
+	writeJSON(w, http.StatusOK, pageBody("servers", out, next))
 }
 
 func (s *Server) apiServer(w http.ResponseWriter, r *http.Request) {
@@ -193,18 +241,59 @@ func (s *Server) apiServerDelete(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// apiRoutes lists routing entries in (from_server_id, to_server_id) order,
+// a page at a time: limit (default 100, at most 1000) and the cursor
+// after=FROM:TO, which the answer names as next_after while more remain.
+// server_id= keeps the entries from or to one server.
 func (s *Server) apiRoutes(w http.ResponseWriter, r *http.Request) {
 	serverID, err := queryInt(r, "server_id", 0, 1, 1<<62)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	routes, err := reports.Routes(r.Context(), s.store, serverID)
+	limit, err := queryLimit(r)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"routes": routes})
+	after, err := parseRouteCursor(r.URL.Query().Get("after"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	// One more than the page tells whether another page follows.
+	routes, err := reports.RoutesPage(r.Context(), s.store, store.RouteFilter{ServerID: serverID, After: after, Limit: limit + 1})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	body := map[string]any{}
+	if len(routes) > limit {
+		routes = routes[:limit]
+		last := routes[limit-1]
+		body["next_after"] = formatRouteCursor(store.RouteCursor{From: last.FromServerID, To: last.ToServerID})
+	}
+	body["routes"] = routes
+	writeJSON(w, http.StatusOK, body)
+}
+
+// parseRouteCursor reads a routes cursor, FROM:TO (two server ids); empty
+// is the start.
+func parseRouteCursor(s string) (store.RouteCursor, error) {
+	if s == "" {
+		return store.RouteCursor{}, nil
+	}
+	from, to, ok := strings.Cut(s, ":")
+	f, err1 := strconv.ParseInt(from, 10, 64)
+	t, err2 := strconv.ParseInt(to, 10, 64)
+	if !ok || err1 != nil || err2 != nil || f < 0 || t < 0 {
+		return store.RouteCursor{}, mailnet.Invalid("after", "after must be FROM:TO, two server ids (the next_after of the previous page), not %q", s)
+	}
+	return store.RouteCursor{From: f, To: t}, nil
+}
+
+func formatRouteCursor(c store.RouteCursor) string {
+	return strconv.FormatInt(c.From, 10) + ":" + strconv.FormatInt(c.To, 10)
 }
 
 func (s *Server) apiRouteSet(w http.ResponseWriter, r *http.Request) {

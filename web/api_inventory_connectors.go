@@ -15,12 +15,18 @@ func (s *Server) apiConnectors(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	limit, after, err := pageParams(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	conns, err := s.store.Connectors(r.Context(), serverID)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"connectors": conns})
+	page, next := pageByID(conns, func(c mailnet.Connector) int64 { return c.ID }, after, limit)
+	writeJSON(w, http.StatusOK, pageBody("connectors", page, next))
 }
 
 func (s *Server) apiConnector(w http.ResponseWriter, r *http.Request) {
@@ -55,8 +61,9 @@ func (s *Server) apiConnectorCreate(w http.ResponseWriter, r *http.Request) {
 // its stack was updated too, and a warning when it will refuse.
 type connectorUpdated struct {
 	mailnet.Connector
-	RemoteConnector *mailnet.Connector `json:"remote_connector,omitempty"`
-	Warning         string             `json:"warning,omitempty"`
+	RemoteConnector *mailnet.Connector    `json:"remote_connector,omitempty"`
+	Warning         string                `json:"warning,omitempty"`
+	LoggingReverts  []store.LoggingRevert `json:"logging_reverts"`
 }
 
 func (s *Server) apiConnectorUpdate(w http.ResponseWriter, r *http.Request) {
@@ -75,11 +82,16 @@ func (s *Server) apiConnectorUpdate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, connectorUpdated{Connector: res.Connector, RemoteConnector: res.Remote, Warning: res.Warning})
+	writeJSON(w, http.StatusOK, connectorUpdated{Connector: res.Connector, RemoteConnector: res.Remote, Warning: res.Warning, LoggingReverts: res.Reverts})
 }
 
 func (s *Server) apiRequestors(w http.ResponseWriter, r *http.Request) {
 	dx, err := queryInt(r, "dx_server_id", 0, 1, 1<<62)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	limit, after, err := pageParams(r)
 	if err != nil {
 		s.error(w, r, err)
 		return
@@ -90,7 +102,8 @@ func (s *Server) apiRequestors(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"requestors": reqs})
+	page, next := pageByID(reqs, func(q mailnet.Requestor) int64 { return q.ID }, after, limit)
+	writeJSON(w, http.StatusOK, pageBody("requestors", page, next))
 }
 
 func (s *Server) apiRequestorCreate(w http.ResponseWriter, r *http.Request) {
@@ -121,13 +134,21 @@ func (s *Server) apiExportOnNextCycle(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"requestors": reqs, "updated": len(reqs)})
 }
 
+// apiDXServers lists the dir-sync servers by server_id; after_id and
+// next_after_id are server ids.
 func (s *Server) apiDXServers(w http.ResponseWriter, r *http.Request) {
+	limit, after, err := pageParams(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	dxs, err := s.store.DXServers(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"dx_servers": dxs})
+	page, next := pageByID(dxs, func(d mailnet.DXServer) int64 { return d.ServerID }, after, limit)
+	writeJSON(w, http.StatusOK, pageBody("dx_servers", page, next))
 }
 
 func (s *Server) apiDXUpdate(w http.ResponseWriter, r *http.Request) {

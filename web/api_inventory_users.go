@@ -65,21 +65,23 @@ func (s *Server) apiUsers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
-	users, err := s.store.Users(ctx, store.UserFilter{ServerID: serverID, Q: q, AfterID: afterID, Limit: limit})
+	// One more than the page tells whether another page follows.
+	users, err := s.store.Users(ctx, store.UserFilter{ServerID: serverID, Q: q, AfterID: afterID, Limit: limit + 1})
 	if err != nil {
 		s.error(w, r, err)
 		return
+	}
+	var next int64
+	if len(users) > limit {
+		users = users[:limit]
+		next = users[limit-1].ID
 	}
 	views, err := s.userViews(ctx, users)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	body := map[string]any{"users": views}
-	if len(users) == limit {
-		body["next_after_id"] = users[len(users)-1].ID
-	}
-	writeJSON(w, http.StatusOK, body)
+	writeJSON(w, http.StatusOK, pageBody("users", views, next))
 }
 
 func (s *Server) apiUser(w http.ResponseWriter, r *http.Request) {
@@ -139,16 +141,17 @@ func (s *Server) apiMessages(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	msgs, err := s.store.MessagesOnServer(ctx, u.ID, u.ServerID, afterID, limit)
+	msgs, err := s.store.MessagesOnServer(ctx, u.ID, u.ServerID, afterID, limit+1)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	body := map[string]any{"messages": msgs}
-	if len(msgs) == limit {
-		body["next_after_id"] = msgs[len(msgs)-1].ID
+	var next int64
+	if len(msgs) > limit {
+		msgs = msgs[:limit]
+		next = msgs[limit-1].ID
 	}
-	writeJSON(w, http.StatusOK, body)
+	writeJSON(w, http.StatusOK, pageBody("messages", msgs, next))
 }
 
 // apiMessagesDeliver delivers a JSON array of messages to the user, all

@@ -79,19 +79,3 @@ func (s *Server) apiJobCancel(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, status, res)
 }
-
-// apiServerDecommission decommissions a server; 409 naming what still
-// depends on it.
-func (s *Server) apiServerDecommission(w http.ResponseWriter, r *http.Request) {
-	id, err := apiPathID(r, "id", "server")
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	st, err := s.actions.Decommission(r.Context(), id)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
-}

@@ -1,6 +1,9 @@
 package web
 
 import (
+	"bytes"
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
@@ -9,6 +12,7 @@ import (
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/reports"
+	"mailnet/internal/store"
 )
 
 // serverQuery reads the server report's query string: q, site_id (or
@@ -122,13 +126,29 @@ func (s *Server) apiReportServers(w http.ResponseWriter, r *http.Request) {
 }
 
 // apiReportDuplicates is the duplicate-serial detector: {"groups": [...]}.
+// The document is built once per store write version (s.duplicates).
 func (s *Server) apiReportDuplicates(w http.ResponseWriter, r *http.Request) {
-	groups, err := reports.Duplicates(r.Context(), s.store)
+	body, err := s.duplicates.Get(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"groups": groups})
+	writeJSONBytes(w, http.StatusOK, body)
+}
+
+// duplicatesJSON is the encoded {"groups": [...]} of the detector.
+func duplicatesJSON(st *store.Store) func(context.Context) ([]byte, error) {
+	return func(ctx context.Context) ([]byte, error) {
+		groups, err := reports.Duplicates(ctx, st)
+		if err != nil {
+			return nil, err
+		}
+		var buf bytes.Buffer
+		if err := json.NewEncoder(&buf).Encode(map[string]any{"groups": groups}); err != nil {
+			return nil, err
+		}
+		return buf.Bytes(), nil
+	}
 }
 
 // apiReportX400 is the X.400 connector check: {"findings": [...],

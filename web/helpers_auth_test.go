@@ -182,7 +182,7 @@ func (b *browser) sessionCookie() string {
 // auditActions lists the audit log's actions, newest first.
 func (e *env) auditActions(f store.AuditFilter) []string {
 	e.t.Helper()
-	p, err := e.Store.Audit(context.Background(), f)
+	p, err := e.Store.AuditLog(context.Background(), f)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -273,6 +273,7 @@ func TestLoginAuditNeverHoldsPassword(t *testing.T) {
 func TestDisableAccountEndsSessions(t *testing.T) {
 	e, _ := newAuthEnv(t, nil)
 	e.addAccount("alice", "admin", "correct horse battery")
+	e.addAccount("root", "admin", "correct horse battery") // the last admin cannot be disabled
 	b := e.browser()
 	b.login("alice", "correct horse battery")
 	if _, err := e.acts().DisableAccount(context.Background(), "alice"); err != nil {

@@ -154,7 +154,7 @@ func TestSessionsPerAccountBounded(t *testing.T) {
 			t.Errorf("browser %d: got %d, want %d (only the least recently used one ended)", i, s, want)
 		}
 	}
-	p, err := e.Store.Audit(context.Background(), store.AuditFilter{Action: "auth.login", Limit: 1})
+	p, err := e.Store.AuditLog(context.Background(), store.AuditFilter{Action: "auth.login", Limit: 1})
 	if err != nil || len(p.Entries) != 1 || !strings.Contains(p.Entries[0].Detail, "1 least recently used sessions ended") {
 		t.Errorf("audit of the sign-in past the limit: %+v %v; want it to say one session ended", p.Entries, err)
 	}

@@ -147,6 +147,7 @@ func (s *Server) resolveData(ctx context.Context, serial string, to int64) (*vie
 	if p.To == 0 {
 		p.To = rec.TargetServerID
 	}
+	var plans []actions.MovePlan
 	for _, id := range rec.RemoveServerIDs {
 		for _, sv := range p.Group.Servers {
 			if sv.ID != id {
@@ -157,12 +158,16 @@ func (s *Server) resolveData(ctx context.Context, serial string, to int64) (*vie
 				if src.Users, err = s.store.Users(ctx, store.UserFilter{ServerID: sv.ID, Limit: moveUsersShown}); err != nil {
 					return nil, err
 				}
+				mp := actions.MovePlan{ToServerID: p.To, FromServerID: sv.ID, All: true, Users: sv.UserCount, Messages: sv.MessageCount}
+				src.Plan = mp.ID()
+				plans = append(plans, mp)
 			}
 			p.Sources = append(p.Sources, src)
 			p.TotalUsers += sv.UserCount
 			p.TotalMessages += sv.MessageCount
 		}
 	}
+	p.Plan = actions.ResolvePlanID(p.Serial, p.To, plans)
 	return p, nil
 }
 
@@ -224,6 +229,12 @@ func (s *Server) pageResolveStart(w http.ResponseWriter, r *http.Request) {
 	if err == nil && p.TotalUsers == 0 {
 		err = mailnet.Conflict("the servers to remove have no users left: decommission them")
 	}
+	if err == nil && r.PostForm.Get("plan") != p.Plan {
+		// The target or the users changed since the preview (or the form
+		// showed none): show the preview of what Start would do now.
+		err = mailnet.Errorf(mailnet.KindConflict, "plan",
+			"the target or the users to move changed since the preview: review this preview and start again")
+	}
 	if err != nil {
 		fe, status, ok := formErr(err)
 		if !ok {
@@ -239,7 +250,7 @@ func (s *Server) pageResolveStart(w http.ResponseWriter, r *http.Request) {
 		if src.Server.UserCount == 0 {
 			continue
 		}
-		j, err := s.actions.StartMove(ctx, actions.MoveRequest{FromServerID: src.Server.ID, ToServerID: to, All: true})
+		j, err := s.actions.StartMove(ctx, actions.MoveRequest{FromServerID: src.Server.ID, ToServerID: to, All: true, Plan: src.Plan})
 		if err != nil {
 			fe, status, ok := formErr(err)
 			if !ok {
@@ -280,11 +291,12 @@ type moveForm struct {
 	All      bool
 	To       int64
 	Preview  bool
+	Plan     string // the identity of the preview Start was pressed on
 	fieldErr error
 }
 
 func readMoveForm(v url.Values) moveForm {
-	f := moveForm{Q: strings.TrimSpace(v.Get("q")), All: v.Get("all") != "", Preview: v.Get("step") == "preview"}
+	f := moveForm{Q: strings.TrimSpace(v.Get("q")), All: v.Get("all") != "", Preview: v.Get("step") == "preview", Plan: v.Get("plan")}
 	var err error
 	if len(f.Q) > 200 {
 		f.fieldErr = mailnet.Invalid("q", "the search is longer than 200 characters")
@@ -363,6 +375,11 @@ func (s *Server) moveData(ctx context.Context, id int64, f moveForm, start bool)
 			}
 		}
 	}
+	plan := actions.MovePlan{ToServerID: pv.To, All: pv.All, UserIDs: pv.UserIDs, Users: pv.Users, Messages: pv.Messages}
+	if pv.All {
+		plan.FromServerID = sv.ID
+	}
+	pv.Plan = plan.ID()
 	p.Preview = pv
 	return p, nil
 }
@@ -414,8 +431,14 @@ func (s *Server) pageMoveStart(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, ferr)
 		return
 	}
+	if ferr == nil && f.Plan != p.Preview.Plan {
+		// What Start would move is not what the preview showed (another
+		// selection or target, or the users changed): show the new preview.
+		ferr = mailnet.Errorf(mailnet.KindConflict, "plan",
+			"the selection or the target changed since the preview: review this preview and start again")
+	}
 	if ferr == nil {
-		req := actions.MoveRequest{ToServerID: f.To}
+		req := actions.MoveRequest{ToServerID: f.To, Plan: f.Plan}
 		if f.All {
 			req.All, req.FromServerID = true, id
 		} else {
@@ -435,6 +458,14 @@ func (s *Server) pageMoveStart(w http.ResponseWriter, r *http.Request) {
 	// The API names user_ids and from_server_id; the form's field is "user".
 	if fe.Field == "user_ids" || fe.Field == "from_server_id" {
 		fe.Field = "user"
+	}
+	if fe.Field == "plan" {
+		// Show the preview of what would move now.
+		if np, err := s.moveData(r.Context(), id, f, true); err == nil && np != nil {
+			np.Error = fe
+			s.renderMove(w, r, status, np)
+			return
+		}
 	}
 	p.Error = fe
 	s.renderMove(w, r, status, p)

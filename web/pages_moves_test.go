@@ -123,6 +123,7 @@ func TestResolveStartsJobThenCancel(t *testing.T) {
 	n := seedNetwork(t, e.Store)
 	e.deliver(t, n.Alice.ID, 4)
 	form := url.Values{"serial": {n.MacA.Serial}, "to": {itoa(n.Exch2.ID)}}
+	form.Set("plan", planOf(t, e.adminPage("/duplicates/resolve?"+form.Encode(), 200)))
 	st, loc, body := e.postForm("/duplicates/resolve", e.Admin, form)
 	if st != http.StatusSeeOther {
 		t.Fatalf("POST /duplicates/resolve: status %d, want 303; body %.500s", st, body)
@@ -132,8 +133,8 @@ func TestResolveStartsJobThenCancel(t *testing.T) {
 	page := e.adminPage(loc, 200)
 	checkCSP(t, loc, page)
 	e.dumpHTML(t, "job-queued.html", page)
-	mustContain(t, loc, page, "queued", `<progress class="job-bar" max="4" value="0">`, "0</strong> of <span class=\"total\">4</span>",
-		`hx-trigger="every 1s"`, "alice", "MAC-PARIS", "EXCH-PAR", "Cancel job", `action="/jobs/`+itoa(id)+`/cancel"`, ">Refresh</a>")
+	mustContain(t, loc, page, "queued", `<progress class="job-bar" max="4" value="0">`, `data-f="total">4</span>`,
+		`data-live="true"`, `src="/static/job.`, "Queued: 1 user to move", "alice", "MAC-PARIS", "EXCH-PAR", "Cancel job", `action="/jobs/`+itoa(id)+`/cancel"`, ">Refresh</a>")
 
 	// The 1 s refresh gets the fragment only.
 	_, hdr, frag := e.get(loc, e.Viewer, "HX-Request", "true")
@@ -155,8 +156,12 @@ func TestResolveStartsJobThenCancel(t *testing.T) {
 	}
 	page = e.adminPage(loc, 200)
 	mustContain(t, loc, page, "Cancelled before it started", "job-cancelled")
-	if strings.Contains(page, "hx-trigger") || strings.Contains(page, "Cancel job") {
-		t.Errorf("cancelled job page still refreshes or offers a cancel")
+	if strings.Contains(page, `data-live="true"`) || strings.Contains(page, "Cancel job") {
+		t.Errorf("cancelled job page still listens or offers a cancel")
+	}
+	mustContain(t, loc, page, "Cancelled: 0 users of 1 moved; 1 not moved (1 skipped before they started, 0 cancelled and rolled back).")
+	if strings.Contains(page, "1 of 1") {
+		t.Errorf("a cancelled job reads as all done")
 	}
 	// Cancelling again is a conflict shown on the job page.
 	st, _, body = e.postForm(fmt.Sprintf("/jobs/%d/cancel", id), e.Admin, nil)
@@ -210,7 +215,7 @@ func TestMoveFormPreviewStartAndDecommission(t *testing.T) {
 		t.Fatalf("refused forms created %d jobs, want 0", len(jobs.Jobs))
 	}
 
-	st, loc, body := e.postForm(base, e.Admin, url.Values{"user": {itoa(n.Alice.ID)}, "to": {itoa(n.Exch2.ID)}})
+	st, loc, body := e.postForm(base, e.Admin, url.Values{"user": {itoa(n.Alice.ID)}, "to": {itoa(n.Exch2.ID)}, "plan": {planOf(t, e.adminPage(preview, 200))}})
 	if st != http.StatusSeeOther {
 		t.Fatalf("POST %s: status %d, want 303; body %.500s", base, st, body)
 	}
@@ -226,19 +231,20 @@ func TestMoveFormPreviewStartAndDecommission(t *testing.T) {
 	}
 	page := e.adminPage(loc, 200)
 	e.dumpHTML(t, "job-done.html", page)
-	mustContain(t, loc, page, "job-done", `<progress class="job-bar" max="5" value="5">`, "<strong class=\"users-done\">1</strong> of 1",
+	mustContain(t, loc, page, "job-done", `<progress class="job-bar" max="5" value="5">`, `<strong class="users-moved" data-f="moved">1</strong> moved of <span data-f="users_total">1</span>`,
+		"Done: 1 user moved with 5 messages.", `data-live="false"`,
 		"item-done", "MAC-PARIS has no users left.", `href="/servers/`+itoa(n.MacB.ID)+`/decommission"`, "messages/s")
-	if strings.Contains(page, "hx-trigger") {
-		t.Errorf("%s: a finished job still refreshes", loc)
+	if strings.Contains(page, `data-live="true"`) {
+		t.Errorf("%s: a finished job still listens", loc)
 	}
 
 	// MAC-PARIS is empty: decommission it, and the duplicate group is gone.
 	dpath := fmt.Sprintf("/servers/%d/decommission", n.MacB.ID)
 	body = e.adminPage(dpath, 200)
 	checkCSP(t, dpath, body)
-	mustContain(t, dpath, body, "Nothing depends on MAC-PARIS", "resolves the group", "Routing entries to, from or via MAC-PARIS (1)",
+	mustContain(t, dpath, body, "Nothing depends on MAC-PARIS", "resolves the group", "Routing entries to or from MAC-PARIS (1)",
 		"Decommission MAC-PARIS: remove 1 routing entry and 0 connectors")
-	st, loc, body = e.postForm(dpath, e.Admin, nil)
+	st, loc, body = e.postForm(dpath, e.Admin, url.Values{"plan": {planOf(t, body)}})
 	if st != http.StatusSeeOther || loc != fmt.Sprintf("/servers/%d?done=decommissioned", n.MacB.ID) {
 		t.Fatalf("POST %s: status %d to %q, want 303 to the server page; body %.300s", dpath, st, loc, body)
 	}
@@ -260,15 +266,16 @@ func TestDecommissionConfirmationNamesRoutesAndBlockers(t *testing.T) {
 	// EXCH-RED: routes MAC-REDMOND→EXCH-RED, EXCH-RED→PCPO-ZULU and
 	// PCPO-ZULU→EXCH-PAR via EXCH-RED; X.400 connectors both ways with
 	// EXCH-PAR; one user, carol.
-	mustContain(t, path, body, "Routing entries to, from or via EXCH-RED (3)", "Connectors at either end (2)",
-		"TCP to MTA B", "TCP to MTA A", "<td>via</td>", "<strong>1 user</strong> homed on it",
+	mustContain(t, path, body, "Routing entries to or from EXCH-RED (2)", "Connectors at either end (2)",
+		"Routes that relay through EXCH-RED (1)", "<td>indirect via EXCH-RED</td>",
+		"TCP to MTA B", "TCP to MTA A", "<strong>1 user</strong> homed on it",
 		`href="/servers/`+itoa(n.Exch1.ID)+`/move?all=1"`)
 	if forms := postForms(body); len(forms) != 0 {
 		t.Errorf("%s: blocked server offers forms %v, want none", path, forms)
 	}
 	st, _, out := e.postForm(path, e.Admin, nil)
-	if st != http.StatusConflict || !strings.Contains(out, "1 user") || !strings.Contains(out, "Routing entries to, from or via EXCH-RED (3)") {
-		t.Errorf("POST %s: status %d, want 409 naming 1 user and the 3 routes; body %.400s", path, st, out)
+	if st != http.StatusConflict || !strings.Contains(out, "1 user") || !strings.Contains(out, "Routing entries to or from EXCH-RED (2)") {
+		t.Errorf("POST %s: status %d, want 409 naming 1 user and the 2 routes; body %.400s", path, st, out)
 	}
 	if sv, _ := e.Store.ServerByID(t.Context(), n.Exch1.ID); sv.Status != mailnet.StatusRunning {
 		t.Errorf("refused decommission changed the status to %q", sv.Status)
@@ -279,7 +286,9 @@ func TestMovePagesViewerSeesNoActions(t *testing.T) {
 	e := newEnv(t)
 	n := seedNetwork(t, e.Store)
 	e.deliver(t, n.Alice.ID, 1)
-	st, loc, _ := e.postForm("/duplicates/resolve", e.Admin, url.Values{"serial": {n.MacA.Serial}, "to": {itoa(n.Exch2.ID)}})
+	start := url.Values{"serial": {n.MacA.Serial}, "to": {itoa(n.Exch2.ID)}}
+	start.Set("plan", planOf(t, e.adminPage("/duplicates/resolve?"+start.Encode(), 200)))
+	st, loc, _ := e.postForm("/duplicates/resolve", e.Admin, start)
 	if st != http.StatusSeeOther {
 		t.Fatalf("start: status %d", st)
 	}
@@ -344,4 +353,16 @@ func TestAdminSeesServerActionsAndJobsNav(t *testing.T) {
 	if got, _, _ := e.get("/duplicates/resolve", e.Viewer); got != http.StatusUnprocessableEntity {
 		t.Errorf("GET resolve without a serial: status %d, want 422", got)
 	}
+}
+
+var planRE = regexp.MustCompile(`name="plan" value="([0-9a-f]+)"`)
+
+// planOf returns the plan identity a preview page carries in its form.
+func planOf(t *testing.T, body string) string {
+	t.Helper()
+	m := planRE.FindStringSubmatch(body)
+	if m == nil {
+		t.Fatalf("no plan in the page's form")
+	}
+	return m[1]
 }

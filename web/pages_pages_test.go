@@ -30,7 +30,7 @@ func TestPagesRenderKeyContent(t *testing.T) {
 		name, path, file string
 		wants            []string
 	}{
-		{"report at root", "/", "root.html", []string{"Global Server Report", "Q99393", "MAC-PARIS", "EXCH-RED", "/api/v1/reports/servers?format=csv", "/api/v1/reports/servers?format=json"}},
+		{"overview at root", "/", "root.html", []string{"Overview", `id="check-duplicates"`, `href="/duplicates"`, `href="/routing"`, `href="/x400"`, `href="/dirsync"`}},
 		{"report", "/servers", "servers.html", []string{"Global Server Report", "31-0042", "10.1.0.11", "duplicate serial"}},
 		{"server detail", "/servers/" + itoa(n.Exch1.ID), "server.html", []string{"EXCH-RED", "multihomed", "TCP to MTA B", "carol", "Carol Lee", "/o=", "MSExchangeMTA: medium"}},
 		{"duplicates", "/duplicates", "duplicates.html", []string{"Duplicate serial numbers", `id="serial-31-0042"`, "KB", "Recommended resolution"}},
@@ -245,9 +245,9 @@ func TestRoutingPageFilter(t *testing.T) {
 	e := newEnv(t)
 	n := seedNetwork(t, e.Store)
 	body := e.page("/routing?none=1", http.StatusOK)
-	mustContain(t, "none only", body, "2 of 4 entries")
+	mustContain(t, "none only", body, "showing 1–2 of 2 (of 4 in all)")
 	body = e.page("/routing?server=exch-par", http.StatusOK)
-	mustContain(t, "one server", body, "2 of 4 entries", `href="/servers/`+itoa(n.Exch2.ID)+`">EXCH-PAR</a>:`)
+	mustContain(t, "one server", body, "showing 1–2 of 2 (of 4 in all)", `href="/servers/`+itoa(n.Exch2.ID)+`">EXCH-PAR</a>:`)
 	if got, _, _ := e.get("/routing?server=NOPE", e.Viewer); got != http.StatusUnprocessableEntity {
 		t.Errorf("unknown server: status %d, want 422", got)
 	}

@@ -2,7 +2,9 @@ package web
 
 import (
 	"net/http"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 
 	"mailnet/internal/mailnet"
@@ -11,12 +13,15 @@ import (
 	"mailnet/web/views"
 )
 
-// serverUserLimit is how many users the server page lists; a search finds
-// the others.
-const serverUserLimit = 200
+// Page sizes of the server page's folded lists.
+const (
+	serverUserPage  = 100
+	serverRoutePage = 50
+)
 
-// pageServer shows one server: fields, serial check, routing, connectors
-// and users.
+// pageServer shows one server: first what is wrong with it (serial,
+// X.400 connectors), then its actions, then its fields, connectors,
+// routing and users, the last two paged in sections that fold.
 func (s *Server) pageServer(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id, ok := pathID(r, "id")
@@ -29,11 +34,24 @@ func (s *Server) pageServer(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	d := &views.ServerDetail{Server: sv, UserLimit: serverUserLimit, Q: strings.TrimSpace(r.URL.Query().Get("q"))}
+	v := r.URL.Query()
+	d := &views.ServerDetail{Server: sv, Q: strings.TrimSpace(v.Get("q"))}
 	if len(d.Q) > 200 {
 		s.error(w, r, mailnet.Invalid("q", "the search is longer than 200 characters"))
 		return
 	}
+	upage, err := pageNumber(v, "upage")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	rpage, err := pageNumber(v, "rpage")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	d.UsersOpen = d.Q != "" || v.Has("upage")
+	d.RoutesOpen = v.Has("rpage")
 
 	sites, err := s.store.Sites(ctx)
 	if err != nil {
@@ -65,18 +83,84 @@ func (s *Server) pageServer(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	if d.Users, err = s.store.Users(ctx, store.UserFilter{ServerID: sv.ID, Q: d.Q, Limit: serverUserLimit}); err != nil {
+	// Users: one page, with the count of all that match.
+	uf := store.UserFilter{ServerID: sv.ID, Q: d.Q}
+	usersMatched := sv.UserCount
+	if d.Q != "" {
+		if usersMatched, err = s.store.CountUsers(ctx, uf); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	upage, ulo, _ := views.PageBounds(upage, serverUserPage, int(usersMatched))
+	uf.Offset, uf.Limit = ulo, serverUserPage
+	if d.Users, err = s.store.Users(ctx, uf); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	if d.Routes, err = reports.Routes(ctx, s.store, sv.ID); err != nil {
+	d.UsersMatched = int(usersMatched)
+
+	// Routes: one page, with the count of all and of those cut off.
+	rf := store.RouteFilter{ServerID: sv.ID}
+	routes, err := s.store.CountRoutes(ctx, rf)
+	if err != nil {
 		s.error(w, r, err)
 		return
 	}
+	rpage, rlo, _ := views.PageBounds(rpage, serverRoutePage, int(routes))
+	rf.Offset, rf.Limit = rlo, serverRoutePage
+	if d.Routes, err = reports.RoutesPage(ctx, s.store, rf); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	d.RoutesTotal = int(routes)
+	if d.Impacted {
+		// Every entry of an impacted server is effectively none.
+		d.RoutesCutOff = d.RoutesTotal
+	}
+
 	if d.Connectors, err = s.store.Connectors(ctx, sv.ID); err != nil {
 		s.error(w, r, err)
 		return
 	}
+	// KB197378: the X.400 check's findings for this server's connectors.
+	if d.X400, err = reports.X400ForServer(ctx, s.store, sv.ID); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	dxs, err := s.store.DXServers(ctx)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	for _, dx := range dxs {
+		if dx.ServerID == sv.ID {
+			d.DX = &dx
+		}
+	}
+
+	pageHref := func(up, rp int) string {
+		q := url.Values{}
+		if d.Q != "" {
+			q.Set("q", d.Q)
+		}
+		if up > 1 {
+			q.Set("upage", strconv.Itoa(up))
+		}
+		if rp > 1 {
+			q.Set("rpage", strconv.Itoa(rp))
+		}
+		h := "/servers/" + strconv.FormatInt(sv.ID, 10)
+		if e := q.Encode(); e != "" {
+			h += "?" + e
+		}
+		return h
+	}
+	d.UserPager = views.Pager{Page: upage, PerPage: serverUserPage, Total: d.UsersMatched,
+		Href: func(p int) string { return pageHref(p, rpage) + "#users" }}
+	d.RoutePager = views.Pager{Page: rpage, PerPage: serverRoutePage, Total: d.RoutesTotal,
+		Href: func(p int) string { return pageHref(upage, p) + "#routes" }}
+
 	// Names of the servers the page links to, looked up by id rather than
 	// loading every server of a large network.
 	ids := []int64{sv.ID}

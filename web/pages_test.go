@@ -44,11 +44,11 @@ func seedNetwork(t testing.TB, st *store.Store) *testNet {
 			ser  string
 			addr []string
 		}{
-			{&n.MacA, "MAC-REDMOND", n.Redmond.ID, mailnet.KindMSMailMac, "31-0042", []string{"10.1.0.5"}},
-			{&n.MacB, "MAC-PARIS", n.Paris.ID, mailnet.KindMSMailMac, "31-0042", []string{"10.2.0.5"}},
-			{&n.Exch1, "EXCH-RED", n.Redmond.ID, mailnet.KindExchange, "EX-1001", []string{"10.1.0.10", "10.1.0.11"}},
-			{&n.Exch2, "EXCH-PAR", n.Paris.ID, mailnet.KindExchange, "EX-1002", []string{"10.2.0.10"}},
-			{&n.PC1, "PCPO-ZULU", n.Paris.ID, mailnet.KindMSMailPC, "PC-0900", []string{"10.2.0.20"}},
+			{&n.MacA, "MAC-REDMOND", n.Redmond.ID, mailnet.ServerKindMSMailMac, "31-0042", []string{"10.1.0.5"}},
+			{&n.MacB, "MAC-PARIS", n.Paris.ID, mailnet.ServerKindMSMailMac, "31-0042", []string{"10.2.0.5"}},
+			{&n.Exch1, "EXCH-RED", n.Redmond.ID, mailnet.ServerKindExchange, "EX-1001", []string{"10.1.0.10", "10.1.0.11"}},
+			{&n.Exch2, "EXCH-PAR", n.Paris.ID, mailnet.ServerKindExchange, "EX-1002", []string{"10.2.0.10"}},
+			{&n.PC1, "PCPO-ZULU", n.Paris.ID, mailnet.ServerKindMSMailPC, "PC-0900", []string{"10.2.0.20"}},
 		}
 		for _, s := range servers {
 			*s.dst = mailnet.Server{Name: s.name, SiteID: s.site, Kind: s.kind, Version: "3.1", Serial: s.ser, Addresses: s.addr, Status: mailnet.StatusRunning}

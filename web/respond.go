@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 
 	jsonv2 "github.com/go-json-experiment/json"
@@ -28,6 +29,16 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(true)
 	_ = enc.Encode(v)
+}
+
+// writeJSONBytes writes a JSON document already encoded.
+func writeJSONBytes(w http.ResponseWriter, status int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(status)
+	_, _ = w.Write(body)
 }
 
 // statusOf maps a domain error kind to its HTTP status.
@@ -123,7 +134,9 @@ func DecodeStrict(body io.Reader, dst any) error {
 }
 
 // jsonField turns a JSON Pointer ("/servers/0/name") into the field
-// notation errors use ("servers[0].name"); array indexes become "[i]".
+// notation errors use ("servers[0].name"): a token of digits becomes an
+// index "[i]" (request bodies name no member with digits alone; a map key
+// that is one reads as an index).
 func jsonField(ptr jsontext.Pointer) string {
 	var b strings.Builder
 	for tok := range ptr.Tokens() {
@@ -134,6 +147,9 @@ func jsonField(ptr jsontext.Pointer) string {
 		if b.Len() > 0 {
 			b.WriteByte('.')
 		}
+		if tok == "" {
+			tok = `""` // a member with an empty name
+		}
 		b.WriteString(tok)
 	}
 	return b.String()
@@ -141,7 +157,10 @@ func jsonField(ptr jsontext.Pointer) string {
 
 // jsonError maps a decoding error to a malformed-kind domain error (or
 // too large) that names the field, when there is one.
-func jsonError(err error) error {
+func jsonError(err error) error { return jsonErrorNamed(err, jsonField) }
+
+// jsonErrorNamed is jsonError with the field named by name.
+func jsonErrorNamed(err error, name func(jsontext.Pointer) string) error {
 	var tooBig *http.MaxBytesError
 	var syn *jsontext.SyntacticError
 	var sem *jsonv2.SemanticError
@@ -151,7 +170,7 @@ func jsonError(err error) error {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		return mailnet.Errorf(mailnet.KindMalformed, "", "request body did not arrive in time")
 	case errors.As(err, &syn):
-		field := jsonField(syn.JSONPointer)
+		field := name(syn.JSONPointer)
 		switch {
 		case errors.Is(syn.Err, io.ErrUnexpectedEOF) && syn.ByteOffset == 0:
 			return mailnet.Errorf(mailnet.KindMalformed, "", "request body is empty; a JSON value is required")
@@ -169,7 +188,7 @@ func jsonError(err error) error {
 		}
 		return mailnet.Errorf(mailnet.KindMalformed, field, "%s %s", field, msg)
 	case errors.As(err, &sem):
-		field := jsonField(sem.JSONPointer)
+		field := name(sem.JSONPointer)
 		if errors.Is(sem.Err, jsonv2.ErrUnknownName) {
 			return mailnet.Errorf(mailnet.KindMalformed, field, "unknown field %q (field names are case-sensitive)", field)
 		}

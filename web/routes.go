@@ -31,6 +31,7 @@ func (s *Server) routes() http.Handler {
 	r.Use(s.limitBodies) // body deadline and slots (web/bodylimit.go)
 	r.Use(s.securityHeaders)
 	r.Use(s.checkHost)
+	r.Use(compress())
 	r.Use(s.authenticate)
 	r.NotFound(s.notFound)
 	r.MethodNotAllowed(s.methodNotAllowed)
@@ -55,7 +56,7 @@ func (s *Server) routes() http.Handler {
 
 	// Pages: the inventory and the read models.
 	t.group(func(t table) {
-		t.get(viewer, "/", s.pageServers)
+		t.get(viewer, "/", s.pageOverview)
 		t.get(viewer, "/servers", s.pageServers)
 		t.get(viewer, "/servers/{id}", s.pageServer)
 		t.get(viewer, "/duplicates", s.pageDuplicates)
@@ -75,6 +76,11 @@ func (s *Server) routes() http.Handler {
 		t.get(viewer, "/jobs", s.pageJobs)
 		t.get(viewer, "/jobs/{id}", s.pageJob)
 		t.post(admin, "/jobs/{id}/cancel", s.pageJobCancel)
+		t.get(viewer, "/x400/fix/{id}", s.pageX400Fix)
+		t.post(admin, "/x400/fix/{id}", s.pageX400FixApply)
+		t.get(viewer, "/connectors/{id}", s.pageConnector)
+		t.post(admin, "/connectors/{id}/poll", s.pageConnectorPoll)
+		t.post(admin, "/connectors/{id}/logging", s.pageConnectorLogging)
 	})
 
 	// Pages: the event log, the NOC wall screen and the live stream.
@@ -92,6 +98,9 @@ func (s *Server) routes() http.Handler {
 		t.get(admin, "/tokens/{id}/revoke", s.tokensRevokeConfirmPage)
 		t.post(admin, "/tokens/{id}/revoke", s.tokensRevokePage)
 		t.get(viewer, "/audit", s.auditPage)
+		t.get(admin, "/accounts", s.accountsPage)
+		t.post(admin, "/accounts", s.accountsCreatePage)
+		t.post(admin, "/accounts/{id}/{action}", s.accountsActionPage)
 	})
 
 	// The JSON API, described by its OpenAPI document.

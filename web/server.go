@@ -96,8 +96,10 @@ type Server struct {
 
 	serverReports *reports.ServerReportCache // encoded Global Server Reports by store version
 	noc           *reports.NOCCache          // the NOC's costly tiles, shared by every screen
+	duplicates    *reports.Memo[[]byte]      // the encoded duplicate-serial detector by store version
 
-	bodies *bodyLimiter // request-body deadline and slots (web/bodylimit.go)
+	bodies   *bodyLimiter           // request-body deadline and slots (web/bodylimit.go)
+	overview *reports.OverviewCache // the overview's figures by store version (web/pages_overview.go)
 }
 
 // New builds the server: its state (authentication, metrics, caches) and
@@ -160,7 +162,9 @@ func New(cfg Config) (*Server, error) {
 	s.metricsHandler = promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry})
 	s.serverReports = reports.NewServerReportCache(cfg.Store, 0, 0)
 	s.noc = reports.NewNOCCache(cfg.Store, 0)
+	s.duplicates = reports.NewMemo(cfg.Store, duplicatesJSON(cfg.Store))
 	s.bodies = newBodyLimiter(cfg.BodyTimeout, cfg.MaxBodies)
+	s.overview = reports.NewOverviewCache(cfg.Store, s.now)
 	s.handler = s.routes()
 	return s, nil
 }

@@ -106,13 +106,13 @@ func TestBackupWhileWriting(t *testing.T) {
 		t.Errorf("restored copy holds %d of the 200 tokens written before the backup", before)
 	}
 	// A consistent snapshot: every token has its audit row.
-	page, err := rs.Audit(context.Background(), store.AuditFilter{Action: "token.create", Limit: 500})
+	page, err := rs.AuditLog(context.Background(), store.AuditFilter{Action: "token.create", Limit: 500})
 	if err != nil {
 		t.Fatal(err)
 	}
 	n := len(page.Entries)
 	for page.Next != 0 {
-		page, _ = rs.Audit(context.Background(), store.AuditFilter{Action: "token.create", Limit: 500, Before: page.Next})
+		page, _ = rs.AuditLog(context.Background(), store.AuditFilter{Action: "token.create", Limit: 500, Before: page.Next})
 		n += len(page.Entries)
 	}
 	if n != len(toks) {

@@ -163,6 +163,8 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		Origins:        cfg.origins,
 		TrustedProxies: cfg.trustedProxies,
 		PublicURLs:     publicURLs,
+		BodyTimeout:    cfg.live.bodyWait,
+		MaxBodies:      cfg.live.maxBodies,
 	})
 	if err != nil {
 		return err

@@ -118,7 +118,7 @@ func TestTokenAddListRevoke(t *testing.T) {
 	if _, _, err := cli(t, db, "", "token", "revoke", "abc"); err == nil {
 		t.Error("revoke abc succeeded")
 	}
-	page, _ := st.Audit(context.Background(), store.AuditFilter{ObjectType: "token"})
+	page, _ := st.AuditLog(context.Background(), store.AuditFilter{ObjectType: "token"})
 	if len(page.Entries) != 2 || page.Entries[0].Actor != "cli" {
 		t.Errorf("audit %+v: want create and revoke by cli", page.Entries)
 	}

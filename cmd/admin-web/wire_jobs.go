@@ -46,5 +46,8 @@ func startJobs(ctx context.Context, st *store.Store, acts *actions.Actions, log 
 	r := acts.NewRunner(opt)
 	r.Start()
 	log.Info("job runner started", "batch", opt.Batch, "pause", opt.Pause)
-	return r.Stop, nil
+	// Scheduled diagnostics logging reverts (rows: one due while the
+	// console was down is applied now).
+	stopReverts := acts.StartLoggingReverts(15 * time.Second)
+	return func() { stopReverts(); r.Stop() }, nil
 }

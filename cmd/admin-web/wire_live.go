@@ -10,6 +10,7 @@ import (
 	"mailnet/internal/ingest"
 	"mailnet/internal/live"
 	"mailnet/internal/store"
+	"mailnet/web"
 )
 
 // liveConfig is the live layer's part of serve's configuration.
@@ -18,14 +19,20 @@ type liveConfig struct {
 	maxCount   int64
 	queue      int
 	pruneEvery time.Duration
+	maxBatch   int           // events per posted batch (413 beyond)
+	maxBytes   int64         // request bytes in flight across ingest (429 beyond)
+	bodyWait   time.Duration // how long a request body may take to arrive
+	maxBodies  int           // request bodies arriving at once (429 beyond)
 }
 
 // defaultLive is the live configuration when no flag or variable is set.
-var defaultLive = liveConfig{maxAge: 30 * 24 * time.Hour, maxCount: 5_000_000, queue: 50_000, pruneEvery: time.Minute}
+var defaultLive = liveConfig{maxAge: 30 * 24 * time.Hour, maxCount: 5_000_000, queue: 50_000, pruneEvery: time.Minute,
+	maxBatch: ingest.DefaultMaxBatch, maxBytes: ingest.DefaultMaxBytes, bodyWait: web.DefaultBodyTimeout, maxBodies: web.DefaultMaxBodies}
 
 type liveSettings struct {
-	maxAge, pruneEvery *time.Duration
-	maxCount, queue    *int64
+	maxAge, pruneEvery, bodyWait        *time.Duration
+	maxCount, queue, maxBatch, maxBytes *int64
+	maxBodies                           *int64
 }
 
 // liveFlags adds the retention and ingest settings to serve's flags.
@@ -40,11 +47,20 @@ func liveFlags(fs *flagSet) liveSettings {
 			"events waiting for the ingest writer before agents get 429"),
 		pruneEvery: fs.duration("events-prune-every", "MAILNET_EVENTS_PRUNE_EVERY", d.pruneEvery, time.Second,
 			"how often retention runs"),
+		maxBatch: fs.integer("ingest-max-batch", "MAILNET_INGEST_MAX_BATCH", int64(d.maxBatch), 1, math.MaxInt32,
+			"events one posted batch may carry; more is refused with 413"),
+		maxBytes: fs.integer("ingest-max-bytes", "MAILNET_INGEST_MAX_BYTES", d.maxBytes, 1<<20, math.MaxInt64,
+			"request bytes held by ingest at once, across every post; beyond it agents get 429 with Retry-After"),
+		bodyWait: fs.duration("body-timeout", "MAILNET_BODY_TIMEOUT", d.bodyWait, time.Second,
+			"how long a request body may take to arrive"),
+		maxBodies: fs.integer("max-bodies", "MAILNET_MAX_BODIES", int64(d.maxBodies), 1, math.MaxInt32,
+			"request bodies arriving at once; beyond it clients get 429 with Retry-After"),
 	}
 }
 
 func (s liveSettings) config() liveConfig {
-	return liveConfig{maxAge: *s.maxAge, maxCount: *s.maxCount, queue: int(*s.queue), pruneEvery: *s.pruneEvery}
+	return liveConfig{maxAge: *s.maxAge, maxCount: *s.maxCount, queue: int(*s.queue), pruneEvery: *s.pruneEvery,
+		maxBatch: int(*s.maxBatch), maxBytes: *s.maxBytes, bodyWait: *s.bodyWait, maxBodies: int(*s.maxBodies)}
 }
 
 // liveParts is what serve needs of the live layer.
@@ -60,7 +76,7 @@ type liveParts struct {
 // and stops pruning.
 func startLive(ctx context.Context, st *store.Store, log *slog.Logger, cfg liveConfig) (liveParts, error) {
 	hub := live.NewHub()
-	w := ingest.New(st, hub, log, ingest.Options{MaxQueued: cfg.queue})
+	w := ingest.New(st, hub, log, ingest.Options{MaxQueued: cfg.queue, MaxBatch: cfg.maxBatch, MaxBytes: cfg.maxBytes})
 	pub := live.Tee(hub, live.PublisherFunc(w.Observe))
 	ret := &ingest.Retention{Store: st, MaxAge: cfg.maxAge, MaxCount: cfg.maxCount, Interval: cfg.pruneEvery, Log: log}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))

@@ -94,13 +94,33 @@ func (a *Actions) CreateAccount(ctx context.Context, in AccountInput) (mailnet.A
 	return acct, err
 }
 
+// keepAnAdmin refuses a change that would leave no enabled admin account:
+// nobody could sign in to manage the console any more.
+func keepAnAdmin(ctx context.Context, tx *store.Tx, acct mailnet.Account, what string) error {
+	if acct.Role != mailnet.RoleAdmin || acct.Disabled {
+		return nil
+	}
+	n, err := tx.CountActiveAdmins(ctx)
+	if err != nil {
+		return err
+	}
+	if n <= 1 {
+		return mailnet.Conflict("%s is the last enabled admin account and cannot be %s: make another account an admin first", acct.Name, what)
+	}
+	return nil
+}
+
 // DisableAccount disables the account named name and ends its sessions,
-// with its audit row, in one transaction.
+// with its audit row, in one transaction. The last enabled admin cannot be
+// disabled (409).
 func (a *Actions) DisableAccount(ctx context.Context, name string) (mailnet.Account, error) {
 	var acct mailnet.Account
 	err := a.Store.Write(ctx, func(tx *store.Tx) error {
 		var err error
 		if acct, err = tx.AccountByName(ctx, name); err != nil {
+			return err
+		}
+		if err := keepAnAdmin(ctx, tx, acct, "disabled"); err != nil {
 			return err
 		}
 		before := acct
@@ -141,6 +161,66 @@ func (a *Actions) SetPassword(ctx context.Context, name, password string) (mailn
 			return err
 		}
 		return tx.Audit(ctx, "account.password_reset", "account", acct.ID, nil, nil, "password replaced; sessions ended")
+	})
+	return acct, err
+}
+
+// EnableAccount enables the account named name again, with its audit row.
+func (a *Actions) EnableAccount(ctx context.Context, name string) (mailnet.Account, error) {
+	var acct mailnet.Account
+	err := a.Store.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if acct, err = tx.AccountByName(ctx, name); err != nil {
+			return err
+		}
+		if !acct.Disabled {
+			return mailnet.Conflict("account %s is already enabled", acct.Name)
+		}
+		before := acct
+		if err := tx.SetAccountDisabled(ctx, acct.ID, false); err != nil {
+			return err
+		}
+		acct.Disabled = false
+		return tx.Audit(ctx, "account.enable", "account", acct.ID, before, acct, "")
+	})
+	return acct, err
+}
+
+// SetAccountRole makes the account named name an admin or a viewer, with
+// its audit row; a demoted account's sessions end, so its next request
+// carries the new role. The last enabled admin cannot be demoted (409).
+func (a *Actions) SetAccountRole(ctx context.Context, name string, role mailnet.Role) (mailnet.Account, error) {
+	if err := checkAccountRole(role); err != nil {
+		return mailnet.Account{}, err
+	}
+	var acct mailnet.Account
+	err := a.Store.Write(ctx, func(tx *store.Tx) error {
+		var err error
+		if acct, err = tx.AccountByName(ctx, name); err != nil {
+			return err
+		}
+		if acct.Role == role {
+			return mailnet.Errorf(mailnet.KindConflict, "role", "account %s is already %s", acct.Name, role)
+		}
+		if role != mailnet.RoleAdmin {
+			if err := keepAnAdmin(ctx, tx, acct, "demoted"); err != nil {
+				return err
+			}
+		}
+		before := acct
+		if err := tx.SetAccountRole(ctx, acct.ID, role); err != nil {
+			return err
+		}
+		detail := ""
+		if role != mailnet.RoleAdmin {
+			n, err := tx.DeleteAccountSessions(ctx, acct.ID)
+			if err != nil {
+				return err
+			}
+			detail = fmt.Sprintf("%d sessions ended", n)
+		}
+		acct.Role = role
+		return tx.Audit(ctx, "account.role", "account", acct.ID, before, acct, detail)
 	})
 	return acct, err
 }

@@ -73,7 +73,7 @@ func TestCreateAccountRules(t *testing.T) {
 	if ok, _ := auth.Verify(good.Password, hash); err != nil || !ok {
 		t.Errorf("the stored hash does not verify the password: %v", err)
 	}
-	page, _ := st.Audit(context.Background(), store.AuditFilter{ObjectType: "account", ObjectID: acct.ID})
+	page, _ := st.AuditLog(context.Background(), store.AuditFilter{ObjectType: "account", ObjectID: acct.ID})
 	if len(page.Entries) != 1 || page.Entries[0].Action != "account.create" || page.Entries[0].Actor != "cli" ||
 		strings.Contains(string(mustJSON(page.Entries[0].After)), "argon2") {
 		t.Errorf("audit %+v: want one account.create by cli, without the hash", page.Entries)
@@ -131,7 +131,7 @@ func TestSignInDisableAndPassword(t *testing.T) {
 	if _, err := a.SignIn(ctx, actions.SignInInput{Name: "alice", Password: "a new long password", Address: "192.0.2.3"}); mailnet.ErrorKind(err) != mailnet.KindUnauthorized {
 		t.Errorf("disabled account: got %v, want unauthorized", err)
 	}
-	page, _ := st.Audit(ctx, store.AuditFilter{ObjectType: "account", ObjectID: acct.ID})
+	page, _ := st.AuditLog(ctx, store.AuditFilter{ObjectType: "account", ObjectID: acct.ID})
 	var got []string
 	for _, e := range page.Entries {
 		got = append(got, e.Action)

@@ -7,6 +7,8 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
@@ -192,16 +194,63 @@ func (a *Actions) CreateConnector(ctx context.Context, in ConnectorInput) (mailn
 	return c, nil
 }
 
-// ConnectorPatch changes a connector. OverrideAddress "" clears the
-// override; UpdateRemoteStack also sets the stack of the matching x400
-// connector on the remote server to the override, so that it accepts the
-// connections (the "Connector override" action).
+// ConnectorPatch changes a connector, as a JSON merge patch (RFC 7396):
+// a field left out is unchanged, null clears it. override_address null
+// (or "") clears the override; stack_addresses null empties the Stack;
+// poll_minutes null returns to DefaultPollMinutes; logging null clears
+// every category and {"logging": {"MTA": null}} one. UpdateRemoteStack
+// also sets the stack of the matching x400 connector on the remote server
+// to the override, so that it accepts the connections (the "Connector
+// override" action). LoggingRevertAt schedules the categories this patch
+// sets back to the levels they had before, at that time; null cancels
+// every scheduled revert of the connector.
 type ConnectorPatch struct {
-	StackAddresses    *[]string         `json:"stack_addresses"`
-	OverrideAddress   *string           `json:"override_address"`
-	UpdateRemoteStack bool              `json:"update_remote_stack"`
-	PollMinutes       *int              `json:"poll_minutes"`
-	Logging           map[string]string `json:"logging"`
+	StackAddresses    Patch[[]string]           `json:"stack_addresses"`
+	OverrideAddress   Patch[string]             `json:"override_address"`
+	UpdateRemoteStack bool                      `json:"update_remote_stack"`
+	PollMinutes       Patch[int]                `json:"poll_minutes"`
+	Logging           Patch[map[string]*string] `json:"logging"`
+	LoggingRevertAt   Patch[time.Time]          `json:"logging_revert_at"`
+}
+
+// MaxLoggingRevert is how far ahead a logging revert may be scheduled.
+const MaxLoggingRevert = 30 * 24 * time.Hour
+
+// patchLogging applies a merge patch of logging levels to base. It
+// returns the new levels, the categories set to a level, and those
+// removed.
+func patchLogging(base map[string]string, p Patch[map[string]*string]) (out map[string]string, set, removed []string, err error) {
+	out = maps.Clone(base)
+	if out == nil {
+		out = map[string]string{}
+	}
+	if p.Null {
+		removed = slices.Sorted(maps.Keys(out))
+		return map[string]string{}, nil, removed, nil
+	}
+	for _, cat := range slices.Sorted(maps.Keys(p.Value)) {
+		c, err := cleanName("logging", cat)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		lv := p.Value[cat]
+		if lv == nil {
+			for k := range out {
+				if strings.EqualFold(k, c) {
+					delete(out, k)
+					removed = append(removed, k)
+				}
+			}
+			continue
+		}
+		one, err := cleanLogging(nil, map[string]string{c: *lv})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		out[c] = one[c]
+		set = append(set, c)
+	}
+	return out, set, removed, nil
 }
 
 // ConnectorUpdated is a changed connector, the remote one when its stack
@@ -211,6 +260,9 @@ type ConnectorUpdated struct {
 	Connector mailnet.Connector
 	Remote    *mailnet.Connector
 	Warning   string
+	// Reverts are the connector's scheduled logging reverts after the
+	// change.
+	Reverts []store.LoggingRevert
 }
 
 // UpdateConnector applies p to connector id, and with UpdateRemoteStack
@@ -225,38 +277,44 @@ func (a *Actions) UpdateConnector(ctx context.Context, id int64, p ConnectorPatc
 		c := before
 		c.StackAddresses = slices.Clone(before.StackAddresses)
 		x400 := c.Kind == mailnet.ConnectorX400
-		if p.StackAddresses != nil {
-			if !x400 && len(*p.StackAddresses) > 0 {
+		if p.StackAddresses.Set { // null: an empty Stack
+			if !x400 && len(p.StackAddresses.Value) > 0 {
 				return mailnet.Invalid("stack_addresses", "only an X.400 connector has a Stack property page")
 			}
-			if c.StackAddresses, err = cleanStack(*p.StackAddresses); err != nil {
+			if c.StackAddresses, err = cleanStack(p.StackAddresses.Value); err != nil {
 				return err
 			}
 		}
-		if p.OverrideAddress != nil {
-			if !x400 && strings.TrimSpace(*p.OverrideAddress) != "" {
+		if p.OverrideAddress.Set { // null or "": no override
+			if !x400 && strings.TrimSpace(p.OverrideAddress.Value) != "" {
 				return mailnet.Invalid("override_address", "only an X.400 connector has a Stack IP Address Override")
 			}
 			local, err := tx.ServerByID(ctx, c.ServerID)
 			if err != nil {
 				return err
 			}
-			if c.OverrideAddress, err = cleanOverride(*p.OverrideAddress, local); err != nil {
+			if c.OverrideAddress, err = cleanOverride(p.OverrideAddress.Value, local); err != nil {
 				return err
 			}
 		}
-		if p.PollMinutes != nil {
+		if p.PollMinutes.Present() {
 			if x400 {
 				return mailnet.Invalid("poll_minutes", "poll_minutes is for msmail connectors; an X.400 connector does not poll")
 			}
-			if c.PollMinutes, err = cleanPoll(p.PollMinutes); err != nil {
+			if c.PollMinutes, err = cleanPoll(&p.PollMinutes.Value); err != nil {
+				return err
+			}
+		} else if p.PollMinutes.Null && !x400 {
+			c.PollMinutes = DefaultPollMinutes
+		}
+		var setCats, removedCats []string
+		if p.Logging.Set {
+			if c.Logging, setCats, removedCats, err = patchLogging(before.Logging, p.Logging); err != nil {
 				return err
 			}
 		}
-		if p.Logging != nil {
-			if c.Logging, err = cleanLogging(before.Logging, p.Logging); err != nil {
-				return err
-			}
+		if err := a.patchReverts(ctx, tx, before, p, setCats, removedCats); err != nil {
+			return err
 		}
 		var remote *mailnet.Connector
 		if x400 && c.RemoteServerID != 0 {
@@ -285,6 +343,9 @@ func (a *Actions) UpdateConnector(ctx context.Context, id int64, p ConnectorPatc
 			return err
 		}
 		out.Connector = c
+		if out.Reverts, err = tx.LoggingRevertsOf(ctx, c.ID); err != nil {
+			return err
+		}
 		if p.UpdateRemoteStack {
 			rBefore := *remote
 			r := *remote
@@ -311,4 +372,162 @@ func (a *Actions) UpdateConnector(ctx context.Context, id int64, p ConnectorPatc
 		a.published("connector", out.Remote.ID, "updated")
 	}
 	return out, nil
+}
+
+// patchReverts schedules, keeps or drops the logging reverts of connector
+// before for patch p, which set the categories set and removed removed.
+// A revert already scheduled for a category keeps the level it returns
+// to: raising a level twice still reverts to the first one.
+func (a *Actions) patchReverts(ctx context.Context, tx *store.Tx, before mailnet.Connector, p ConnectorPatch, set, removed []string) error {
+	for _, cat := range removed {
+		if _, err := tx.DeleteLoggingRevert(ctx, before.ID, cat); err != nil {
+			return err
+		}
+	}
+	if p.LoggingRevertAt.Null {
+		_, err := tx.DeleteLoggingRevert(ctx, before.ID, "")
+		return err
+	}
+	if !p.LoggingRevertAt.Set {
+		return nil
+	}
+	at := p.LoggingRevertAt.Value.UTC()
+	now := tx.Now()
+	switch {
+	case len(set) == 0:
+		return mailnet.Invalid("logging_revert_at", "logging_revert_at reverts the logging levels this change sets; set at least one category in logging")
+	case !at.After(now):
+		return mailnet.Invalid("logging_revert_at", "logging_revert_at must be in the future, not %s", at.Format(time.RFC3339))
+	case at.Sub(now) > MaxLoggingRevert:
+		return mailnet.Invalid("logging_revert_at", "logging_revert_at may be at most %d days ahead", int(MaxLoggingRevert/(24*time.Hour)))
+	}
+	pending, err := tx.LoggingRevertsOf(ctx, before.ID)
+	if err != nil {
+		return err
+	}
+	for _, cat := range set {
+		to := before.Logging[cat]
+		for _, r := range pending {
+			if r.Category == cat {
+				to = r.To
+			}
+		}
+		if err := tx.SetLoggingRevert(ctx, store.LoggingRevert{ConnectorID: before.ID, Category: cat, To: to, At: at}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RevertDueLogging sets back every logging level whose revert time has
+// come (by the store's clock), one transaction and one audit row per
+// connector, and reports how many categories it reverted.
+func (a *Actions) RevertDueLogging(ctx context.Context) (int, error) {
+	due, err := a.Store.DueLoggingReverts(ctx, a.Store.Now())
+	if err != nil {
+		return 0, err
+	}
+	ids := []int64{}
+	for _, r := range due {
+		if !slices.Contains(ids, r.ConnectorID) {
+			ids = append(ids, r.ConnectorID)
+		}
+	}
+	n := 0
+	for _, id := range ids {
+		k := 0
+		err := a.Store.Write(ctx, func(tx *store.Tx) error {
+			k = 0
+			before, err := tx.ConnectorByID(ctx, id)
+			if err != nil {
+				return err
+			}
+			pending, err := tx.LoggingRevertsOf(ctx, id)
+			if err != nil {
+				return err
+			}
+			c := before
+			c.Logging = maps.Clone(before.Logging)
+			if c.Logging == nil {
+				c.Logging = map[string]string{}
+			}
+			var done []string
+			for _, r := range pending {
+				if r.At.After(tx.Now()) {
+					continue // rescheduled since the list was read
+				}
+				if r.To == "" {
+					delete(c.Logging, r.Category)
+				} else {
+					c.Logging[r.Category] = r.To
+				}
+				if _, err := tx.DeleteLoggingRevert(ctx, id, r.Category); err != nil {
+					return err
+				}
+				to := r.To
+				if to == "" {
+					to = "no level"
+				}
+				done = append(done, fmt.Sprintf("%s from %s back to %s", r.Category, orNone(before.Logging[r.Category]), to))
+				k++
+			}
+			if k == 0 {
+				return nil
+			}
+			if err := tx.UpdateConnector(ctx, c); err != nil {
+				return err
+			}
+			return tx.Audit(ctx, "connector.logging_revert", "connector", id, before, c,
+				"diagnostics logging reverted at the scheduled time: "+strings.Join(done, "; "))
+		})
+		if isNotFound(err) {
+			continue
+		}
+		if err != nil {
+			return n, fmt.Errorf("revert logging of connector %d: %w", id, err)
+		}
+		if k > 0 {
+			n += k
+			a.published("connector", id, "updated")
+		}
+	}
+	return n, nil
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "no level"
+	}
+	return s
+}
+
+// StartLoggingReverts applies due logging reverts now and then every
+// poll, until the returned stop is called (it waits for a pass in
+// flight). The reverts are rows, so one due while the console was down is
+// applied at the next start.
+func (a *Actions) StartLoggingReverts(poll time.Duration) (stop func()) {
+	if poll <= 0 {
+		poll = 15 * time.Second
+	}
+	quit, done := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(poll)
+		defer t.Stop()
+		for {
+			if _, err := a.RevertDueLogging(context.Background()); err != nil {
+				a.Log.Error("logging reverts", "err", err)
+			}
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	return func() {
+		once.Do(func() { close(quit) })
+		<-done
+	}
 }

@@ -10,14 +10,20 @@ import (
 )
 
 // DXPatch changes a directory synchronization server's settings (the DX
-// server's General property page). Absent fields stay.
+// server's General property page), as a JSON merge patch (RFC 7396):
+// absent fields stay; null clears (no admin account, the switches off,
+// cycle_minutes back to DefaultDXCycleMinutes).
 type DXPatch struct {
-	AdminAccount   *string `json:"admin_account"`
-	Paused         *bool   `json:"paused"`
-	CopyAdmin      *bool   `json:"copy_admin"`
-	ForwardToAdmin *bool   `json:"forward_to_admin"`
-	CycleMinutes   *int    `json:"cycle_minutes"`
+	AdminAccount   Patch[string] `json:"admin_account"`
+	Paused         Patch[bool]   `json:"paused"`
+	CopyAdmin      Patch[bool]   `json:"copy_admin"`
+	ForwardToAdmin Patch[bool]   `json:"forward_to_admin"`
+	CycleMinutes   Patch[int]    `json:"cycle_minutes"`
 }
+
+// DefaultDXCycleMinutes is the dir-sync cycle of a new DX server (the
+// schema's default).
+const DefaultDXCycleMinutes = 60
 
 // UpdateDXServer applies p to the DX settings of server serverID, making
 // the Exchange server a DX server if it is not one yet.
@@ -28,7 +34,7 @@ func (a *Actions) UpdateDXServer(ctx context.Context, serverID int64, p DXPatch)
 		if err != nil {
 			return err
 		}
-		if sv.Kind != mailnet.KindExchange {
+		if sv.Kind != mailnet.ServerKindExchange {
 			return mailnet.Invalid("server_id", "server %s is %s; only an Exchange server can be a dir-sync server", sv.Name, sv.Kind)
 		}
 		if sv.Status == mailnet.StatusDecommissioned {
@@ -43,26 +49,27 @@ func (a *Actions) UpdateDXServer(ctx context.Context, serverID int64, p DXPatch)
 			return err
 		}
 		before, d = old, old
-		if p.AdminAccount != nil {
-			d.AdminAccount = strings.TrimSpace(*p.AdminAccount)
+		if p.AdminAccount.Set {
+			d.AdminAccount = strings.TrimSpace(p.AdminAccount.Value)
 			if err := checkText("admin_account", d.AdminAccount, MaxNameLen); err != nil {
 				return err
 			}
 		}
-		if p.Paused != nil {
-			d.Paused = *p.Paused
+		if p.Paused.Set {
+			d.Paused = p.Paused.Value
 		}
-		if p.CopyAdmin != nil {
-			d.CopyAdmin = *p.CopyAdmin
+		if p.CopyAdmin.Set {
+			d.CopyAdmin = p.CopyAdmin.Value
 		}
-		if p.ForwardToAdmin != nil {
-			d.ForwardToAdmin = *p.ForwardToAdmin
+		if p.ForwardToAdmin.Set {
+			d.ForwardToAdmin = p.ForwardToAdmin.Value
 		}
-		if p.CycleMinutes != nil {
-			if *p.CycleMinutes < 1 || *p.CycleMinutes > 1440 {
-				return mailnet.Invalid("cycle_minutes", "cycle_minutes must be from 1 to 1440, not %d", *p.CycleMinutes)
+		if p.CycleMinutes.Set {
+			m := p.CycleMinutes.Or(DefaultDXCycleMinutes)
+			if m < 1 || m > 1440 {
+				return mailnet.Invalid("cycle_minutes", "cycle_minutes must be from 1 to 1440, not %d", m)
 			}
-			d.CycleMinutes = *p.CycleMinutes
+			d.CycleMinutes = m
 		}
 		if err := tx.UpsertDXServer(ctx, d); err != nil {
 			return err

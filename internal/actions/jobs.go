@@ -54,7 +54,7 @@ func (a *Actions) CancelJob(ctx context.Context, id int64) (CancelResult, error)
 		if j.Status == mailnet.JobQueued {
 			// Nothing has been copied yet: every item ends here.
 			for _, it := range items {
-				if err := tx.SetItemState(ctx, it.ID, mailnet.ItemCancelled, "cancelled before it started"); err != nil {
+				if err := tx.SetItemState(ctx, it.ID, mailnet.ItemCancelled, store.ItemNotStarted); err != nil {
 					return err
 				}
 			}

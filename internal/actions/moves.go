@@ -17,6 +17,9 @@ type MoveRequest struct {
 	FromServerID int64   `json:"from_server_id"`
 	ToServerID   int64   `json:"to_server_id"`
 	All          bool    `json:"all"`
+	// Plan, when set, is the MovePlan.ID of the preview the move starts
+	// from: refused (409) if the move would now differ.
+	Plan string `json:"plan,omitempty"`
 }
 
 // MaxMoveUsers bounds one selection; an evacuation is not bounded.
@@ -83,6 +86,9 @@ func (a *Actions) StartMove(ctx context.Context, req MoveRequest) (mailnet.JobDe
 		users, err := req.users(ctx, tx, target)
 		if err != nil {
 			return err
+		}
+		if req.Plan != "" && req.Plan != req.planOf(users).ID() {
+			return errPlanChanged
 		}
 		if jobID, err = tx.InsertJob(ctx, mailnet.JobKindMove, req.ToServerID, actor); err != nil {
 			return err

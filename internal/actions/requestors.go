@@ -45,7 +45,7 @@ func dxServer(ctx context.Context, tx *store.Tx, field string, id int64) (mailne
 	if err != nil {
 		return sv, err
 	}
-	if sv.Kind != mailnet.KindExchange {
+	if sv.Kind != mailnet.ServerKindExchange {
 		return sv, mailnet.Invalid(field, "server %s is %s; a dir-sync server must be an Exchange server", sv.Name, sv.Kind)
 	}
 	return sv, nil

@@ -371,7 +371,7 @@ func (r *Runner) finish(ctx context.Context, id int64) error {
 		if err != nil {
 			return err
 		}
-		var moved, failed, cancelled int
+		var moved, failed, cancelled, skipped int
 		var errs []string
 		for _, it := range items {
 			switch it.State {
@@ -383,7 +383,11 @@ func (r *Runner) finish(ctx context.Context, id int64) error {
 					errs = append(errs, it.Alias+": "+it.Error)
 				}
 			case mailnet.ItemCancelled:
-				cancelled++
+				if it.Error == store.ItemNotStarted {
+					skipped++
+				} else {
+					cancelled++
+				}
 			default:
 				return fmt.Errorf("job %d: item %d is still %s", id, it.ID, it.State)
 			}
@@ -399,9 +403,10 @@ func (r *Runner) finish(ctx context.Context, id int64) error {
 		if err := tx.SetJobStatus(ctx, id, status, errText); err != nil {
 			return err
 		}
-		after := map[string]any{"status": status, "moved": moved, "failed": failed, "cancelled": cancelled, "messages": j.Done}
+		after := map[string]any{"status": status, "moved": moved, "failed": failed, "cancelled": cancelled, "skipped": skipped, "messages": j.Done}
 		return tx.Audit(ctx, action, "job", id, map[string]any{"status": j.Status}, after,
-			fmt.Sprintf("%d users moved, %d failed, %d cancelled", moved, failed, cancelled))
+			fmt.Sprintf("%d users moved, %d failed, %d cancelled after they started, %d skipped (cancelled before they started)",
+				moved, failed, cancelled, skipped))
 	})
 	if err != nil {
 		return err

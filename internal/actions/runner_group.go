@@ -88,7 +88,7 @@ func (m *groupMove) start() error {
 func (m *groupMove) startItem(tx *store.Tx, it *mailnet.MoveItem, cancel bool) (string, error) {
 	ctx := m.ctx
 	if cancel {
-		return mailnet.ItemCancelled, tx.SetItemState(ctx, it.ID, mailnet.ItemCancelled, "cancelled before it started")
+		return mailnet.ItemCancelled, tx.SetItemState(ctx, it.ID, mailnet.ItemCancelled, store.ItemNotStarted)
 	}
 	if k, err := tx.CountOnTarget(ctx, it); err != nil {
 		return "", err

@@ -42,7 +42,7 @@ func (r *Runner) runSmallGroup(ctx context.Context, jobID int64, g []*mailnet.Mo
 		clear(servers)
 		if cancelled = cancel; cancel {
 			for _, it := range g {
-				if err := tx.SetItemState(ctx, it.ID, mailnet.ItemCancelled, "cancelled before it started"); err != nil {
+				if err := tx.SetItemState(ctx, it.ID, mailnet.ItemCancelled, store.ItemNotStarted); err != nil {
 					return err
 				}
 			}

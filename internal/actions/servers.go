@@ -43,7 +43,7 @@ const (
 )
 
 func validKind(k string) bool {
-	return k == mailnet.KindMSMailMac || k == mailnet.KindMSMailPC || k == mailnet.KindExchange
+	return k == mailnet.ServerKindMSMailMac || k == mailnet.ServerKindMSMailPC || k == mailnet.ServerKindExchange
 }
 
 // cleanStatus checks a status given by a create or an update: only running
@@ -78,7 +78,7 @@ func (in ServerInput) clean() (mailnet.Server, error) {
 	// An AppleTalk server not yet scanned has no serial (an upgrade server
 	// before its data file is found, Q99164): accepted, and flagged by the
 	// serial checks. Every other server names its serial.
-	if sv.Kind != mailnet.KindMSMailMac || strings.TrimSpace(in.Serial) != "" {
+	if sv.Kind != mailnet.ServerKindMSMailMac || strings.TrimSpace(in.Serial) != "" {
 		if sv.Serial, err = cleanName("serial", in.Serial); err != nil {
 			return sv, err
 		}
@@ -182,22 +182,40 @@ func describeServers(ctx context.Context, tx *store.Tx, servers []mailnet.Server
 	return strings.Join(parts, ", "), nil
 }
 
-// ServerPatch changes a server. Absent fields stay. Kind may be sent (a
+// ServerPatch changes a server, as a JSON merge patch (RFC 7396): absent
+// fields stay, null clears (version and addresses; name, site_id, kind,
+// serial and status cannot be cleared: null is a 422). Kind may be sent (a
 // client sending the object back) but not changed; a serial changes only
 // where its product allows it (serialChangeAllowed).
 type ServerPatch struct {
-	Name      *string   `json:"name"`
-	SiteID    *int64    `json:"site_id"`
-	Kind      *string   `json:"kind"`
-	Version   *string   `json:"version"`
-	Serial    *string   `json:"serial"`
-	Addresses *[]string `json:"addresses"`
-	Status    *string   `json:"status"`
+	Name      Patch[string]   `json:"name"`
+	SiteID    Patch[int64]    `json:"site_id"`
+	Kind      Patch[string]   `json:"kind"`
+	Version   Patch[string]   `json:"version"`
+	Serial    Patch[string]   `json:"serial"`
+	Addresses Patch[[]string] `json:"addresses"`
+	Status    Patch[string]   `json:"status"`
+}
+
+// required refuses null on the fields a server cannot be without.
+func (p ServerPatch) required() error {
+	for _, f := range []struct {
+		name string
+		null bool
+	}{{"name", p.Name.Null}, {"site_id", p.SiteID.Null}, {"kind", p.Kind.Null}, {"serial", p.Serial.Null}, {"status", p.Status.Null}} {
+		if f.null {
+			return mailnet.Invalid(f.name, "%s cannot be null: it is required (leave it out to keep it)", f.name)
+		}
+	}
+	return nil
 }
 
 // UpdateServer applies p to server id.
 func (a *Actions) UpdateServer(ctx context.Context, id int64, p ServerPatch) (mailnet.Server, error) {
 	var after mailnet.Server
+	if err := p.required(); err != nil {
+		return after, err
+	}
 	err := a.Store.Write(ctx, func(tx *store.Tx) error {
 		before, err := tx.ServerByID(ctx, id)
 		if err != nil {
@@ -205,51 +223,51 @@ func (a *Actions) UpdateServer(ctx context.Context, id int64, p ServerPatch) (ma
 		}
 		sv := before
 		sv.Addresses = slices.Clone(before.Addresses)
-		if p.Serial != nil && strings.TrimSpace(*p.Serial) != before.Serial {
+		if p.Serial.Set && strings.TrimSpace(p.Serial.Value) != before.Serial {
 			if err := serialChangeAllowed(before); err != nil {
 				return err
 			}
-			if sv.Serial, err = cleanName("serial", *p.Serial); err != nil {
+			if sv.Serial, err = cleanName("serial", p.Serial.Value); err != nil {
 				return err
 			}
 		}
-		if p.Kind != nil && *p.Kind != before.Kind {
+		if p.Kind.Set && p.Kind.Value != before.Kind {
 			return mailnet.Invalid("kind", "the kind of server %s (%s) cannot be changed", before.Name, before.Kind)
 		}
-		if p.Name != nil {
-			if sv.Name, err = cleanName("name", *p.Name); err != nil {
+		if p.Name.Set {
+			if sv.Name, err = cleanName("name", p.Name.Value); err != nil {
 				return err
 			}
 		}
-		if p.SiteID != nil {
-			if *p.SiteID <= 0 {
+		if p.SiteID.Set {
+			if p.SiteID.Value <= 0 {
 				return mailnet.Invalid("site_id", "site_id is required")
 			}
-			if _, err := tx.SiteByID(ctx, *p.SiteID); isNotFound(err) {
-				return mailnet.Invalid("site_id", "site %d does not exist", *p.SiteID)
+			if _, err := tx.SiteByID(ctx, p.SiteID.Value); isNotFound(err) {
+				return mailnet.Invalid("site_id", "site %d does not exist", p.SiteID.Value)
 			} else if err != nil {
 				return err
 			}
-			sv.SiteID = *p.SiteID
+			sv.SiteID = p.SiteID.Value
 		}
-		if p.Version != nil {
-			if sv.Version, err = cleanVersion(*p.Version); err != nil {
+		if p.Version.Set { // null: not recorded
+			if sv.Version, err = cleanVersion(p.Version.Value); err != nil {
 				return err
 			}
 		}
-		if p.Addresses != nil {
-			if sv.Addresses, err = cleanAddrs("addresses", *p.Addresses); err != nil {
+		if p.Addresses.Set { // null: none
+			if sv.Addresses, err = cleanAddrs("addresses", p.Addresses.Value); err != nil {
 				return err
 			}
 			if err := overridesStillLocal(ctx, tx, sv); err != nil {
 				return err
 			}
 		}
-		if p.Status != nil && *p.Status != before.Status {
+		if p.Status.Set && p.Status.Value != before.Status {
 			if before.Status == mailnet.StatusDecommissioned {
 				return mailnet.Errorf(mailnet.KindConflict, "status", "server %s is decommissioned", before.Name)
 			}
-			if sv.Status, err = cleanStatus(*p.Status); err != nil {
+			if sv.Status, err = cleanStatus(p.Status.Value); err != nil {
 				return err
 			}
 		}
@@ -335,11 +353,11 @@ func cleanVersion(v string) (string, error) {
 // first. No article lets the others change theirs.
 func serialChangeAllowed(sv mailnet.Server) error {
 	switch {
-	case sv.Kind == mailnet.KindMSMailPC:
+	case sv.Kind == mailnet.ServerKindMSMailPC:
 		return nil
-	case sv.Kind == mailnet.KindMSMailMac && sv.Serial == "":
+	case sv.Kind == mailnet.ServerKindMSMailMac && sv.Serial == "":
 		return nil
-	case sv.Kind == mailnet.KindMSMailMac:
+	case sv.Kind == mailnet.ServerKindMSMailMac:
 		return mailnet.Invalid("serial", "it is not possible to change the serial number of a Microsoft Mail for AppleTalk server once it is written to its data file (Q99393, Q99164); server %s keeps serial %s", sv.Name, sv.Serial)
 	}
 	return mailnet.Invalid("serial", "the serial number of server %s (%s) cannot be changed here; only a PC postoffice's can (Q209486)", sv.Name, sv.Serial)

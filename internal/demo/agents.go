@@ -253,7 +253,7 @@ func (a *Agents) Attempt() Attempt {
 func (a *Agents) startup() (mailnet.Event, bool) {
 	var exch []mailnet.Server
 	for _, s := range a.running {
-		if s.Kind == mailnet.KindExchange {
+		if s.Kind == mailnet.ServerKindExchange {
 			exch = append(exch, s)
 		}
 	}
@@ -341,7 +341,7 @@ func (a *Agents) routine() mailnet.Event {
 	}
 	s := a.running[a.rng.IntN(len(a.running))]
 	src := "MSMail"
-	if s.Kind == mailnet.KindExchange {
+	if s.Kind == mailnet.ServerKindExchange {
 		src = "MSExchangeMTA"
 	}
 	return mailnet.Event{Time: a.now(), Server: s.Name, Source: src, EventID: 1101, Category: "Routing", Severity: mailnet.SeverityInfo,

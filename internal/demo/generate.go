@@ -115,14 +115,14 @@ func NewPlan(opt Options) (*Plan, error) {
 		roll := r.IntN(100)
 		switch {
 		case i < nSites || roll < 60:
-			s.kind, s.version = mailnet.KindExchange, exchangeVersions[r.IntN(len(exchangeVersions))]
+			s.kind, s.version = mailnet.ServerKindExchange, exchangeVersions[r.IntN(len(exchangeVersions))]
 		case roll < 82:
-			s.kind, s.version = mailnet.KindMSMailPC, pcVersions[r.IntN(len(pcVersions))]
+			s.kind, s.version = mailnet.ServerKindMSMailPC, pcVersions[r.IntN(len(pcVersions))]
 		default:
-			s.kind, s.version = mailnet.KindMSMailMac, macVersions[r.IntN(len(macVersions))]
+			s.kind, s.version = mailnet.ServerKindMSMailMac, macVersions[r.IntN(len(macVersions))]
 		}
 		s.addrs = []string{address(i, 0)}
-		if s.kind == mailnet.KindExchange && r.IntN(100) < 8 {
+		if s.kind == mailnet.ServerKindExchange && r.IntN(100) < 8 {
 			s.addrs = append(s.addrs, address(i, 1))
 			s.override = r.IntN(4) != 0 // most have been fixed, as SP2 allows
 		}
@@ -137,16 +137,16 @@ func NewPlan(opt Options) (*Plan, error) {
 			a := nSites + j*((n-nSites)/pairs)
 			for _, k := range []int{a, a + 1} {
 				s := &p.servers[k]
-				s.kind, s.version, s.override = mailnet.KindMSMailMac, "3.1", false
+				s.kind, s.version, s.override = mailnet.ServerKindMSMailMac, "3.1", false
 				s.addrs = s.addrs[:1]
 			}
-			p.servers[a].serial = serial(mailnet.KindMSMailMac, a, salt)
+			p.servers[a].serial = serial(mailnet.ServerKindMSMailMac, a, salt)
 			p.servers[a+1].serial = p.servers[a].serial
 		}
 	}
 	for i := range p.servers {
 		s := &p.servers[i]
-		prefix := map[string]string{mailnet.KindExchange: "EXCH", mailnet.KindMSMailPC: "PO", mailnet.KindMSMailMac: "MACMAIL"}[s.kind]
+		prefix := map[string]string{mailnet.ServerKindExchange: "EXCH", mailnet.ServerKindMSMailPC: "PO", mailnet.ServerKindMSMailMac: "MACMAIL"}[s.kind]
 		code := strings.ToUpper(strings.ReplaceAll(p.Sites[s.site], " ", ""))[:3]
 		key := prefix + "-" + code
 		counters[key]++
@@ -156,7 +156,7 @@ func NewPlan(opt Options) (*Plan, error) {
 	// Users per server: hubs and Exchange servers hold more.
 	weights := make([]float64, n)
 	for i, s := range p.servers {
-		w := map[string]float64{mailnet.KindExchange: 2, mailnet.KindMSMailPC: 1, mailnet.KindMSMailMac: 0.6}[s.kind]
+		w := map[string]float64{mailnet.ServerKindExchange: 2, mailnet.ServerKindMSMailPC: 1, mailnet.ServerKindMSMailMac: 0.6}[s.kind]
 		if i < nSites {
 			w = 3
 		}
@@ -264,9 +264,9 @@ func (p *Plan) connectors(emit func(store.BulkConnector) error) int {
 	for s := p.hubs; s < len(p.servers); s++ {
 		sv := &p.servers[s]
 		switch {
-		case sv.kind == mailnet.KindExchange && p.hubs >= 2:
+		case sv.kind == mailnet.ServerKindExchange && p.hubs >= 2:
 			pair(s, (sv.site+1)%p.hubs)
-		case sv.kind == mailnet.KindMSMailPC && !havePO[sv.site]:
+		case sv.kind == mailnet.ServerKindMSMailPC && !havePO[sv.site]:
 			havePO[sv.site] = true
 			add(store.BulkConnector{Kind: mailnet.ConnectorMSMail, Name: "Microsoft Mail Connector", ServerID: int64(sv.site + 1), RemoteServerID: int64(s + 1),
 				PollMinutes: 5, Logging: map[string]string{"MSExchangePCMTA": "none"}})
@@ -283,7 +283,7 @@ func (p *Plan) requestors(emit func(store.BulkRequestor) error) int {
 	count := 0
 	for s := p.hubs; s < len(p.servers) && count < maxRequestors; s++ {
 		sv := &p.servers[s]
-		if sv.kind != mailnet.KindMSMailPC {
+		if sv.kind != mailnet.ServerKindMSMailPC {
 			continue
 		}
 		count++

@@ -379,7 +379,7 @@ func Seed(ctx context.Context, st *store.Store) (Summary, error) {
 			continue
 		}
 		for i, s := range seedServers {
-			if s.site == site && s.kind == mailnet.KindMSMailPC {
+			if s.site == site && s.kind == mailnet.ServerKindMSMailPC {
 				conns = append(conns, store.BulkConnector{Kind: "msmail", Name: "Microsoft Mail Connector", ServerID: h, RemoteServerID: int64(i + 1),
 					PollMinutes: 5, Logging: map[string]string{"MSExchangePCMTA": "none"}})
 				break
@@ -474,7 +474,7 @@ func seedEvents(org string, now time.Time, id map[string]int64, addrs [][]string
 	// Each Exchange MTA's startup event carries its build (Q174695).
 	for _, sv := range seedServers {
 		v, err := mta.ParseVersion(sv.version)
-		if sv.kind != mailnet.KindExchange || err != nil {
+		if sv.kind != mailnet.ServerKindExchange || err != nil {
 			continue
 		}
 		out = append(out, store.BulkEvent{

@@ -51,7 +51,15 @@ func Conflict(format string, args ...any) *Error {
 }
 
 // ErrNotFound is returned (wrapped) when an object does not exist.
+// errors.Is(err, ErrNotFound) holds for every not-found of the console,
+// this value or one made by NotFound or Errorf(KindNotFound, ...), so
+// callers have one idiom whichever helper made the error.
 var ErrNotFound = &Error{Kind: KindNotFound, Message: "not found"}
+
+// Is makes every not-found Error match ErrNotFound.
+func (e *Error) Is(target error) bool {
+	return target == error(ErrNotFound) && e.Kind == KindNotFound
+}
 
 // NotFound is a 404 naming what was not found.
 func NotFound(what string, id any) *Error {

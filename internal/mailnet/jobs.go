@@ -29,9 +29,19 @@ const (
 // users. Times are zero when not set.
 type JobDetail struct {
 	Job
-	Unit            string
-	UsersTotal      int64
-	UsersDone       int64
+	Unit       string
+	UsersTotal int64
+	UsersDone  int64 // users whose item has ended: Moved + Failed + Cancelled + Skipped
+	// How the users' items ended: moved (done), failed, cancelled after
+	// they started (their copies rolled back), skipped (cancelled before
+	// they started: nothing of theirs was touched).
+	Moved, Failed, Cancelled, Skipped int64
+	// MessagesMoved counts the messages of the moved users.
+	MessagesMoved int64
+	// FromServerID is the server the users come from when they all come
+	// from one (0 otherwise); Sources is how many servers they come from.
+	FromServerID    int64
+	Sources         int64
 	ToServerID      int64
 	Actor           string
 	CancelRequested bool
@@ -87,6 +97,13 @@ type jobJSON struct {
 	Unit            string     `json:"unit"`
 	UsersTotal      int64      `json:"users_total"`
 	UsersDone       int64      `json:"users_done"`
+	Moved           int64      `json:"moved"`
+	Failed          int64      `json:"failed"`
+	Cancelled       int64      `json:"cancelled"`
+	Skipped         int64      `json:"skipped"`
+	MessagesMoved   int64      `json:"messages_moved"`
+	FromServerID    int64      `json:"from_server_id,omitempty"`
+	Sources         int64      `json:"sources"`
 	ToServerID      int64      `json:"to_server_id,omitempty"`
 	Actor           string     `json:"actor"`
 	CancelRequested bool       `json:"cancel_requested"`
@@ -99,7 +116,8 @@ type jobJSON struct {
 // MarshalJSON writes the job as the API shows it.
 func (j JobDetail) MarshalJSON() ([]byte, error) {
 	return json.Marshal(jobJSON{Job: j.Job, Unit: j.Unit, UsersTotal: j.UsersTotal, UsersDone: j.UsersDone,
-		ToServerID: j.ToServerID, Actor: j.Actor, CancelRequested: j.CancelRequested,
+		Moved: j.Moved, Failed: j.Failed, Cancelled: j.Cancelled, Skipped: j.Skipped, MessagesMoved: j.MessagesMoved,
+		FromServerID: j.FromServerID, Sources: j.Sources, ToServerID: j.ToServerID, Actor: j.Actor, CancelRequested: j.CancelRequested,
 		CreatedAt: stamp(j.CreatedAt), StartedAt: stamp(j.StartedAt), FinishedAt: stamp(j.FinishedAt), Items: j.Items})
 }
 
@@ -110,7 +128,8 @@ func (j *JobDetail) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*j = JobDetail{Job: w.Job, Unit: w.Unit, UsersTotal: w.UsersTotal, UsersDone: w.UsersDone,
-		ToServerID: w.ToServerID, Actor: w.Actor, CancelRequested: w.CancelRequested, Items: w.Items}
+		Moved: w.Moved, Failed: w.Failed, Cancelled: w.Cancelled, Skipped: w.Skipped, MessagesMoved: w.MessagesMoved,
+		FromServerID: w.FromServerID, Sources: w.Sources, ToServerID: w.ToServerID, Actor: w.Actor, CancelRequested: w.CancelRequested, Items: w.Items}
 	var err error
 	for _, f := range []struct {
 		dst *time.Time

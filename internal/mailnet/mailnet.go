@@ -7,9 +7,9 @@ import "time"
 
 // Server kinds.
 const (
-	KindMSMailMac = "msmail-mac" // Microsoft Mail for AppleTalk Networks
-	KindMSMailPC  = "msmail-pc"  // Microsoft Mail for PC Networks postoffice
-	KindExchange  = "exchange"   // Microsoft Exchange Server
+	ServerKindMSMailMac = "msmail-mac" // Microsoft Mail for AppleTalk Networks
+	ServerKindMSMailPC  = "msmail-pc"  // Microsoft Mail for PC Networks postoffice
+	ServerKindExchange  = "exchange"   // Microsoft Exchange Server
 )
 
 // Server statuses.

@@ -63,7 +63,7 @@ func FindConflicts(servers []mailnet.Server) Conflicts {
 			c.Group[sv.ID] = k.serial
 			sites[sv.SiteID] = true
 		}
-		if len(sites) < 2 || k.kind != mailnet.KindMSMailMac {
+		if len(sites) < 2 || k.kind != mailnet.ServerKindMSMailMac {
 			continue
 		}
 		for _, sv := range group {

@@ -21,7 +21,7 @@ const (
 
 func TestBuildMTAFindings(t *testing.T) {
 	now := time.Now()
-	ex := mailnet.KindExchange
+	ex := mailnet.ServerKindExchange
 	x := mailnet.Server{ID: 1, Name: "EXCH-X", Kind: ex, Version: "5.0 (build 1457.8)", Addresses: []string{"10.0.0.1"}}
 	y := mailnet.Server{ID: 2, Name: "EXCH-Y", Kind: ex, Version: "5.5 SP3", Addresses: []string{"10.0.0.2"}}
 	z := mailnet.Server{ID: 3, Name: "EXCH-Z", Kind: ex, Version: "5.5 SP3", Addresses: []string{"10.0.0.3"}}

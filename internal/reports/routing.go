@@ -63,3 +63,26 @@ func Routes(ctx context.Context, st *store.Store, serverID int64) ([]mailnet.Rou
 	}
 	return routes, nil
 }
+
+// RoutesPage returns one page of routing entries (store.RoutesPage) with
+// their effective connection and reason.
+func RoutesPage(ctx context.Context, st *store.Store, f store.RouteFilter) ([]mailnet.Route, error) {
+	routes, err := st.RoutesPage(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	c, err := LoadConflicts(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	var names map[int64]string
+	if len(c.Impacted) > 0 {
+		if names, err = st.ServerNameMap(ctx); err != nil {
+			return nil, err
+		}
+	}
+	for i := range routes {
+		routes[i] = EffectiveRoute(routes[i], c, names)
+	}
+	return routes, nil
+}

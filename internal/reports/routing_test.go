@@ -13,17 +13,17 @@ func TestEffectiveRoute(t *testing.T) {
 	// share 222 on one site (flagged, not impacted); 5 and 6 are unique.
 	// 8 and 9 are Exchange servers whose serial strings match 5's and 1's
 	// at other sites: serials compare only within a product.
-	mac := mailnet.KindMSMailMac
+	mac := mailnet.ServerKindMSMailMac
 	c := reports.FindConflicts([]mailnet.Server{
 		{ID: 1, SiteID: 10, Kind: mac, Serial: "111", Status: mailnet.StatusRunning},
 		{ID: 2, SiteID: 20, Kind: mac, Serial: "111", Status: mailnet.StatusRunning},
 		{ID: 3, SiteID: 10, Kind: mac, Serial: "222", Status: mailnet.StatusRunning},
 		{ID: 4, SiteID: 10, Kind: mac, Serial: "222", Status: mailnet.StatusStopped},
 		{ID: 5, SiteID: 10, Kind: mac, Serial: "333", Status: mailnet.StatusRunning},
-		{ID: 6, SiteID: 20, Kind: mailnet.KindExchange, Serial: "444", Status: mailnet.StatusRunning},
+		{ID: 6, SiteID: 20, Kind: mailnet.ServerKindExchange, Serial: "444", Status: mailnet.StatusRunning},
 		{ID: 7, SiteID: 20, Kind: mac, Serial: "333", Status: mailnet.StatusDecommissioned},
-		{ID: 8, SiteID: 20, Kind: mailnet.KindExchange, Serial: "333", Status: mailnet.StatusRunning},
-		{ID: 9, SiteID: 30, Kind: mailnet.KindExchange, Serial: "111", Status: mailnet.StatusRunning},
+		{ID: 8, SiteID: 20, Kind: mailnet.ServerKindExchange, Serial: "333", Status: mailnet.StatusRunning},
+		{ID: 9, SiteID: 30, Kind: mailnet.ServerKindExchange, Serial: "111", Status: mailnet.StatusRunning},
 	})
 	names := map[int64]string{1: "MAC-A", 2: "MAC-B", 5: "HUB", 6: "EXCH"}
 	tests := []struct {

@@ -93,7 +93,7 @@ func BuildSerialFindings(servers []mailnet.Server, sites map[int64]string, conns
 	// R10, R11(b): postoffices that share a serial.
 	pcBySerial := map[string][]mailnet.Server{}
 	for _, s := range live {
-		if s.Kind == mailnet.KindMSMailPC && s.Serial != "" {
+		if s.Kind == mailnet.ServerKindMSMailPC && s.Serial != "" {
 			pcBySerial[normalSerial(s.Serial)] = append(pcBySerial[normalSerial(s.Serial)], s)
 		}
 	}
@@ -108,7 +108,7 @@ func BuildSerialFindings(servers []mailnet.Server, sites map[int64]string, conns
 
 	for _, s := range live {
 		switch s.Kind {
-		case mailnet.KindMSMailPC:
+		case mailnet.ServerKindMSMailPC:
 			// R11(a): the shared installation serial.
 			if normalSerial(s.Serial) == normalSerial(WGPOSerial) {
 				add(Finding{Rule: RuleWGPOSerial, Article: "Q142196, Q132560", Severity: mailnet.SeverityWarning, ServerIDs: []int64{s.ID},
@@ -121,7 +121,7 @@ func BuildSerialFindings(servers []mailnet.Server, sites map[int64]string, conns
 					Finding: fmt.Sprintf("Postoffice %s has serial %s, whose second part exceeds %s: the Microsoft Mail Gateway to X.400 3.0 may not start on it (Q194712).", s.Name, s.Serial, formatInt(GatewaySerialMax)),
 					Fix:     "If the postoffice runs the X.400 gateway 3.0, install X400gate.exe 3.2.1 (X400gy2k.exe), or change the serial (Q209486)."})
 			}
-		case mailnet.KindMSMailMac:
+		case mailnet.ServerKindMSMailMac:
 			// R12: no serial yet.
 			if s.Serial == "" {
 				add(Finding{Rule: RuleUnscannedServer, Article: "Q99164", Severity: mailnet.SeverityWarning, ServerIDs: []int64{s.ID},
@@ -148,7 +148,7 @@ func BuildSerialFindings(servers []mailnet.Server, sites map[int64]string, conns
 	var v2 []mailnet.Server
 	others := map[string][]mailnet.Server{}
 	for _, s := range live {
-		if s.Kind != mailnet.KindMSMailMac {
+		if s.Kind != mailnet.ServerKindMSMailMac {
 			continue
 		}
 		switch {
@@ -171,7 +171,7 @@ func BuildSerialFindings(servers []mailnet.Server, sites map[int64]string, conns
 	// connector postoffice carries serial 22-28798.
 	for _, c := range conns {
 		a, b := byID[c.ServerID], byID[c.RemoteServerID]
-		if c.Kind != mailnet.ConnectorMSMail || a.Kind != mailnet.KindExchange || b.Kind != mailnet.KindExchange || a.ID > b.ID && hasMSMailLink(conns, b.ID, a.ID) {
+		if c.Kind != mailnet.ConnectorMSMail || a.Kind != mailnet.ServerKindExchange || b.Kind != mailnet.ServerKindExchange || a.ID > b.ID && hasMSMailLink(conns, b.ID, a.ID) {
 			continue
 		}
 		add(Finding{Rule: RuleConnectorPOSerial, Article: "Q151228", Severity: mailnet.SeverityError, ServerIDs: []int64{a.ID, b.ID},

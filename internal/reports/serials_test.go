@@ -12,7 +12,7 @@ import (
 func TestBuildSerialFindings(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	run := mailnet.StatusRunning
-	pc, mac, ex := mailnet.KindMSMailPC, mailnet.KindMSMailMac, mailnet.KindExchange
+	pc, mac, ex := mailnet.ServerKindMSMailPC, mailnet.ServerKindMSMailMac, mailnet.ServerKindExchange
 	sites := map[int64]string{1: "Local", 2: "Engineering"}
 	tests := []struct {
 		name    string

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"mailnet/internal/mailnet"
+	"mailnet/internal/mta"
 	"mailnet/internal/store"
 )
 
@@ -65,7 +66,7 @@ func (q ServerQuery) Validate() error {
 	if q.Sort != "" && !slices.Contains(ServerSorts, q.Sort) {
 		return mailnet.Invalid("sort", "sort must be one of %s", strings.Join(ServerSorts, ", "))
 	}
-	if q.Kind != "" && q.Kind != mailnet.KindMSMailMac && q.Kind != mailnet.KindMSMailPC && q.Kind != mailnet.KindExchange {
+	if q.Kind != "" && q.Kind != mailnet.ServerKindMSMailMac && q.Kind != mailnet.ServerKindMSMailPC && q.Kind != mailnet.ServerKindExchange {
 		return mailnet.Invalid("kind", "kind must be msmail-mac, msmail-pc or exchange")
 	}
 	if q.Status != "" && q.Status != mailnet.StatusRunning && q.Status != mailnet.StatusStopped && q.Status != mailnet.StatusDecommissioned {
@@ -270,4 +271,84 @@ func orderBy(n int, sort string, desc bool, id func(int) int64, text func(int) s
 		return cmp.Compare(ids[a], ids[b])
 	})
 	return order
+}
+
+// X400ForServer is the X.400 check (KB197378) of the x400 connectors
+// that start or end on one server, by connector id: the rule and the
+// evidence of X400Check, built from the servers at their ends and those
+// servers' own x400 connectors (their stacks), so a server page does not
+// check the whole network. A 9301's caller is named among those servers;
+// one that shares an address with a server elsewhere is the only case
+// where the network-wide check could read it differently.
+func X400ForServer(ctx context.Context, st *store.Store, serverID int64) (map[int64]X400Finding, error) {
+	all, err := st.Connectors(ctx, serverID)
+	if err != nil {
+		return nil, err
+	}
+	mine := map[int64]bool{}
+	have := map[int64]bool{}
+	ends := map[int64]bool{serverID: true}
+	var conns []mailnet.Connector
+	for _, c := range all {
+		if c.Kind != mailnet.ConnectorX400 {
+			continue
+		}
+		mine[c.ID], have[c.ID] = true, true
+		conns = append(conns, c)
+		for _, id := range []int64{c.ServerID, c.RemoteServerID} {
+			if id != 0 {
+				ends[id] = true
+			}
+		}
+	}
+	out := map[int64]X400Finding{}
+	if len(conns) == 0 {
+		return out, nil
+	}
+	ids := make([]int64, 0, len(ends))
+	for id := range ends {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	servers := map[int64]mailnet.Server{}
+	for _, id := range ids {
+		sv, err := st.ServerByID(ctx, id)
+		if mailnet.ErrorKind(err) == mailnet.KindNotFound {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		servers[id] = sv
+		if id == serverID {
+			continue
+		}
+		theirs, err := st.Connectors(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range theirs {
+			if c.Kind == mailnet.ConnectorX400 && c.ServerID == id && !have[c.ID] {
+				have[c.ID] = true
+				conns = append(conns, c)
+			}
+		}
+	}
+	since := st.Now().Add(-X400Window)
+	var ev X400Evidence
+	if ev.Events9301, err = st.ReportEventsByID(ctx, mta.EventGatewayNotFound, since); err != nil {
+		return nil, err
+	}
+	if ev.Events9202, err = st.ReportEventsByID(ctx, mta.EventSocketsError, since); err != nil {
+		return nil, err
+	}
+	if ev.Startups, err = st.ReportLatestEvents(ctx, mta.EventStartupX400, mta.EventStartup); err != nil {
+		return nil, err
+	}
+	for _, f := range BuildX400(conns, servers, ev).Findings {
+		if mine[f.ConnectorID] {
+			out[f.ConnectorID] = f
+		}
+	}
+	return out, nil
 }

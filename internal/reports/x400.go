@@ -54,30 +54,114 @@ type X400Verdict struct {
 	Status       string
 }
 
-// stackAccepts reports whether an entry of stack is addr or names server
-// by its name.
-func stackAccepts(stack []string, name, addr string) bool {
+// stackIndex is a Stack property page (every entry of every x400
+// connector on a server) prepared for the rule: built once per receiving
+// server, it answers each connector to it. A long page is indexed by
+// maps; a short one (most) is scanned, which is cheaper than hashing.
+type stackIndex struct {
+	exact []string // entries as written (trimmed): addresses match exactly
+	lower []string // the same lower-cased: a server name matches without case
+	hosts []string // first labels, lower-cased, of host names (FQDNs)
+	ascii bool     // every entry is ASCII, so lower-casing is case folding
+
+	exactSet, lowerSet, hostSet map[string]bool // for a long page
+}
+
+// stackIndexMaps is the length from which a page is indexed by maps.
+const stackIndexMaps = 16
+
+func newStackIndex(stack []string) *stackIndex {
+	ix := &stackIndex{exact: make([]string, 0, len(stack)), lower: make([]string, 0, len(stack)), ascii: true}
 	for _, e := range stack {
 		e = strings.TrimSpace(e)
 		if e == "" {
 			continue
 		}
-		if (addr != "" && e == addr) || (name != "" && strings.EqualFold(e, name)) {
+		if !isASCII(e) {
+			ix.ascii = false
+		}
+		ix.exact = append(ix.exact, e)
+		ix.lower = append(ix.lower, lowerASCII(e))
+		if host, _, ok := strings.Cut(e, "."); ok && !isIPv4(e) {
+			ix.hosts = append(ix.hosts, lowerASCII(host))
+		}
+	}
+	if len(ix.exact) >= stackIndexMaps {
+		ix.exactSet, ix.lowerSet, ix.hostSet = setOf(ix.exact), setOf(ix.lower), setOf(ix.hosts)
+	}
+	return ix
+}
+
+func setOf(s []string) map[string]bool {
+	m := make(map[string]bool, len(s))
+	for _, e := range s {
+		m[e] = true
+	}
+	return m
+}
+
+func has(list []string, set map[string]bool, s string) bool {
+	if set != nil {
+		return set[s]
+	}
+	return slices.Contains(list, s)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			return false
+		}
+	}
+	return true
+}
+
+// lowerASCII lower-cases s without allocating when it is lower-case
+// already.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c >= 'A' && c <= 'Z' || c >= 0x80 {
+			return strings.ToLower(s)
+		}
+	}
+	return s
+}
+
+// accepts reports whether an entry is the address addr, exactly.
+func (ix *stackIndex) accepts(addr string) bool {
+	return addr != "" && has(ix.exact, ix.exactSet, addr)
+}
+
+// byName reports whether an entry names server name (case-insensitive).
+func (ix *stackIndex) byName(name string) bool {
+	if name == "" {
+		return false
+	}
+	if ix.ascii && isASCII(name) {
+		return has(ix.lower, ix.lowerSet, lowerASCII(name))
+	}
+	for _, e := range ix.exact {
+		if strings.EqualFold(e, name) {
 			return true
 		}
 	}
 	return false
 }
 
-// stackLooksUp reports whether an entry of stack is a fully qualified
-// host name of server (its first label is the server's name): the MTA
-// matches such an entry only by a reverse lookup of the caller's address
-// (Q189345, Q193380).
-func stackLooksUp(stack []string, name string) bool {
-	for _, e := range stack {
-		e = strings.TrimSpace(e)
+// byLookup reports whether an entry is a fully qualified host name of
+// server name (its first label is the name): the MTA matches such an
+// entry only by a reverse lookup of the caller's address (Q189345,
+// Q193380).
+func (ix *stackIndex) byLookup(name string) bool {
+	if name == "" || len(ix.hosts) == 0 {
+		return false
+	}
+	if ix.ascii && isASCII(name) {
+		return has(ix.hosts, ix.hostSet, lowerASCII(name))
+	}
+	for _, e := range ix.exact {
 		host, _, ok := strings.Cut(e, ".")
-		if ok && name != "" && !isIPv4(e) && strings.EqualFold(host, name) {
+		if ok && !isIPv4(e) && strings.EqualFold(host, name) {
 			return true
 		}
 	}
@@ -93,14 +177,37 @@ func stackLooksUp(stack []string, name string) bool {
 // by a host name of A, accepts every address of A: the MTA logs an
 // informational 9301, looks the caller up, and accepts it (Q189345).
 func X400Rule(in X400Input) X400Verdict {
-	v := X400Verdict{Addresses: len(in.AAddresses), AcceptedList: []string{}}
-	v.ByName = stackAccepts(in.BStack, in.AName, "")
-	v.ByLookup = !v.ByName && stackLooksUp(in.BStack, in.AName)
-	for _, a := range in.AAddresses {
-		if v.ByName || v.ByLookup || stackAccepts(in.BStack, "", a) {
-			v.AcceptedList = append(v.AcceptedList, a)
+	return newStackIndex(in.BStack).rule(in)
+}
+
+// rule is X400Rule on B's indexed stack (ix is in.BStack's).
+func (ix *stackIndex) rule(in X400Input) X400Verdict {
+	v := X400Verdict{Addresses: len(in.AAddresses)}
+	v.ByName = ix.byName(in.AName)
+	v.ByLookup = !v.ByName && ix.byLookup(in.AName)
+	switch {
+	case v.ByName || v.ByLookup:
+		v.AcceptedList = in.AAddresses
+	default:
+		for _, a := range in.AAddresses {
+			if ix.accepts(a) {
+				v.Accepted++
+			}
+		}
+		switch v.Accepted {
+		case len(in.AAddresses):
+			v.AcceptedList = in.AAddresses // every one: share A's list
+		case 0:
+		default:
+			v.AcceptedList = make([]string, 0, v.Accepted)
+			for _, a := range in.AAddresses {
+				if ix.accepts(a) {
+					v.AcceptedList = append(v.AcceptedList, a)
+				}
+			}
 		}
 	}
+	v.AcceptedList = slices.Clip(nonNil(v.AcceptedList))
 	v.Accepted = len(v.AcceptedList)
 	switch {
 	case v.ByName || v.ByLookup:
@@ -108,7 +215,7 @@ func X400Rule(in X400Input) X400Verdict {
 	case v.Accepted == 0:
 		v.FailureRatio, v.Status = 1, X400NoFlow
 	case in.Override != "":
-		if stackAccepts(in.BStack, "", in.Override) {
+		if ix.accepts(in.Override) {
 			v.FailureRatio, v.Status = 0, X400OK
 		} else {
 			v.FailureRatio, v.Status = 1, X400Failing
@@ -164,7 +271,26 @@ type X400Finding struct {
 	BlindSpot bool `json:"blind_spot,omitempty"`
 	// RegistryValue is where the override lives on A (KB197378).
 	RegistryValue string `json:"registry_value"`
+	// FixKind names the kind of fix (FixOverride, FixStack, FixLookup,
+	// FixRemote, FixAddress, or FixNone), whose steps a page states once;
+	// FixAddress is the address it sets (the override on A and the Stack
+	// entry on B), NeedsSP2 says the steps begin with the service pack,
+	// and RemoteConnectorID is B's x400 connector back to A, if any.
+	FixKind           string `json:"fix_kind"`
+	FixAddress        string `json:"fix_address,omitempty"`
+	NeedsSP2          bool   `json:"needs_sp2,omitempty"`
+	RemoteConnectorID int64  `json:"remote_connector_id,omitempty"`
 }
+
+// Kinds of fix of a finding (X400Finding.FixKind).
+const (
+	FixNone     = "none"     // no change needed
+	FixOverride = "override" // SP2 if needed, the override on A, the MTA restart, B's Stack
+	FixStack    = "stack"    // a single-homed A: add its address to B's Stack
+	FixLookup   = "lookup"   // B names A by host name and the lookup fails: an address or a PTR record
+	FixRemote   = "remote"   // the connector names no remote server
+	FixAddress  = "address"  // A has no network address
+)
 
 // RegistryValue returns the registry value of a connector's Stack IP
 // Address Override: a key named after the connector's RDN.
@@ -181,6 +307,25 @@ type X400Result struct {
 	// MTA is the rest of the MTA family (R6-R9): proxies, connectors that
 	// share a target, control blocks, links stalled by host names.
 	MTA []Finding
+
+	// lazy holds what the text of each finding needs, when the text is
+	// built on demand (X400Check): only the rows a page shows pay for it.
+	lazy *x400Lazy
+}
+
+// x400Lazy is what BuildX400Lazy keeps to write a finding's text later.
+type x400Lazy struct {
+	servers  map[int64]mailnet.Server
+	onServer map[int64][]*mailnet.Connector
+	rows     []x400Row // parallel to Findings
+}
+
+// x400Row is the verdict and A's MTA version of one finding; done when
+// the finding's text is already written.
+type x400Row struct {
+	v    X400Verdict
+	av   mta.Version
+	done bool
 }
 
 // X400UnknownCaller counts the Event 9301 that a receiving server logged
@@ -202,25 +347,25 @@ type X400Evidence struct {
 	Startups   map[int64]store.ReportEvent
 }
 
-// X400 checks every x400 connector (one finding each, by connector id).
+// X400 checks every x400 connector (one finding each, by connector id),
+// with the text of every finding.
 func X400(ctx context.Context, st *store.Store) ([]X400Finding, error) {
 	res, err := X400Check(ctx, st)
 	if err != nil {
 		return nil, err
 	}
+	res.WriteText()
 	return res.Findings, nil
 }
 
 // X400Check checks every x400 connector against the inventory and the
 // evidence its servers logged over the last X400Window (by the store's
-// clock).
+// clock). The findings carry their numbers, status and fix kind; their
+// text (Prediction, Fix, FixSteps, Note, RegistryValue) is written by
+// Page for the rows it returns, or by WriteText for all.
 func X400Check(ctx context.Context, st *store.Store) (*X400Result, error) {
-	conns, err := st.ReportX400Connectors(ctx)
-	if err != nil {
-		return nil, err
-	}
 	// Every server: a 9301's caller may be any server of the inventory.
-	servers, err := st.ReportAllServers(ctx)
+	conns, servers, err := st.ReportX400Inventory(ctx)
 	if err != nil {
 		return nil, err
 	}
@@ -246,51 +391,104 @@ func X400Check(ctx context.Context, st *store.Store) (*X400Result, error) {
 		}
 		mev.StallEvents = append(mev.StallEvents, evs...)
 	}
-	res := BuildX400(conns, servers, ev)
+	res := BuildX400Lazy(conns, servers, ev)
 	res.MTA = BuildMTAFindings(conns, servers, learnedBuilds(ev.Startups), ev, mev, res.UnknownCallers)
 	return res, nil
 }
 
-// BuildX400 is the pure part of X400Check.
+// BuildX400 is the pure part of X400Check, with the text of every
+// finding written.
 func BuildX400(conns []mailnet.Connector, servers map[int64]mailnet.Server, ev X400Evidence) *X400Result {
-	stacks := map[int64][]string{} // B -> every stack entry of its x400 connectors
+	r := BuildX400Lazy(conns, servers, ev)
+	r.WriteText()
+	return r
+}
+
+// BuildX400Lazy is the pure part of X400Check: every finding's numbers,
+// status and fix kind, the text left to Page or WriteText. It keeps
+// conns and servers, which must not change while the result is used.
+func BuildX400Lazy(conns []mailnet.Connector, servers map[int64]mailnet.Server, ev X400Evidence) *X400Result {
+	// Per server, its x400 connectors and every entry of their stacks: as
+	// B, what it accepts.
 	onServer := map[int64][]*mailnet.Connector{}
 	for i := range conns {
 		c := &conns[i]
-		stacks[c.ServerID] = append(stacks[c.ServerID], c.StackAddresses...)
 		onServer[c.ServerID] = append(onServer[c.ServerID], c)
 	}
+	type bSide struct {
+		stack []string
+		ix    *stackIndex
+	}
+	sides := make(map[int64]*bSide, len(onServer))
+	side := func(id int64) *bSide {
+		bs := sides[id]
+		if bs == nil {
+			bs = &bSide{}
+			for _, c := range onServer[id] {
+				bs.stack = append(bs.stack, c.StackAddresses...)
+			}
+			bs.stack = slices.Clip(nonNil(bs.stack))
+			bs.ix = newStackIndex(bs.stack)
+			sides[id] = bs
+		}
+		return bs
+	}
 	builds := learnedBuilds(ev.Startups)
+	// Versions and their labels by the text configured: a network has few.
+	type ver struct {
+		v     mta.Version
+		label string
+	}
+	byText := map[string]ver{}
+	version := func(s *mailnet.Server) ver {
+		if v, ok := builds[s.ID]; ok {
+			return ver{v, versionLabel(v)}
+		}
+		v, ok := byText[s.Version]
+		if !ok {
+			pv, _ := mta.ParseVersion(s.Version)
+			v = ver{pv, versionLabel(pv)}
+			byText[s.Version] = v
+		}
+		return v
+	}
 	calls, unknown := readCalls(servers, ev)
-	out := &X400Result{Findings: make([]X400Finding, 0, len(conns)), UnknownCallers: unknown}
+	lz := &x400Lazy{servers: servers, onServer: onServer, rows: make([]x400Row, len(conns))}
+	out := &X400Result{Findings: make([]X400Finding, len(conns)), UnknownCallers: unknown, lazy: lz}
 	for i := range conns {
 		c := &conns[i]
 		a := servers[c.ServerID]
 		b := servers[c.RemoteServerID]
-		f := X400Finding{
+		bs := side(c.RemoteServerID)
+		stack := bs.stack
+		f := &out.Findings[i]
+		*f = X400Finding{
 			ConnectorID: c.ID, Connector: c.Name, ServerID: c.ServerID, Server: a.Name,
 			RemoteServerID: c.RemoteServerID, RemoteServer: b.Name, SiteID: a.SiteID, RemoteSiteID: b.SiteID,
-			ServerAddresses: nonNil(a.Addresses), Override: c.OverrideAddress,
-			RemoteStack:   nonNil(slices.Clone(stacks[c.RemoteServerID])),
-			RegistryValue: RegistryValue(c.Name),
+			ServerAddresses: slices.Clip(nonNil(a.Addresses)), Override: c.OverrideAddress,
+			RemoteStack: stack,
 		}
 		if c.RemoteServerID == 0 || b.ID == 0 {
 			f.Status, f.FailureRatio, f.AcceptedList = X400NoFlow, 1, []string{}
 			f.Addresses = len(a.Addresses)
+			f.FixKind = FixRemote
+			f.RegistryValue = RegistryValue(c.Name)
 			f.Prediction = "The connector names no remote server, so no mail flows over it."
 			f.Fix = fmt.Sprintf("Set the remote server of connector %q on %s.", c.Name, a.Name)
-			out.Findings = append(out.Findings, f)
+			f.FixSteps = []string{f.Fix}
+			lz.rows[i].done = true
 			continue
 		}
-		av, bv := effectiveVersion(a, builds), effectiveVersion(b, builds)
-		f.MTABuild, f.RemoteMTABuild = versionLabel(av), versionLabel(bv)
+		avl, bvl := version(&a), version(&b)
+		av, bv := avl.v, bvl.v
+		f.MTABuild, f.RemoteMTABuild = avl.label, bvl.label
 		override := c.OverrideAddress
-		if override != "" && a.Kind == mailnet.KindExchange && !av.IsZero() && !av.HasOverride() {
+		if override != "" && a.Kind == mailnet.ServerKindExchange && !av.IsZero() && !av.HasOverride() {
 			// SP1 and older ignore the value: the transport still picks
 			// among every address (KB197378).
 			f.OverrideIgnored, override = true, ""
 		}
-		v := X400Rule(X400Input{AName: a.Name, AAddresses: a.Addresses, Override: override, BStack: f.RemoteStack})
+		v := bs.ix.rule(X400Input{AName: a.Name, AAddresses: a.Addresses, Override: override, BStack: stack})
 		f.Addresses, f.Accepted, f.AcceptedList = v.Addresses, v.Accepted, v.AcceptedList
 		f.FailureRatio, f.Status = v.FailureRatio, v.Status
 		f.ByLookup = v.ByLookup
@@ -303,10 +501,48 @@ func BuildX400(conns []mailnet.Connector, servers map[int64]mailnet.Server, ev X
 			// lookup failed and the connection was dropped.
 			f.Status, f.FailureRatio = X400NoFlow, 1
 		}
-		f.Prediction = x400Prediction(&f, v)
-		f.Fix = x400Fix(&f, v, a, b, av, onServer[b.ID])
-		f.Note = x400Note(&f)
-		out.Findings = append(out.Findings, f)
+		for _, o := range onServer[b.ID] {
+			if o.RemoteServerID == a.ID {
+				f.RemoteConnectorID = o.ID
+				break
+			}
+		}
+		p := planFix(f, v, &a, av)
+		f.FixKind, f.FixAddress, f.NeedsSP2 = p.kind, p.target, p.sp2 == sp2Needed
+		lz.rows[i] = x400Row{v: v, av: av}
+	}
+	return out
+}
+
+// WriteText writes the text of every finding that lacks it.
+func (r *X400Result) WriteText() {
+	for i := range r.Findings {
+		r.text(i, &r.Findings[i])
+	}
+}
+
+// text writes the text of finding i into f (the finding or a copy).
+func (r *X400Result) text(i int, f *X400Finding) {
+	lz := r.lazy
+	if lz == nil || i >= len(lz.rows) || lz.rows[i].done || f.Prediction != "" {
+		return
+	}
+	row := &lz.rows[i]
+	a, b := lz.servers[f.ServerID], lz.servers[f.RemoteServerID]
+	f.RegistryValue = RegistryValue(f.Connector)
+	f.Prediction = x400Prediction(f, row.v)
+	f.Fix = x400Fix(f, row.v, a, b, row.av, lz.onServer[b.ID])
+	f.Note = x400Note(f)
+	if f == &r.Findings[i] {
+		row.done = true
+	}
+}
+
+// Counts returns how many findings have each status.
+func (r *X400Result) Counts() map[string]int {
+	out := map[string]int{X400OK: 0, X400Intermittent: 0, X400Failing: 0, X400NoFlow: 0}
+	for i := range r.Findings {
+		out[r.Findings[i].Status]++
 	}
 	return out
 }
@@ -325,8 +561,8 @@ type X400Query struct {
 // X400Statuses are the values of X400Query.Status.
 var X400Statuses = []string{X400OK, X400Intermittent, X400Failing, X400NoFlow, "problems"}
 
-// Page returns the findings q selects, in connector id order, and the
-// connector id to continue after (0 when no more remain).
+// Page returns the findings q selects, in connector id order, with their
+// text, and the connector id to continue after (0 when no more remain).
 func (r *X400Result) Page(q X400Query) (page []X400Finding, next int64) {
 	page = []X400Finding{}
 	for i := range r.Findings {
@@ -338,6 +574,7 @@ func (r *X400Result) Page(q X400Query) (page []X400Finding, next int64) {
 			return page, page[len(page)-1].ConnectorID
 		}
 		page = append(page, *f)
+		r.text(i, &page[len(page)-1])
 	}
 	return page, 0
 }
@@ -403,6 +640,9 @@ const pairWindow = 60 * time.Second
 // readCalls parses each Event 9301 as the MTA writes it and names its
 // caller by exact address or name, never by substring.
 func readCalls(servers map[int64]mailnet.Server, ev X400Evidence) (x400Calls, []X400UnknownCaller) {
+	if len(ev.Events9301) == 0 {
+		return x400Calls{count: map[callKey]int{}, failed: map[callKey]int{}}, []X400UnknownCaller{}
+	}
 	byAddr := map[string]int64{}
 	byName := map[string]int64{}
 	for id, s := range servers {
@@ -585,6 +825,65 @@ func x400Fix(f *X400Finding, v X400Verdict, a, b mailnet.Server, av mta.Version,
 	return sb.String()
 }
 
+// Whether A's MTA can use the override (sp2): it runs SP2 or later, its
+// version is not recorded, or it needs SP2 first.
+const (
+	sp2OK = iota
+	sp2Unknown
+	sp2Needed
+)
+
+// fixPlan is the fix of a finding without its words: its kind, the
+// address it sets (and whether B's Stack lists it already) and whether A
+// needs the service pack first.
+type fixPlan struct {
+	kind    string
+	target  string
+	onStack bool
+	sp2     int
+}
+
+func planFix(f *X400Finding, v X400Verdict, a *mailnet.Server, av mta.Version) fixPlan {
+	if v.ByLookup && f.Failed9301 > 0 {
+		p := fixPlan{kind: FixLookup}
+		if len(a.Addresses) > 0 {
+			p.target = a.Addresses[0]
+		}
+		return p
+	}
+	if v.Status == X400OK {
+		return fixPlan{kind: FixNone}
+	}
+	// The address A should use: one B already accepts, else the current
+	// override if it is A's, else A's first address.
+	var p fixPlan
+	if len(v.AcceptedList) > 0 {
+		p.target, p.onStack = v.AcceptedList[0], true
+	} else if f.Override != "" && a.HasAddress(f.Override) {
+		p.target = f.Override
+	} else if len(a.Addresses) > 0 {
+		p.target = a.Addresses[0]
+	}
+	switch {
+	case p.target == "":
+		p.kind = FixAddress
+		return p
+	case !a.Multihomed() && f.Override == "":
+		p.kind = FixStack
+		return p
+	}
+	p.kind = FixOverride
+	if a.Kind == mailnet.ServerKindExchange || a.Kind == "" {
+		switch {
+		case av.IsZero():
+			p.sp2 = sp2Unknown
+		case !av.HasOverride():
+			p.sp2 = sp2Needed
+		}
+	}
+	return p
+}
+
 func x400FixSteps(f *X400Finding, v X400Verdict, a, b mailnet.Server, av mta.Version, onB []*mailnet.Connector) []string {
 	bConn := fmt.Sprintf("the X.400 connector on %s", b.Name)
 	for _, c := range onB {
@@ -596,44 +895,28 @@ func x400FixSteps(f *X400Finding, v X400Verdict, a, b mailnet.Server, av mta.Ver
 	if len(onB) == 0 {
 		bConn = fmt.Sprintf("a new X.400 connector on %s (it has none)", b.Name)
 	}
-	if v.ByLookup && f.Failed9301 > 0 {
-		ip := ""
-		if len(a.Addresses) > 0 {
-			ip = a.Addresses[0]
-		}
+	p := planFix(f, v, &a, av)
+	target := p.target
+	switch p.kind {
+	case FixLookup:
 		return []string{
 			fmt.Sprintf("On %s, replace the host name on the Stack property page of %s with the address of %s, %s; or have the DNS administrator add the PTR record %s IN PTR %s.",
-				b.Name, bConn, a.Name, ip, reverseName(ip), stackHostFor(f.RemoteStack, a.Name)),
-			fmt.Sprintf("Check the lookup from %s with: nslookup %s (Q193380).", b.Name, ip),
+				b.Name, bConn, a.Name, target, reverseName(target), stackHostFor(f.RemoteStack, a.Name)),
+			fmt.Sprintf("Check the lookup from %s with: nslookup %s (Q193380).", b.Name, target),
 		}
-	}
-	if v.Status == X400OK {
+	case FixNone:
 		return []string{"No change needed."}
-	}
-	// The address A should use: one B already accepts, else the current
-	// override if it is A's, else A's first address.
-	target, onStack := "", false
-	if len(v.AcceptedList) > 0 {
-		target, onStack = v.AcceptedList[0], true
-	} else if f.Override != "" && a.HasAddress(f.Override) {
-		target = f.Override
-	} else if len(a.Addresses) > 0 {
-		target = a.Addresses[0]
-	}
-	if target == "" {
+	case FixAddress:
 		return []string{fmt.Sprintf("Give %s a network address, then add it to the Stack property page of %s.", a.Name, bConn)}
-	}
-	if !a.Multihomed() && f.Override == "" {
+	case FixStack:
 		return []string{fmt.Sprintf("Add %s (the address of %s) to the Stack property page of %s; no override is needed for a server with one address.", target, a.Name, bConn)}
 	}
 	var steps []string
-	if a.Kind == mailnet.KindExchange || a.Kind == "" {
-		switch {
-		case av.IsZero():
-			steps = append(steps, fmt.Sprintf("Make sure %s runs Exchange Server 5.5 Service Pack 2 or later (MTA %s): the override needs it, and the version of %s is not recorded.", a.Name, mta.OverrideMin, a.Name))
-		case !av.HasOverride():
-			steps = append(steps, fmt.Sprintf("Install Exchange Server 5.5 Service Pack 2 or later on %s first: it runs MTA %s, and the override needs %s.", a.Name, av.Label(), mta.OverrideMin))
-		}
+	switch p.sp2 {
+	case sp2Unknown:
+		steps = append(steps, fmt.Sprintf("Make sure %s runs Exchange Server 5.5 Service Pack 2 or later (MTA %s): the override needs it, and the version of %s is not recorded.", a.Name, mta.OverrideMin, a.Name))
+	case sp2Needed:
+		steps = append(steps, fmt.Sprintf("Install Exchange Server 5.5 Service Pack 2 or later on %s first: it runs MTA %s, and the override needs %s.", a.Name, av.Label(), mta.OverrideMin))
 	}
 	var sb strings.Builder
 	if f.Override != "" {
@@ -641,7 +924,7 @@ func x400FixSteps(f *X400Finding, v X400Verdict, a, b mailnet.Server, av mta.Ver
 	} else {
 		fmt.Fprintf(&sb, "Set the Stack IP Address Override of connector %q on %s to %s", f.Connector, a.Name, target)
 	}
-	if onStack {
+	if p.onStack {
 		fmt.Fprintf(&sb, ", an address that %s's Stack lists", b.Name)
 	}
 	fmt.Fprintf(&sb, ": registry value %s (REG_SZ) = %s, where the key is the connector's RDN.", RegistryValue(f.Connector), target)

@@ -92,8 +92,8 @@ func gateway9301(callerHex, receiver string) string {
 func evidence(e9301 ...store.ReportEvent) X400Evidence { return X400Evidence{Events9301: e9301} }
 
 func TestBuildX400Fix(t *testing.T) {
-	a := mailnet.Server{ID: 1, Name: "EXA", Kind: mailnet.KindExchange, Version: "5.5.2448.1", Addresses: []string{"10.0.0.1", "10.0.0.2"}}
-	b := mailnet.Server{ID: 2, Name: "EXB", Kind: mailnet.KindExchange, Version: "5.5.2650.24", Addresses: []string{"10.1.0.1"}}
+	a := mailnet.Server{ID: 1, Name: "EXA", Kind: mailnet.ServerKindExchange, Version: "5.5.2448.1", Addresses: []string{"10.0.0.1", "10.0.0.2"}}
+	b := mailnet.Server{ID: 2, Name: "EXB", Kind: mailnet.ServerKindExchange, Version: "5.5.2650.24", Addresses: []string{"10.1.0.1"}}
 	conns := []mailnet.Connector{
 		{ID: 10, Kind: "x400", Name: "TCP to MTA B", ServerID: 1, RemoteServerID: 2},
 		{ID: 11, Kind: "x400", Name: "TCP to MTA A", ServerID: 2, RemoteServerID: 1, StackAddresses: []string{"10.0.0.2"}},
@@ -148,10 +148,10 @@ func TestBuildX400Fix(t *testing.T) {
 func TestX400ReadsRealEvidence(t *testing.T) {
 	// Servers MAIL and MAIL-2: a 9301 naming MAIL-2's stack from a caller
 	// that is no server must not be counted against MAIL -> MAIL-2.
-	mail := mailnet.Server{ID: 1, Name: "MAIL", Kind: mailnet.KindExchange, Version: "5.5 SP3", Addresses: []string{"10.0.0.1", "10.0.0.2"}}
-	mail2 := mailnet.Server{ID: 2, Name: "MAIL-2", Kind: mailnet.KindExchange, Version: "5.5 SP3", Addresses: []string{"10.0.1.1"}}
-	local := mailnet.Server{ID: 3, Name: "LocalMTA", Kind: mailnet.KindExchange, Version: "5.5 SP3", Addresses: []string{"10.0.2.1"}}
-	remote := mailnet.Server{ID: 4, Name: "RemoteMTA", Kind: mailnet.KindExchange, Version: "5.5 SP3", Addresses: []string{"145.245.193.27"}}
+	mail := mailnet.Server{ID: 1, Name: "MAIL", Kind: mailnet.ServerKindExchange, Version: "5.5 SP3", Addresses: []string{"10.0.0.1", "10.0.0.2"}}
+	mail2 := mailnet.Server{ID: 2, Name: "MAIL-2", Kind: mailnet.ServerKindExchange, Version: "5.5 SP3", Addresses: []string{"10.0.1.1"}}
+	local := mailnet.Server{ID: 3, Name: "LocalMTA", Kind: mailnet.ServerKindExchange, Version: "5.5 SP3", Addresses: []string{"10.0.2.1"}}
+	remote := mailnet.Server{ID: 4, Name: "RemoteMTA", Kind: mailnet.ServerKindExchange, Version: "5.5 SP3", Addresses: []string{"145.245.193.27"}}
 	servers := map[int64]mailnet.Server{1: mail, 2: mail2, 3: local, 4: remote}
 	conns := []mailnet.Connector{
 		{ID: 10, Kind: "x400", Name: "MAIL to MAIL-2", ServerID: 1, RemoteServerID: 2},
@@ -225,8 +225,8 @@ func TestX400OverrideNeedsSP2(t *testing.T) {
 		{"5.5 SP2", "Microsoft Exchange Server MTA Service startup complete, version 5.5 (build 2232.18).", X400Intermittent, true},
 	} {
 		t.Run(tt.version+tt.startup, func(t *testing.T) {
-			a := mailnet.Server{ID: 1, Name: "EXA", Kind: mailnet.KindExchange, Version: tt.version, Addresses: []string{"10.0.0.1", "10.0.0.2"}}
-			b := mailnet.Server{ID: 2, Name: "EXB", Kind: mailnet.KindExchange, Version: "5.5 SP3", Addresses: []string{"10.1.0.1"}}
+			a := mailnet.Server{ID: 1, Name: "EXA", Kind: mailnet.ServerKindExchange, Version: tt.version, Addresses: []string{"10.0.0.1", "10.0.0.2"}}
+			b := mailnet.Server{ID: 2, Name: "EXB", Kind: mailnet.ServerKindExchange, Version: "5.5 SP3", Addresses: []string{"10.1.0.1"}}
 			conns := []mailnet.Connector{
 				{ID: 10, Kind: "x400", Name: "TCP to MTA B", ServerID: 1, RemoteServerID: 2, OverrideAddress: "10.0.0.1"},
 				{ID: 11, Kind: "x400", Name: "TCP to MTA A", ServerID: 2, RemoteServerID: 1, StackAddresses: stack},
@@ -278,5 +278,45 @@ func TestX400FromStore(t *testing.T) {
 	}
 	if got[0].FailureRatio != 0 || got[0].Status != X400OK {
 		t.Errorf("after the override: ratio %v status %q, want 0 ok", got[0].FailureRatio, got[0].Status)
+	}
+}
+
+// TestX400LazyText: the check without text (X400Check's build) gives the
+// same findings as BuildX400 once Page writes a page's text, and leaves
+// the rest without it.
+func TestX400LazyText(t *testing.T) {
+	a := mailnet.Server{ID: 1, Name: "EXA", Kind: mailnet.ServerKindExchange, Version: "5.5 SP1", Addresses: []string{"10.0.0.1", "10.0.0.2"}}
+	b := mailnet.Server{ID: 2, Name: "EXB", Kind: mailnet.ServerKindExchange, Version: "5.5.2650.24", Addresses: []string{"10.1.0.1"}}
+	conns := []mailnet.Connector{
+		{ID: 10, Kind: "x400", Name: "TCP to MTA B", ServerID: 1, RemoteServerID: 2},
+		{ID: 11, Kind: "x400", Name: "TCP to MTA A", ServerID: 2, RemoteServerID: 1, StackAddresses: []string{"10.0.0.2"}},
+		{ID: 12, Kind: "x400", Name: "TCP to nowhere", ServerID: 2},
+	}
+	servers := map[int64]mailnet.Server{1: a, 2: b}
+	full := BuildX400(conns, servers, X400Evidence{}).Findings
+	lazy := BuildX400Lazy(conns, servers, X400Evidence{})
+	if lazy.Findings[0].Fix != "" {
+		t.Errorf("lazy finding has text before Page: %q", lazy.Findings[0].Fix)
+	}
+	page, next := lazy.Page(X400Query{Limit: 2})
+	if next != 11 || len(page) != 2 {
+		t.Fatalf("page of 2: %d findings, next %d; want 2 and 11", len(page), next)
+	}
+	for i := range page {
+		if page[i].Fix != full[i].Fix || page[i].Prediction != full[i].Prediction || page[i].Note != full[i].Note ||
+			strings.Join(page[i].FixSteps, "|") != strings.Join(full[i].FixSteps, "|") {
+			t.Errorf("finding %d: lazy text %+v, want %+v", i, page[i], full[i])
+		}
+	}
+	if lazy.Findings[0].Fix != "" {
+		t.Errorf("Page wrote into the shared result: %q", lazy.Findings[0].Fix)
+	}
+	f := full[0]
+	if f.FixKind != FixOverride || f.FixAddress != "10.0.0.2" || !f.NeedsSP2 || f.RemoteConnectorID != 11 {
+		t.Errorf("A->B plan: kind %q address %q sp2 %v remote %d; want override 10.0.0.2, SP2 first, remote 11",
+			f.FixKind, f.FixAddress, f.NeedsSP2, f.RemoteConnectorID)
+	}
+	if full[2].FixKind != FixRemote || full[2].Fix == "" {
+		t.Errorf("no remote: kind %q fix %q", full[2].FixKind, full[2].Fix)
 	}
 }

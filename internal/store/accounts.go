@@ -117,3 +117,21 @@ func (tx *Tx) SetPasswordHash(ctx context.Context, id int64, passwordHash string
 	}
 	return nil
 }
+
+// SetAccountRole changes the account's role.
+func (tx *Tx) SetAccountRole(ctx context.Context, id int64, role mailnet.Role) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE accounts SET role = ? WHERE id = ?`, string(role), id); err != nil {
+		return fmt.Errorf("set role of account %d: %w", id, err)
+	}
+	return nil
+}
+
+// CountActiveAdmins counts the enabled admin accounts, inside the
+// transaction.
+func (tx *Tx) CountActiveAdmins(ctx context.Context) (int, error) {
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM accounts WHERE role = 'admin' AND disabled = 0`).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count admins: %w", err)
+	}
+	return n, nil
+}

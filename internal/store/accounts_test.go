@@ -182,7 +182,7 @@ func TestAuditAppendOnly(t *testing.T) {
 			t.Errorf("%s succeeded, want the trigger to refuse it", q)
 		}
 	}
-	page, _ := s.Audit(ctx, store.AuditFilter{})
+	page, _ := s.AuditLog(ctx, store.AuditFilter{})
 	if len(page.Entries) != 1 || page.Entries[0].Actor != "system" {
 		t.Errorf("got %+v, want the one untouched row", page.Entries)
 	}
@@ -201,14 +201,14 @@ func TestAuditFiltersAndKeyset(t *testing.T) {
 		c := mailnet.WithPrincipal(ctx, &mailnet.Principal{Name: actor})
 		insertToken(t, c, s, "t", mailnet.RoleViewer)
 	}
-	all, _ := s.Audit(ctx, store.AuditFilter{})
+	all, _ := s.AuditLog(ctx, store.AuditFilter{})
 	if len(all.Entries) != 7 || all.Next != 0 {
 		t.Fatalf("got %d entries next %d, want 7 and no next page", len(all.Entries), all.Next)
 	}
 	var seen []int64
 	f := store.AuditFilter{Limit: 3}
 	for range 10 {
-		p, err := s.Audit(ctx, f)
+		p, err := s.AuditLog(ctx, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -236,7 +236,7 @@ func TestAuditFiltersAndKeyset(t *testing.T) {
 		{"nothing", store.AuditFilter{Action: "nope"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			p, err := s.Audit(ctx, tc.f)
+			p, err := s.AuditLog(ctx, tc.f)
 			if err != nil || len(p.Entries) != tc.want {
 				t.Errorf("got %d entries (%v), want %d", len(p.Entries), err, tc.want)
 			}

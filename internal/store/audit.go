@@ -31,7 +31,7 @@ type AuditPage struct {
 }
 
 // Audit returns the audit rows that f selects, newest first.
-func (s *Store) Audit(ctx context.Context, f AuditFilter) (AuditPage, error) {
+func (s *Store) AuditLog(ctx context.Context, f AuditFilter) (AuditPage, error) {
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 50
@@ -100,4 +100,75 @@ func rawJSON(s sql.NullString) any {
 		return nil
 	}
 	return json.RawMessage(s.String)
+}
+
+// AuditObject names one object an audit row is about.
+type AuditObject struct {
+	Type string
+	ID   int64
+}
+
+// AuditName is an audited object's current name and the server it lives
+// on (a user's home, a connector's local server; 0 when none).
+type AuditName struct {
+	Name     string
+	ServerID int64
+}
+
+// auditNameQueries read the display name (and server) of each kind of
+// audited object.
+var auditNameQueries = map[string]string{
+	"server":    `SELECT id, name, id FROM servers WHERE id IN (%s)`,
+	"dx_server": `SELECT id, name, id FROM servers WHERE id IN (%s)`,
+	"user":      `SELECT id, alias, server_id FROM users WHERE id IN (%s)`,
+	"site":      `SELECT id, name, 0 FROM sites WHERE id IN (%s)`,
+	"connector": `SELECT id, name, server_id FROM connectors WHERE id IN (%s)`,
+	"requestor": `SELECT id, network || '/' || postoffice, dx_server_id FROM requestors WHERE id IN (%s)`,
+	"account":   `SELECT id, name, 0 FROM accounts WHERE id IN (%s)`,
+	"token":     `SELECT id, name, 0 FROM tokens WHERE id IN (%s)`,
+}
+
+// AuditNames returns the current names of the objects of entries (a
+// user's alias, a server's name...), for the kinds that have one. An
+// object deleted since has no name.
+func (s *Store) AuditNames(ctx context.Context, entries []mailnet.AuditEntry) (map[AuditObject]AuditName, error) {
+	byType := map[string][]int64{}
+	for _, e := range entries {
+		if e.ObjectID != 0 && auditNameQueries[e.ObjectType] != "" {
+			byType[e.ObjectType] = append(byType[e.ObjectType], e.ObjectID)
+		}
+	}
+	out := map[AuditObject]AuditName{}
+	for typ, ids := range byType {
+		in, args := reportInList(ids)
+		rows, err := s.r.QueryContext(ctx, fmt.Sprintf(auditNameQueries[typ], in), args...)
+		if err != nil {
+			return nil, fmt.Errorf("audit names of %s: %w", typ, err)
+		}
+		for rows.Next() {
+			var id int64
+			var n AuditName
+			if err := rows.Scan(&id, &n.Name, &n.ServerID); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("audit names of %s: %w", typ, err)
+			}
+			out[AuditObject{typ, id}] = n
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return nil, fmt.Errorf("audit names of %s: %w", typ, err)
+		}
+	}
+	return out, nil
+}
+
+// AuditHead returns the id of the newest audit row (0 when none): every
+// action writes one, so a read model of the inventory can cache by it.
+func (s *Store) AuditHead(ctx context.Context) (int64, error) {
+	var id int64
+	if err := s.r.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM audit`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("audit head: %w", err)
+	}
+	return id, nil
 }

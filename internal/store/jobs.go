@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,17 +17,45 @@ type querier interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// ItemNotStarted is the error of an item cancelled before it started
+// (nothing of the user's was touched): the job counts it as skipped.
+const ItemNotStarted = "cancelled before it started"
+
+// jobColumns ends with the job's item counts, read in one pass over its
+// items as a JSON array (users, moved, failed, cancelled, skipped,
+// messages moved, lowest and highest source, sources).
 const jobColumns = `j.id, j.kind, j.status, j.total, j.done, coalesce(j.to_server_id, 0), j.actor, j.error,
 	j.cancel_requested, j.created_at, coalesce(j.started_at, ''), coalesce(j.finished_at, ''),
-	(SELECT count(*) FROM move_items m WHERE m.job_id = j.id),
-	(SELECT count(*) FROM move_items m WHERE m.job_id = j.id AND m.state IN ('done', 'failed', 'cancelled'))`
+	(SELECT json_array(count(*),
+		coalesce(sum(m.state = 'done'), 0),
+		coalesce(sum(m.state = 'failed'), 0),
+		coalesce(sum(m.state = 'cancelled' AND m.error <> '` + ItemNotStarted + `'), 0),
+		coalesce(sum(m.state = 'cancelled' AND m.error = '` + ItemNotStarted + `'), 0),
+		coalesce(sum(CASE WHEN m.state = 'done' THEN m.copied END), 0),
+		coalesce(min(m.from_server_id), 0), coalesce(max(m.from_server_id), 0),
+		count(DISTINCT m.from_server_id))
+		FROM move_items m WHERE m.job_id = j.id)`
 
 func scanJob(sc interface{ Scan(...any) error }) (mailnet.JobDetail, error) {
 	var j mailnet.JobDetail
 	var cancel int
 	var created, started, finished string
+	var counts string
 	err := sc.Scan(&j.ID, &j.Kind, &j.Status, &j.Total, &j.Done, &j.ToServerID, &j.Actor, &j.Error,
-		&cancel, &created, &started, &finished, &j.UsersTotal, &j.UsersDone)
+		&cancel, &created, &started, &finished, &counts)
+	if err != nil {
+		return j, err
+	}
+	var c [9]int64
+	if err := json.Unmarshal([]byte(counts), &c); err != nil {
+		return j, fmt.Errorf("job %d counts %q: %w", j.ID, counts, err)
+	}
+	j.UsersTotal, j.Moved, j.Failed, j.Cancelled, j.Skipped, j.MessagesMoved = c[0], c[1], c[2], c[3], c[4], c[5]
+	j.UsersDone = j.Moved + j.Failed + j.Cancelled + j.Skipped
+	if c[6] == c[7] {
+		j.FromServerID = c[6]
+	}
+	j.Sources = c[8]
 	j.CancelRequested = cancel != 0
 	j.CreatedAt, j.StartedAt, j.FinishedAt = parseTime(created), parseTime(started), parseTime(finished)
 	if j.Kind == mailnet.JobKindMove {

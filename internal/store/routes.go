@@ -74,3 +74,75 @@ func (tx *Tx) UpsertRoute(ctx context.Context, rt mailnet.Route) error {
 	}
 	return nil
 }
+
+// RouteCursor is a position in the routes' (from_server_id, to_server_id)
+// order; the zero cursor is before the first route.
+type RouteCursor struct{ From, To int64 }
+
+// RouteFilter selects one page of routes: with ServerID set, those from or
+// to it; with Configured set, those configured so; the Limit routes after
+// After (and then past Offset more) in (from_server_id, to_server_id)
+// order. Limit 0 means all.
+type RouteFilter struct {
+	ServerID   int64
+	Configured string
+	After      RouteCursor
+	Offset     int
+	Limit      int
+}
+
+// RoutesPage returns one page of configured routing entries (Effective
+// left empty, as Routes does). It walks the primary key, so a page costs
+// its own rows whatever the network's size.
+func (s *Store) RoutesPage(ctx context.Context, f RouteFilter) ([]mailnet.Route, error) {
+	query := `SELECT from_server_id, to_server_id, configured, via_server_id FROM routes
+		WHERE (from_server_id, to_server_id) > (?, ?)`
+	args := []any{f.After.From, f.After.To}
+	if f.ServerID != 0 {
+		query += ` AND (from_server_id = ? OR to_server_id = ?)`
+		args = append(args, f.ServerID, f.ServerID)
+	}
+	if f.Configured != "" {
+		query += ` AND configured = ?`
+		args = append(args, f.Configured)
+	}
+	query += ` ORDER BY from_server_id, to_server_id`
+	if f.Limit > 0 {
+		query += ` LIMIT ? OFFSET ?`
+		args = append(args, f.Limit, f.Offset)
+	}
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("routes: %w", err)
+	}
+	defer rows.Close()
+	out := []mailnet.Route{}
+	for rows.Next() {
+		rt, err := scanRoute(rows)
+		if err != nil {
+			return nil, fmt.Errorf("routes: %w", err)
+		}
+		out = append(out, rt)
+	}
+	return out, rows.Err()
+}
+
+// CountRoutes counts the configured entries the filter selects (ignoring
+// its cursor and limit).
+func (s *Store) CountRoutes(ctx context.Context, f RouteFilter) (int64, error) {
+	query := `SELECT count(*) FROM routes WHERE 1`
+	var args []any
+	if f.ServerID != 0 {
+		query += ` AND (from_server_id = ? OR to_server_id = ?)`
+		args = append(args, f.ServerID, f.ServerID)
+	}
+	if f.Configured != "" {
+		query += ` AND configured = ?`
+		args = append(args, f.Configured)
+	}
+	var n int64
+	if err := s.r.QueryRowContext(ctx, query, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count routes: %w", err)
+	}
+	return n, nil
+}

@@ -23,7 +23,7 @@ func write(t *testing.T, s *store.Store, fn func(tx *store.Tx) error) {
 // seedServer adds a site (if name is new) and a server on it.
 func seedServer(t *testing.T, s *store.Store, site int64, name, serial string, addrs ...string) mailnet.Server {
 	t.Helper()
-	sv := mailnet.Server{Name: name, SiteID: site, Kind: mailnet.KindExchange, Serial: serial, Addresses: addrs, Status: mailnet.StatusRunning}
+	sv := mailnet.Server{Name: name, SiteID: site, Kind: mailnet.ServerKindExchange, Serial: serial, Addresses: addrs, Status: mailnet.StatusRunning}
 	write(t, s, func(tx *store.Tx) error { return tx.InsertServer(adminCtx, &sv) })
 	return sv
 }

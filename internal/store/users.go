@@ -21,16 +21,17 @@ func scanUser(sc rowScanner) (mailnet.User, error) {
 }
 
 // UserFilter selects a page of users. Pages are keyset: ids above AfterID,
-// in id order, at most Limit.
+// in id order, at most Limit (after skipping Offset, for pages that link
+// to page N).
 type UserFilter struct {
 	ServerID int64  // 0: every server
 	Q        string // substring of the alias or the display name, case-insensitive
 	AfterID  int64
+	Offset   int
 	Limit    int
 }
 
-// Users returns one page of users matching f, by id.
-func (s *Store) Users(ctx context.Context, f UserFilter) ([]mailnet.User, error) {
+func (f UserFilter) where() (string, []any) {
 	var where []string
 	var args []any
 	where = append(where, "id > ?")
@@ -44,12 +45,28 @@ func (s *Store) Users(ctx context.Context, f UserFilter) ([]mailnet.User, error)
 		p := likePattern(f.Q)
 		args = append(args, p, p)
 	}
+	return strings.Join(where, " AND "), args
+}
+
+// CountUsers counts the users f matches (ignoring Offset and Limit).
+func (s *Store) CountUsers(ctx context.Context, f UserFilter) (int64, error) {
+	where, args := f.where()
+	var n int64
+	if err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM users WHERE `+where, args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count users: %w", err)
+	}
+	return n, nil
+}
+
+// Users returns one page of users matching f, by id.
+func (s *Store) Users(ctx context.Context, f UserFilter) ([]mailnet.User, error) {
+	where, args := f.where()
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	args = append(args, limit)
-	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE `+strings.Join(where, " AND ")+` ORDER BY id LIMIT ?`, args...)
+	args = append(args, limit, f.Offset)
+	rows, err := s.r.QueryContext(ctx, `SELECT `+userCols+` FROM users WHERE `+where+` ORDER BY id LIMIT ? OFFSET ?`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("users: %w", err)
 	}

@@ -2,23 +2,64 @@ package views
 
 import (
 	"math"
+	"net/url"
 	"sort"
 	"strconv"
+	"strings"
 
 	"mailnet/internal/mailnet"
 )
 
 // RoutingPage is the routing table and map.
 type RoutingPage struct {
-	Routes      []mailnet.Route // after the filter, at most RouteLimit
+	Routes      []mailnet.Route // one page of the filtered routes
 	TotalRoutes int             // before the filter
-	Matched     int             // after the filter, before the limit
-	RouteLimit  int
+	Matched     int             // after the filter, on every page
+	NoneCount   int             // configured but effectively "No Connection", network-wide
+	Pager       Pager
 	Server      string // the filter: a server name ("" for all)
 	ServerID    int64
 	NoneOnly    bool
+	SiteID      int64 // the map's drill-down: this site's servers (0: the whole network)
+	SiteName    string
 	Names       map[int64]string
 	Map         *NetMap
+}
+
+// routingHref links to the routing page with the filter, on page.
+func (p *RoutingPage) routingHref(page int) string {
+	return RoutingHref(p.Server, p.NoneOnly, p.SiteID, page) + "#table"
+}
+
+// exportHref is the routes API with the page's server filter (every
+// page of it: the answer pages by its own cursor).
+func (p *RoutingPage) exportHref() string {
+	if p.ServerID != 0 {
+		return "/api/v1/routes?limit=1000&server_id=" + itoa(p.ServerID)
+	}
+	return "/api/v1/routes?limit=1000"
+}
+
+// RoutingHref is /routing with a server filter, the none-only filter, a
+// drilled-down site and a table page (each left out when empty).
+func RoutingHref(server string, none bool, site int64, page int) string {
+	v := url.Values{}
+	if server != "" {
+		v.Set("server", server)
+	}
+	if none {
+		v.Set("none", "1")
+	}
+	if site != 0 {
+		v.Set("site", itoa(site))
+	}
+	if page > 1 {
+		v.Set("page", strconv.Itoa(page))
+	}
+	if q := v.Encode(); q != "" {
+		return "/routing?" + q
+	}
+	return "/routing"
 }
 
 // NetMap is a server-rendered SVG picture of the network.
@@ -33,6 +74,8 @@ type NetMap struct {
 
 type MapSite struct {
 	X, Y, W, H int
+	ID         int64
+	Href       string // the drill-down: the site's servers (sites-only maps)
 	Name       string
 	Sub        string
 	Class      string // site-box, or site-box dup when it holds a duplicate-serial server
@@ -41,6 +84,7 @@ type MapSite struct {
 type MapNode struct {
 	X, Y, W, H int
 	ID         int64
+	Href       string // what a click opens: this server's routes highlighted
 	Label      string
 	Title      string
 	Class      string // srv, srv dup, srv decommissioned
@@ -48,8 +92,9 @@ type MapNode struct {
 
 type MapLine struct {
 	X1, Y1, X2, Y2 int
+	A, B           int64  // the servers (or sites, on a sites-only map) it joins
 	D              string // the SVG path: an arc, so lines between neighbours stay visible
-	Class          string // link direct|indirect|none|connector
+	Class          string // link direct|indirect|none|connector; "hl" added for the selected server
 	Title          string
 }
 
@@ -93,6 +138,12 @@ type MapInput struct {
 	Routes     []mailnet.Route // with Effective set
 	Connectors []mailnet.Connector
 	Dup        func(id int64) bool // in a duplicate-serial group
+	// Selected is the server whose routes are highlighted (0: none).
+	Selected int64
+	// NodeHref and SiteHref are the links of a server and of a site
+	// (nil: none).
+	NodeHref func(id int64) string
+	SiteHref func(id int64) string
 }
 
 type pairKey struct{ a, b int64 }
@@ -185,7 +236,14 @@ func BuildMap(in MapInput) *NetMap {
 			} else if sv.Status == mailnet.StatusDecommissioned {
 				class = "srv decommissioned"
 			}
-			m.Nodes = append(m.Nodes, MapNode{X: nx, Y: ny, W: nodeW, H: nodeH, ID: sv.ID, Label: truncate(sv.Name, 18), Title: title, Class: class})
+			if sv.ID == in.Selected {
+				class += " sel"
+			}
+			href := serverHref(sv.ID)
+			if in.NodeHref != nil {
+				href = in.NodeHref(sv.ID)
+			}
+			m.Nodes = append(m.Nodes, MapNode{X: nx, Y: ny, W: nodeW, H: nodeH, ID: sv.ID, Href: href, Label: truncate(sv.Name, 18), Title: title, Class: class})
 			center[sv.ID] = [2]int{nx + nodeW/2, ny + nodeH/2}
 		}
 		x += w + siteGap
@@ -211,7 +269,7 @@ func BuildMap(in MapInput) *NetMap {
 		if old, ok := lines[k]; ok && lineRank(old.Class) >= lineRank(class) {
 			return
 		}
-		lines[k] = MapLine{X1: ca[0], Y1: ca[1], X2: cb[0], Y2: cb[1], D: arc(ca[0], ca[1], cb[0], cb[1]), Class: class, Title: title}
+		lines[k] = MapLine{X1: ca[0], Y1: ca[1], X2: cb[0], Y2: cb[1], A: k.a, B: k.b, D: arc(ca[0], ca[1], cb[0], cb[1]), Class: class, Title: title}
 	}
 	for _, r := range in.Routes {
 		title := names[r.FromServerID] + " → " + names[r.ToServerID] + ": configured " + routeLabel(r.Configured) + ", effective " + routeLabel(r.Effective)
@@ -223,6 +281,13 @@ func BuildMap(in MapInput) *NetMap {
 		}
 	}
 	m.Lines = sortedLines(lines)
+	if in.Selected != 0 {
+		for i := range m.Lines {
+			if m.Lines[i].A == in.Selected || m.Lines[i].B == in.Selected {
+				m.Lines[i].Class += " hl"
+			}
+		}
+	}
 	return m
 }
 
@@ -256,9 +321,9 @@ func buildSiteMap(in MapInput, sites []mailnet.Site, bySite map[int64][]mailnet.
 	if len(drawn) > maxMapSites {
 		drawn = drawn[:maxMapSites]
 	}
-	m.Note = "This network has " + strconv.Itoa(len(in.Servers)) + " servers, too many to draw one by one: the map shows sites, " +
+	m.Note = "This network has " + Count(len(in.Servers)) + " servers, too many to draw one by one: the map shows sites, " +
 		"with a line wherever routes join two sites (red dashed when any of them is effectively \"No Connection\"). " +
-		"Sites outlined red hold a server with a duplicate serial."
+		"Sites outlined red hold a server with a duplicate serial. Click a site to see its servers and their routes."
 	if len(sites) > len(drawn) {
 		m.Note += " Only the first " + strconv.Itoa(len(drawn)) + " of " + strconv.Itoa(len(sites)) + " sites (by name) are drawn."
 	}
@@ -286,13 +351,18 @@ func buildSiteMap(in MapInput, sites []mailnet.Site, bySite map[int64][]mailnet.
 		if dups > 0 {
 			class = "site-box dup"
 		}
-		m.Sites = append(m.Sites, MapSite{X: x, Y: y, W: siteOnlyW, H: siteOnlyH, Name: truncate(st.Name, 24), Sub: sub, Class: class})
+		href := ""
+		if in.SiteHref != nil {
+			href = in.SiteHref(st.ID)
+		}
+		m.Sites = append(m.Sites, MapSite{X: x, Y: y, W: siteOnlyW, H: siteOnlyH, ID: st.ID, Href: href, Name: truncate(st.Name, 24), Sub: sub, Class: class})
 		center[st.ID] = [2]int{x + siteOnlyW/2, y + siteOnlyH/2}
 	}
 	rows := (len(drawn) + cols - 1) / cols
 	m.Width = mapMargin + min(len(drawn), cols)*(siteOnlyW+siteGap)
 	m.Height = 2*mapMargin + rows*(siteOnlyH+siteGap*2)
 	lines := map[pairKey]MapLine{}
+	routes := map[pairKey]int{} // routes between two sites
 	for _, r := range in.Routes {
 		a, b := siteOf[r.FromServerID], siteOf[r.ToServerID]
 		class := routeClass(r)
@@ -302,16 +372,56 @@ func buildSiteMap(in MapInput, sites []mailnet.Site, bySite map[int64][]mailnet.
 			continue
 		}
 		k := pair(a, b)
+		routes[k]++
 		if old, ok := lines[k]; ok && lineRank(old.Class) >= lineRank(class) {
 			continue
 		}
-		lines[k] = MapLine{X1: ca[0], Y1: ca[1], X2: cb[0], Y2: cb[1], D: arc(ca[0], ca[1], cb[0], cb[1]), Class: class}
+		lines[k] = MapLine{X1: ca[0], Y1: ca[1], X2: cb[0], Y2: cb[1], A: k.a, B: k.b, D: arc(ca[0], ca[1], cb[0], cb[1]), Class: class}
+	}
+	if len(lines) > maxSiteLines {
+		// A near mesh of sites draws as a smudge and weighs hundreds of
+		// kilobytes: keep every red line and the busiest of the others.
+		var others []pairKey
+		for k, l := range lines {
+			if l.Class != "link none" {
+				others = append(others, k)
+			}
+		}
+		sort.Slice(others, func(i, j int) bool {
+			if routes[others[i]] != routes[others[j]] {
+				return routes[others[i]] > routes[others[j]]
+			}
+			if others[i].a != others[j].a {
+				return others[i].a < others[j].a
+			}
+			return others[i].b < others[j].b
+		})
+		total := len(lines)
+		keep := min(max(0, maxSiteLines-(total-len(others))), len(others))
+		for _, k := range others[keep:] {
+			delete(lines, k)
+		}
+		m.Note += " Of the " + Count(total) + " site pairs joined by routes, every red one and the " +
+			Count(keep) + " with the most routes are drawn."
 	}
 	m.Lines = sortedLines(lines)
 	return m
 }
 
+// maxSiteLines is the most lines a sites-only map draws.
+const maxSiteLines = 300
+
 // MapShowsServers reports whether a network of n servers is drawn server
 // by server (and so needs its connectors); above the limit the map shows
 // sites only.
 func MapShowsServers(n int) bool { return n <= maxMapServers }
+
+// mapClass marks a map with a selected server, so the other lines dim.
+func mapClass(m *NetMap) string {
+	for _, nd := range m.Nodes {
+		if strings.Contains(nd.Class, "sel") {
+			return "focus"
+		}
+	}
+	return ""
+}

@@ -2,6 +2,7 @@ package views
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 
 	"mailnet/internal/mailnet"
@@ -70,5 +71,44 @@ func TestSerialAnchor(t *testing.T) {
 		if got := SerialAnchor(in); got != want {
 			t.Errorf("SerialAnchor(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// A sites-only map of a near mesh draws at most maxSiteLines lines:
+// every red one, then the busiest pairs.
+func TestSiteMapCapsLines(t *testing.T) {
+	var sites []mailnet.Site
+	var servers []mailnet.Server
+	for i := 1; i <= 60; i++ {
+		sites = append(sites, mailnet.Site{ID: int64(i), Name: "S" + strconv.Itoa(100+i)})
+		for j := 0; j < 3; j++ {
+			id := int64(i*10 + j)
+			servers = append(servers, mailnet.Server{ID: id, Name: "X" + strconv.FormatInt(id, 10), SiteID: int64(i), Status: mailnet.StatusRunning})
+		}
+	}
+	var routes []mailnet.Route
+	for a := 1; a <= 60; a++ {
+		for b := a + 1; b <= 60; b++ {
+			routes = append(routes, mailnet.Route{FromServerID: int64(a * 10), ToServerID: int64(b * 10), Configured: mailnet.RouteDirect, Effective: mailnet.RouteDirect})
+		}
+	}
+	// One red route, and one pair with three routes.
+	routes = append(routes, mailnet.Route{FromServerID: 591, ToServerID: 601, Configured: mailnet.RouteDirect, Effective: mailnet.RouteNone},
+		mailnet.Route{FromServerID: 11, ToServerID: 21, Configured: mailnet.RouteDirect, Effective: mailnet.RouteDirect},
+		mailnet.Route{FromServerID: 12, ToServerID: 22, Configured: mailnet.RouteDirect, Effective: mailnet.RouteDirect})
+	m := BuildMap(MapInput{Sites: sites, Servers: servers, Routes: routes})
+	if !m.SitesOnly || len(m.Lines) != maxSiteLines {
+		t.Fatalf("sites only %v, %d lines; want a sites map of %d lines", m.SitesOnly, len(m.Lines), maxSiteLines)
+	}
+	var red, busy bool
+	for _, l := range m.Lines {
+		red = red || l.Class == "link none"
+		busy = busy || (l.A == 1 && l.B == 2)
+	}
+	if !red || !busy {
+		t.Errorf("red line kept %v, busiest pair kept %v; want both", red, busy)
+	}
+	if !strings.Contains(m.Note, "1,770 site pairs") {
+		t.Errorf("note %q does not say how many pairs there are", m.Note)
 	}
 }

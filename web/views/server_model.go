@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"mailnet/internal/mailnet"
+	"mailnet/internal/reports"
 )
 
 // ServerDetail is the page of one server.
@@ -18,12 +19,48 @@ type ServerDetail struct {
 	Sharing   []mailnet.Server
 	SiteNames map[int64]string
 
-	Users      []mailnet.User // the first page, matching Q
-	UserLimit  int
-	Q          string
-	Routes     []mailnet.Route // configured and effective, to or from the server
+	Users        []mailnet.User // one page, matching Q
+	UsersMatched int            // users matching Q, on every page
+	UserPager    Pager
+	UsersOpen    bool // the users section starts unfolded
+	Q            string
+
+	Routes       []mailnet.Route // one page, configured and effective, to or from the server
+	RoutesTotal  int
+	RoutesCutOff int // entries effectively "No Connection" because of the serial
+	RoutePager   Pager
+	RoutesOpen   bool
+
 	Connectors []mailnet.Connector
-	Names      map[int64]string // server names by id
+	// X400 are the X.400 check's findings (KB197378) by connector id.
+	X400 map[int64]reports.X400Finding
+	// DX is set when the server is a directory-synchronization server.
+	DX *mailnet.DXServer
+
+	Names map[int64]string // server names by id
+}
+
+// X400Problems are the findings of this server's connectors whose status
+// is not ok, in connector order.
+func (d *ServerDetail) X400Problems() []reports.X400Finding {
+	var out []reports.X400Finding
+	for _, c := range d.Connectors {
+		if f, ok := d.X400[c.ID]; ok && f.Status != reports.X400OK {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// x400Problem is the connector's finding when it is a problem.
+func (d *ServerDetail) x400Problem(id int64) (reports.X400Finding, bool) {
+	f, ok := d.X400[id]
+	return f, ok && f.Status != reports.X400OK
+}
+
+// X400Href links to a finding on the X.400 page.
+func X400Href(f reports.X400Finding) string {
+	return "/x400?server_id=" + itoa(f.ServerID) + "#c-" + itoa(f.ConnectorID)
 }
 
 func (d *ServerDetail) name(id int64) string {

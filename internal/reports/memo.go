@@ -1,0 +1,76 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/singleflight"
+
+	"mailnet/internal/store"
+)
+
+// Memo holds one value built from the store, keyed by the store's write
+// version (store.Version), for a read model whose answer does not depend
+// on the request: a request after a write always gets a fresh build, and
+// concurrent requests at one version share a single build. It is the
+// one-entry form of ServerReportCache, for the duplicate-serial detector
+// and the like.
+type Memo[T any] struct {
+	st    *store.Store
+	build func(context.Context) (T, error)
+	group singleflight.Group
+
+	mu      sync.Mutex
+	version uint64
+	ok      bool
+	val     T
+}
+
+// NewMemo returns a Memo of build over st.
+func NewMemo[T any](st *store.Store, build func(context.Context) (T, error)) *Memo[T] {
+	return &Memo[T]{st: st, build: build}
+}
+
+// Get returns the value built at the current version, building it if
+// none is held.
+func (m *Memo[T]) Get(ctx context.Context) (T, error) {
+	v := m.st.Version() // before any read: what is served is at least this new
+	m.mu.Lock()
+	if m.ok && m.version == v {
+		val := m.val
+		m.mu.Unlock()
+		return val, nil
+	}
+	m.mu.Unlock()
+	ch := m.group.DoChan(fmt.Sprint(v), func() (res any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				res, err = nil, fmt.Errorf("memo: panic: %v", p)
+			}
+		}()
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheBuildTimeout)
+		defer cancel()
+		val, err := m.build(bctx)
+		if err != nil {
+			return nil, err
+		}
+		m.mu.Lock()
+		if !m.ok || v >= m.version {
+			m.version, m.val, m.ok = v, val, true
+		}
+		m.mu.Unlock()
+		return val, nil
+	})
+	select {
+	case res := <-ch:
+		if res.Err != nil {
+			var zero T
+			return zero, res.Err
+		}
+		return res.Val.(T), nil
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}

@@ -1,0 +1,210 @@
+package reports
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
+)
+
+// Overview is the network at a glance: one figure per check, the jobs
+// that need attention, and the latest changes.
+type Overview struct {
+	Generated time.Time
+
+	Servers, Running int
+
+	DuplicateGroups   int // duplicate-serial groups
+	DuplicateImpacted int // servers cut off by one (Q99393)
+	X400Problems      int // x400 connectors whose finding is not "ok"
+	X400Total         int
+	DirSyncAnomalous  int // requestors with at least one anomaly
+	DirSyncTotal      int
+	RoutingGaps       int // routing entries between running servers that do not deliver
+	SerialFindings    int // R10-R14 findings (SerialChecks)
+	SerialErrors      int // of them, severity error
+	StaleServers      int // running servers whose last event is older than StaleAfter (or that logged none)
+	StaleAgents       int // agent tokens not revoked and unused for StaleAfter
+	AgentTokens       int
+
+	Jobs []mailnet.JobDetail // queued, running, or failed, newest first (at most OverviewJobs)
+
+	Changes []mailnet.AuditEntry // the newest audit rows (at most OverviewChanges)
+}
+
+// Overview sizes and thresholds.
+const (
+	OverviewJobs     = 10
+	OverviewChanges  = 10
+	overviewJobsRead = 50
+	// StaleAfter is how long a running server or an agent may stay silent:
+	// two network scans of six hours (Q101931), as SerialChecks' R14.
+	StaleAfter = NotSeenAfter
+)
+
+// LoadOverview reads every check's figure at time now. Each check is the
+// one its page shows, so the badge and the page agree; gaps is the
+// routing-gaps answer (GapsCache keeps it per store version).
+func LoadOverview(ctx context.Context, st *store.Store, gaps []RoutingGap, now time.Time) (Overview, error) {
+	o := Overview{Generated: now, RoutingGaps: len(gaps)}
+	rows, err := st.ReportServers(ctx)
+	if err != nil {
+		return o, err
+	}
+	servers := make([]mailnet.Server, 0, len(rows))
+	sites := map[int64]string{}
+	for _, r := range rows {
+		servers = append(servers, mailnet.Server{ID: r.ID, Name: r.Name, SiteID: r.SiteID, Kind: r.Kind, Version: r.Version,
+			Serial: r.Serial, Status: r.Status, UserCount: r.UserCount, LastEventAt: r.LastEventAt})
+		sites[r.SiteID] = r.Site
+		o.Servers++
+		if r.Status == mailnet.StatusRunning {
+			o.Running++
+			if r.LastEventAt.IsZero() || now.Sub(r.LastEventAt) > StaleAfter {
+				o.StaleServers++
+			}
+		}
+	}
+	c := FindConflicts(servers)
+	o.DuplicateGroups, o.DuplicateImpacted = c.Groups, len(c.Impacted)
+
+	conns, err := st.Connectors(ctx, 0)
+	if err != nil {
+		return o, err
+	}
+	for _, f := range BuildSerialFindings(servers, sites, conns, now) {
+		o.SerialFindings++
+		if f.Severity == "error" {
+			o.SerialErrors++
+		}
+	}
+
+	x, err := X400Check(ctx, st)
+	if err != nil {
+		return o, err
+	}
+	o.X400Total = len(x.Findings)
+	for _, f := range x.Findings {
+		if f.Status != X400OK {
+			o.X400Problems++
+		}
+	}
+
+	ds, err := DirSync(ctx, st, now, DefaultSilentCycles)
+	if err != nil {
+		return o, err
+	}
+	o.DirSyncTotal = len(ds)
+	for _, r := range ds {
+		if len(r.Anomalies) > 0 {
+			o.DirSyncAnomalous++
+		}
+	}
+
+	tokens, err := st.Tokens(ctx)
+	if err != nil {
+		return o, err
+	}
+	for _, t := range tokens {
+		if t.Role != mailnet.RoleAgent || t.Revoked() {
+			continue
+		}
+		o.AgentTokens++
+		if t.LastUsedAt.IsZero() || now.Sub(t.LastUsedAt) > StaleAfter {
+			o.StaleAgents++
+		}
+	}
+
+	jobs, err := st.Jobs(ctx, overviewJobsRead)
+	if err != nil {
+		return o, err
+	}
+	for _, j := range jobs {
+		if len(o.Jobs) == OverviewJobs {
+			break
+		}
+		if j.Status == mailnet.JobQueued || j.Status == mailnet.JobRunning || j.Status == mailnet.JobFailed {
+			o.Jobs = append(o.Jobs, j)
+		}
+	}
+
+	page, err := st.AuditLog(ctx, store.AuditFilter{Limit: OverviewChanges})
+	if err != nil {
+		return o, err
+	}
+	o.Changes = page.Entries
+	return o, nil
+}
+
+// OverviewRefresh bounds how old the figures that events move (servers
+// silent, 9301 counts, dir-sync cycles) may be on the overview.
+const OverviewRefresh = 30 * time.Second
+
+// OverviewCache keeps the last overview and builds one at a time. It
+// rebuilds when an action has written since (every action writes an audit
+// row, so an administrator sees their own change at once) or when the
+// figures that events move are older than OverviewRefresh. Events alone
+// do not rebuild it: at 10,000 servers a build costs about a second of
+// CPU, and agents post events every second.
+type OverviewCache struct {
+	st  *store.Store
+	now func() time.Time
+
+	mu    sync.Mutex
+	key   overviewKey
+	o     Overview
+	gaps  []RoutingGap
+	built bool
+}
+
+type overviewKey struct {
+	audit  int64
+	bucket int64
+}
+
+// NewOverviewCache returns an empty cache over st.
+func NewOverviewCache(st *store.Store, now func() time.Time) *OverviewCache {
+	if now == nil {
+		now = time.Now
+	}
+	return &OverviewCache{st: st, now: now}
+}
+
+// Get returns the overview, rebuilt if an action wrote since the last
+// build or its event figures are older than OverviewRefresh.
+func (c *OverviewCache) Get(ctx context.Context) (Overview, error) {
+	o, _, err := c.get(ctx)
+	return o, err
+}
+
+// Gaps returns the routing gaps of the same build.
+func (c *OverviewCache) Gaps(ctx context.Context) ([]RoutingGap, error) {
+	_, g, err := c.get(ctx)
+	return g, err
+}
+
+func (c *OverviewCache) get(ctx context.Context) (Overview, []RoutingGap, error) {
+	head, err := c.st.AuditHead(ctx)
+	if err != nil {
+		return Overview{}, nil, err
+	}
+	now := c.now()
+	key := overviewKey{audit: head, bucket: now.UnixNano() / int64(OverviewRefresh)}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.built && c.key == key {
+		return c.o, c.gaps, nil
+	}
+	gaps, err := RoutingGaps(ctx, c.st)
+	if err != nil {
+		return Overview{}, nil, err
+	}
+	o, err := LoadOverview(ctx, c.st, gaps, now)
+	if err != nil {
+		return Overview{}, nil, err
+	}
+	c.key, c.o, c.gaps, c.built = key, o, gaps, true
+	return o, gaps, nil
+}
