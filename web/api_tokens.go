@@ -3,13 +3,14 @@ package web
 import (
 	"context"
 	"encoding/json"
-	"strings"
-
-	"mailnet/internal/store"
 	"net/http"
+	"net/url"
+	"slices"
+	"strings"
 
 	"mailnet/internal/live/ws"
 	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
 	"mailnet/web/views"
 )
 
@@ -119,7 +120,53 @@ func (s *Server) tokensCreatePage(w http.ResponseWriter, r *http.Request) {
 		s.renderTokens(w, r, http.StatusUnprocessableEntity, views.TokensView{Name: name, Role: role, Error: e.Message, ErrorField: e.Field})
 		return
 	}
-	s.renderTokens(w, r, http.StatusCreated, views.TokensView{Created: &t, Secret: secret})
+	v := views.TokensView{Created: &t, Secret: secret}
+	if t.Role == mailnet.RoleViewer {
+		v.NocURL = s.publicBase(r) + "/noc/login?token=" + url.QueryEscape(secret)
+	}
+	s.renderTokens(w, r, http.StatusCreated, v)
+}
+
+// publicBase is the console's address as a wall screen should open it:
+// the first of Config.PublicURLs, else the address this request came to
+// (its Host was checked against the console's own).
+func (s *Server) publicBase(r *http.Request) string {
+	if len(s.cfg.PublicURLs) > 0 {
+		return strings.TrimSuffix(strings.TrimSpace(s.cfg.PublicURLs[0]), "/")
+	}
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	return scheme + "://" + r.Host
+}
+
+// tokensRevokeConfirmPage asks before a token is revoked, saying what
+// goes dark: its open NOC screens and sockets, counted by the live
+// engine, and its signed-in devices. The form on it posts the revocation.
+func (s *Server) tokensRevokeConfirmPage(w http.ResponseWriter, r *http.Request) {
+	id, ok := tokenIDParam(r)
+	if !ok {
+		s.error(w, r, mailnet.NotFound("token", r.PathValue("id")))
+		return
+	}
+	toks, err := s.store.Tokens(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	i := slices.IndexFunc(toks, func(t mailnet.Token) bool { return t.ID == id })
+	if i < 0 {
+		s.error(w, r, mailnet.NotFound("token", r.PathValue("id")))
+		return
+	}
+	v := views.TokenRevokeView{Token: toks[i]}
+	v.Sockets, v.Screens = s.wsEngine().OpenFor(ws.Cred{TokenID: id})
+	if v.Devices, err = s.store.CountTokenSessions(r.Context(), id); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, s.pageFor(r.Context(), "Revoke token", "tokens"), views.TokenRevokeBody(v))
 }
 
 // tokensRevokePage revokes a token from the list and goes back to it.

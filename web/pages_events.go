@@ -36,6 +36,10 @@ func (s *Server) pageEvents(w http.ResponseWriter, r *http.Request) {
 	// Only the filters of the page reach the shared parser: after_id,
 	// types and limit are the page's own business.
 	fv := p.Filter.Values()
+	problems := p.Filter.Severity == views.SeverityProblems
+	if problems {
+		fv.Del("severity") // not one severity: the two are set below
+	}
 	f, err := s.parseEventFilter(r, fv)
 	if err != nil {
 		e, ok := mailnet.AsError(err)
@@ -49,6 +53,9 @@ func (s *Server) pageEvents(w http.ResponseWriter, r *http.Request) {
 	}
 	q := f.q
 	q.Limit = eventPageSize
+	if problems {
+		q.Severities = []string{mailnet.SeverityWarning, mailnet.SeverityError}
+	}
 	if b := v.Get("before_id"); b != "" {
 		n, ok := parseID(b)
 		if !ok || n < 1 {

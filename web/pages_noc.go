@@ -101,7 +101,7 @@ func (s *Server) nocPage(r *http.Request, full bool) (*views.NocPage, error) {
 			p.LastEventID = newest[0].ID
 		}
 	}
-	noc, err := reports.LoadNOC(ctx, s.store, reports.NOCQuery{Tiles: nocTileSet(p), SiteID: p.SiteID, Now: s.now()})
+	noc, err := s.noc.Load(ctx, reports.NOCQuery{Tiles: nocTileSet(p), SiteID: p.SiteID, Now: s.now()})
 	if err != nil {
 		return nil, err
 	}

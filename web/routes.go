@@ -108,6 +108,7 @@ func (s *Server) routes() http.Handler {
 	t.group(func(t table) {
 		t.get(admin, "/tokens", s.tokensPage)
 		t.post(admin, "/tokens", s.tokensCreatePage)
+		t.get(admin, "/tokens/{id}/revoke", s.tokensRevokeConfirmPage)
 		t.post(admin, "/tokens/{id}/revoke", s.tokensRevokePage)
 		t.get(viewer, "/audit", s.auditPage)
 		t.get(admin, "/accounts", s.accountsPage)

@@ -95,6 +95,7 @@ type Server struct {
 	ws wsPump // the websocket writer shards (web/ws.go)
 
 	serverReports *reports.ServerReportCache // encoded Global Server Reports by store version
+	noc           *reports.NOCCache          // the NOC's costly tiles, shared by every screen
 	duplicates    *reports.Memo[[]byte]      // the encoded duplicate-serial detector by store version
 
 	bodies   *bodyLimiter           // request-body deadline and slots (web/bodylimit.go)
@@ -160,6 +161,7 @@ func New(cfg Config) (*Server, error) {
 	s.registerLiveMetrics()
 	s.metricsHandler = promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry})
 	s.serverReports = reports.NewServerReportCache(cfg.Store, 0, 0)
+	s.noc = reports.NewNOCCache(cfg.Store, 0)
 	s.duplicates = reports.NewMemo(cfg.Store, duplicatesJSON(cfg.Store))
 	s.bodies = newBodyLimiter(cfg.BodyTimeout, cfg.MaxBodies)
 	s.overview = reports.NewOverviewCache(cfg.Store, s.now)

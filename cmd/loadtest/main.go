@@ -71,6 +71,8 @@ func run(args []string) error {
 		return cmdLatency(args[1:])
 	case "bigpost":
 		return cmdBigpost(args[1:])
+	case "eventspage":
+		return cmdEventsPage(args[1:])
 	case "pages":
 		return cmdPages(args[1:])
 	case "_serve-mailnet":

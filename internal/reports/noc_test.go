@@ -166,3 +166,141 @@ func TestLoadNOC(t *testing.T) {
 		t.Errorf("generated %v, %d rate minutes, latest %v", d.Generated, len(d.Rate), d.Latest)
 	}
 }
+
+// gw9301 is Event 9301 as the MTA logs it, for a caller at hex address addr.
+func gw9301(addr string) string {
+	return "The message transfer gateway that uses the network address " + addr +
+		" and the transport stack /o=Org/ou=LON/cn=Configuration/cn=Servers/cn=EXCH-LON-01/cn=TCP (EXCH-LON-01) could not be found. Check the configuration of the mail gateway."
+}
+
+// TestNOCGroupsWarnings: the same warning repeated is one row with its
+// count and time span; 9301s are told apart by caller (from the network
+// address) and receiving server, other events by ID, severity and server.
+func TestNOCGroupsWarnings(t *testing.T) {
+	now := time.Date(2026, 3, 1, 9, 30, 0, 0, time.UTC)
+	ev := func(id int64, ago time.Duration, server string, eventID int, sev, desc string) mailnet.Event {
+		return mailnet.Event{ID: id, Time: now.Add(-ago), Server: server, EventID: eventID, Severity: sev, Description: desc}
+	}
+	w, e := mailnet.SeverityWarning, mailnet.SeverityError
+	from5 := gw9301("AC100501") // 172.16.5.1
+	from9 := gw9301("AC100509") // 172.16.5.9
+	type row struct {
+		EventID  int
+		Server   string
+		Caller   string
+		Count    int
+		Span     time.Duration
+		NewestID int64
+	}
+	rows := func(gs []WarningGroup) []row {
+		var out []row
+		for _, g := range gs {
+			out = append(out, row{g.EventID, g.Server, g.Caller, g.Count, g.Span(), g.Newest.ID})
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name   string
+		in     []mailnet.Event
+		want   []row
+		more   int
+		capped bool
+	}{
+		{"none", nil, nil, 0, false},
+		{"the same 9301 eight times is one row over its span",
+			[]mailnet.Event{
+				ev(18, 1*time.Minute, "EXCH-LON-01", 9301, w, from5),
+				ev(17, 2*time.Minute, "EXCH-LON-01", 9301, w, from5),
+				ev(16, 3*time.Hour, "exch-lon-01", 9301, w, from5), // names compare folded
+				ev(15, 4*time.Hour, "EXCH-LON-01", 9301, w, from5),
+				ev(14, 5*time.Hour, "EXCH-LON-01", 9301, w, from5),
+				ev(13, 6*time.Hour, "EXCH-LON-01", 9301, w, from5),
+				ev(12, 7*time.Hour, "EXCH-LON-01", 9301, w, from5),
+				ev(11, 23*time.Hour+time.Minute, "EXCH-LON-01", 9301, w, from5),
+			},
+			[]row{{9301, "EXCH-LON-01", "172.16.5.1", 8, 23 * time.Hour, 18}}, 0, false},
+		{"9301s from two callers and on two servers are apart; other events by id and severity",
+			[]mailnet.Event{
+				ev(30, 1*time.Minute, "EXCH-LON-01", 9301, w, from9),
+				ev(29, 2*time.Minute, "EXCH-LON-01", 9301, w, from5),
+				ev(28, 3*time.Minute, "EXCH-PAR-01", 9301, w, from5),
+				ev(27, 4*time.Minute, "EXCH-LON-01", 9202, e, "A sockets error 10048 on a bind() call"),
+				ev(26, 5*time.Minute, "EXCH-LON-01", 9202, w, "A sockets error 10048 on a bind() call"),
+				ev(25, 6*time.Minute, "EXCH-LON-01", 9202, e, "A sockets error 10054 on a recv() call"),
+				ev(24, 7*time.Minute, "EXCH-LON-01", 9301, w, from9),
+				ev(23, 8*time.Minute, "EXCH-LON-01", 9301, w, "garbled"),
+			},
+			[]row{
+				{9301, "EXCH-LON-01", "172.16.5.9", 2, 6 * time.Minute, 30},
+				{9301, "EXCH-LON-01", "172.16.5.1", 1, 0, 29},
+				{9301, "EXCH-PAR-01", "172.16.5.1", 1, 0, 28},
+				{9202, "EXCH-LON-01", "", 2, 2 * time.Minute, 27},
+				{9202, "EXCH-LON-01", "", 1, 0, 26},
+				{9301, "EXCH-LON-01", "", 1, 0, 23},
+			}, 0, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := BuildNOC(NOCQuery{Tiles: NOCTiles{Events: true}, Now: now}, NOCInputs{Warnings: tc.in})
+			if got := rows(d.Warnings); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("groups\n got %+v\nwant %+v", got, tc.want)
+			}
+			if d.WarningsMore != tc.more || d.WarningsCap != tc.capped {
+				t.Errorf("more %d, capped %v; want %d, %v", d.WarningsMore, d.WarningsCap, tc.more, tc.capped)
+			}
+		})
+	}
+	t.Run("groups beyond the tile are counted, a full scan says so", func(t *testing.T) {
+		in := make([]mailnet.Event, NOCWarningScan)
+		for i := range in {
+			in[i] = ev(int64(NOCWarningScan-i), time.Duration(i)*time.Second, "S", 1000+i%(NOCWarningRows+5), w, "x")
+		}
+		d := BuildNOC(NOCQuery{Tiles: NOCTiles{Events: true}, Now: now}, NOCInputs{Warnings: in})
+		if len(d.Warnings) != NOCWarningRows || d.WarningsMore != 5 || !d.WarningsCap {
+			t.Errorf("shown %d, more %d, capped %v; want %d, 5, true", len(d.Warnings), d.WarningsMore, d.WarningsCap, NOCWarningRows)
+		}
+	})
+}
+
+// TestNOCCache: the costly tiles are built once for every screen while
+// the store is unchanged or they are young; older and changed, a request
+// gets the kept ones at once and a rebuild starts behind it, which the
+// next request sees. The live tiles are read every time.
+func TestNOCCache(t *testing.T) {
+	f := newFx(t)
+	lon := f.site("LON")
+	f.server("EXCH-LON-01", lon, "exchange", "5.5", "S1")
+	c := NewNOCCache(f.st, time.Minute)
+	builds := make(chan struct{}, 10)
+	c.OnBuild = func() { builds <- struct{}{} }
+	built := func() int { return len(builds) }
+	all := NOCTiles{Servers: true, Duplicates: true, X400: true, DirSync: true, Moves: true, Rate: true, Events: true}
+	now := time.Now().UTC()
+	load := func(at time.Time, site int64) NOC {
+		t.Helper()
+		d, err := c.Load(t.Context(), NOCQuery{Tiles: all, SiteID: site, Now: at})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	if d := load(now, 0); d.Running+d.Stopped != 1 || built() != 1 {
+		t.Fatalf("cold: %d servers, %d builds; want 1, 1", d.Running+d.Stopped, built())
+	}
+	if d := load(now, lon); d.Running+d.Stopped != 1 || built() != 1 {
+		t.Fatalf("another site's screen: %d servers, %d builds; want 1, 1 (one build for all)", d.Running+d.Stopped, built())
+	}
+	f.server("EXCH-LON-02", lon, "exchange", "5.5", "S2")
+	if d := load(now.Add(30*time.Second), 0); d.Running+d.Stopped != 1 || built() != 1 {
+		t.Fatalf("changed but young: %d servers, %d builds; want the kept 1, 1", d.Running+d.Stopped, built())
+	}
+	if d := load(now.Add(2*time.Minute), 0); d.Running+d.Stopped != 1 {
+		t.Fatalf("changed and old: %d servers; want the kept 1 while the rebuild runs", d.Running+d.Stopped)
+	}
+	// Wait for the rebuild behind that request: singleflight joins it.
+	if _, err, _ := c.group.Do("noc", func() (any, error) { return c.slowInputs(t.Context(), now.Add(2*time.Minute)) }); err != nil {
+		t.Fatal(err)
+	}
+	if d := load(now.Add(2*time.Minute), 0); d.Running+d.Stopped != 2 || built() != 2 {
+		t.Fatalf("after the rebuild: %d servers, %d builds; want 2, 2", d.Running+d.Stopped, built())
+	}
+}

@@ -2,15 +2,42 @@
 // resumes after the newest event rendered, puts new events at the top,
 // pauses and resumes, reconnects with backoff from the last id seen, and
 // reloads the page when the server says the gap cannot be filled.
+//
+// Frames are only queued as they arrive; once per animation frame the
+// queue is drawn in one go (at most data-limit rows, the newest, and the
+// table cut to data-limit), with the counts per severity and the rate
+// sparkline, so that thousands of events a second stay one short task a
+// frame. Long tasks are kept in window.mailnetLongTasks for the load tool.
 (function () {
   "use strict";
+  window.mailnetLongTasks = [];
+  if (window.PerformanceObserver) {
+    try {
+      new PerformanceObserver(function (list) {
+        list.getEntries().forEach(function (e) {
+          if (window.mailnetLongTasks.length < 10000) window.mailnetLongTasks.push({ start: e.startTime, duration: e.duration });
+        });
+      }).observe({ type: "longtask", buffered: true });
+    } catch (e) { /* no longtask timing in this browser */ }
+  }
   var bar = document.getElementById("events-live");
   if (!bar || bar.dataset.live !== "true" || !window.WebSocket) return;
   var rows = document.getElementById("events-rows");
   var status = document.getElementById("events-status");
   var pauseBtn = document.getElementById("events-pause");
   var pendingEl = document.getElementById("events-pending");
-  var limit = parseInt(bar.dataset.limit, 10) || 500;
+  var limit = parseInt(bar.dataset.limit, 10) || 150;
+  var keep = (bar.dataset.severities || "").split(",").filter(Boolean);
+  var counts = {};
+  ["info", "warning", "error"].forEach(function (sev) {
+    var c = document.getElementById("events-n-" + sev);
+    counts[sev] = { el: c, n: c ? parseInt(c.textContent, 10) || 0 : 0 };
+  });
+  var spark = document.querySelector("#events-spark polyline");
+  var rateEl = document.getElementById("events-rate");
+  var SPARK_S = 60, perSec = [], secNow = Math.floor(Date.now() / 1000);
+  for (var i = 0; i < SPARK_S; i++) perSec.push(0);
+  var queue = [], frame = 0, received = 0;
   var lastId = parseInt(bar.dataset.afterId, 10) || 0;
   var help = {};
   document.querySelectorAll("#event-help [data-event-id]").forEach(function (el) {
@@ -116,6 +143,57 @@
     return tr;
   }
 
+  // roll moves the per-second counts on to now.
+  function roll() {
+    var now = Math.floor(Date.now() / 1000);
+    var steps = Math.min(now - secNow, SPARK_S);
+    for (var i = 0; i < steps; i++) {
+      perSec.shift();
+      perSec.push(0);
+    }
+    if (now > secNow) secNow = now;
+  }
+
+  // drawStats writes the counts and redraws the sparkline of events per
+  // second over the last minute, the current second last.
+  function drawStats() {
+    roll();
+    Object.keys(counts).forEach(function (sev) {
+      var c = counts[sev];
+      if (c.el && c.el.textContent !== String(c.n)) c.el.textContent = String(c.n);
+    });
+    if (spark) {
+      var top = 1;
+      perSec.forEach(function (v) { if (v > top) top = v; });
+      var pts = [];
+      for (var i = 0; i < perSec.length; i++) {
+        pts.push(i + "," + (19 - (perSec[i] / top) * 18).toFixed(1));
+      }
+      spark.setAttribute("points", pts.join(" "));
+    }
+    if (rateEl) rateEl.textContent = String(perSec[perSec.length - 2] || 0);
+  }
+
+  // mailnetFlush: how long the script's own part of each frame took.
+  var stats = window.mailnetFlush = { frames: 0, ms: 0, max: 0, rows: 0 };
+  function flush() {
+    var t0 = performance.now();
+    frame = 0;
+    var list = queue;
+    queue = [];
+    if (!paused) show(list.length > limit ? list.slice(list.length - limit) : list);
+    drawStats();
+    var d = performance.now() - t0;
+    stats.frames++;
+    stats.ms += d;
+    stats.rows += list.length;
+    if (d > stats.max) stats.max = d;
+  }
+
+  function schedule() {
+    if (!frame) frame = requestAnimationFrame(flush);
+  }
+
   function show(list) {
     if (!list.length) return;
     var empty = document.getElementById("events-empty");
@@ -124,6 +202,7 @@
     for (var i = list.length - 1; i >= 0; i--) frag.appendChild(row(list[i]));
     rows.insertBefore(frag, rows.firstChild);
     while (rows.rows.length > limit) rows.deleteRow(rows.rows.length - 1);
+    rows.dataset.received = String(received);
   }
 
   function onFrame(f) {
@@ -135,6 +214,12 @@
     }
     if (f.type !== "event" || !f.data || f.id <= lastId) return;
     lastId = f.id;
+    if (keep.length && keep.indexOf(f.data.severity) < 0) return;
+    received++;
+    roll();
+    perSec[perSec.length - 1]++;
+    if (counts[f.data.severity]) counts[f.data.severity].n++;
+    schedule();
     if (paused) {
       pending.push(f.data);
       if (pending.length > limit) {
@@ -144,7 +229,8 @@
       pendingEl.textContent = pending.length + (overflowed ? "+" : "") + " new while paused";
       return;
     }
-    show([f.data]);
+    queue.push(f.data);
+    if (queue.length > limit) queue.shift();
   }
 
   function liveText() {
@@ -164,6 +250,7 @@
       return;
     }
     ws.onopen = function () {
+      window.mailnetEventsOpens = (window.mailnetEventsOpens || 0) + 1;
       delay = 500;
       setState(paused ? "paused" : "live", liveText());
     };
@@ -206,6 +293,8 @@
     }, wait);
   }
 
+  // The sparkline moves on with time even when nothing arrives.
+  setInterval(function () { if (!frame) drawStats(); }, 1000);
   pauseBtn.hidden = false;
   pauseBtn.addEventListener("click", function () {
     paused = !paused;

@@ -13,13 +13,22 @@
   var grid = document.getElementById("noc-tiles");
   if (!statusEl || !grid) return;
 
-  var MIN_FETCH_MS = 1000, PERIODIC_MS = 30000, QUIET_MS = 10000;
-  var STALE_MS = 15000, DOWN_MS = 60000, BACKOFF_CAP_MS = 10000;
+  // Timings, in ms; a test may shorten them with ?stale_ms=…&retry_ms=…
+  // (or data-stale-ms, data-retry-ms … on <body>).
+  var params = new URLSearchParams(location.search);
+  function timing(name, def) {
+    var v = parseInt(params.get(name.replace(/-/g, "_")) || body.getAttribute("data-" + name), 10);
+    return v > 0 ? v : def;
+  }
+  var MIN_FETCH_MS = timing("min-fetch-ms", 1000), PERIODIC_MS = timing("periodic-ms", 30000);
+  var QUIET_MS = timing("quiet-ms", 10000), STALE_MS = timing("stale-ms", 15000), DOWN_MS = timing("down-ms", 60000);
+  var RETRY_MS = timing("retry-ms", 1000), BACKOFF_CAP_MS = timing("retry-cap-ms", 10000);
+  var bannerEl = document.getElementById("noc-banner");
 
   var lastId = parseInt(body.dataset.afterId, 10) || 0;
   var lastUpdate = Date.now(); // the last frame or successful refresh
   var lastFetch = 0, dirty = false, fetching = false, fetchTimer = 0;
-  var ws = null, sockOpen = false, delay = 1000, retryTimer = 0;
+  var ws = null, sockOpen = false, delay = RETRY_MS, retryTimer = 0;
   var ended = false, fetchFailed = false, settled = false; // settled: the first socket opened or failed
   var endedWhy = ""; // the server's close reason when it ended this screen's credential
 
@@ -50,10 +59,85 @@
       setStatus("live", "live");
     }
     if (ageEl.textContent !== note) ageEl.textContent = note;
+    banner(statusEl.dataset.state, age);
     var d = new Date();
     var hh = String(d.getUTCHours()).padStart(2, "0"), mm = String(d.getUTCMinutes()).padStart(2, "0");
     var clock = hh + ":" + mm + " UTC";
     if (clockEl.textContent !== clock) clockEl.textContent = clock;
+  }
+
+  // ageText says how old the data is, shortly: "40 s", "2 min", "3 h".
+  function ageText(ms) {
+    var s = Math.max(0, Math.round(ms / 1000));
+    if (s < 60) return s + " s";
+    if (s < 3600) return Math.floor(s / 60) + " min";
+    if (s < 172800) return Math.floor(s / 3600) + " h";
+    return Math.floor(s / 86400) + " d";
+  }
+
+  // banner shows, across the whole width, how old the data is whenever it
+  // is not live: "data 2 min old — reconnecting".
+  function banner(state, age) {
+    if (!bannerEl) return;
+    var text = "";
+    if (ended) text = "session ended — data " + ageText(age) + " old; sign this screen in again";
+    else if (state === "disconnected") text = "data " + ageText(age) + " old — " + (retryTimer ? "reconnecting" : "console unreachable");
+    else if (state === "stale") text = "data " + ageText(age) + " old — " + (fetchFailed ? "refresh failing" : "waiting for the console");
+    var show = text !== "";
+    if (bannerEl.hidden === show) bannerEl.hidden = !show;
+    if (bannerEl.dataset.state !== state) bannerEl.dataset.state = state;
+    if (show && bannerEl.textContent !== text) bannerEl.textContent = text;
+  }
+
+  // fit keeps every tile inside its box, whatever the screen: while a
+  // tile's content overflows, the last row of its longest list is hidden
+  // and the list ends with "+N more".
+  var LISTS = "ol.noc-events, ul.lines, tbody, ul.moves";
+  function rowsOf(list) {
+    return Array.prototype.filter.call(list.children, function (el) { return !el.classList.contains("more"); });
+  }
+  function moreRow(list) {
+    var m = list.querySelector(":scope > .more.fitted");
+    if (!m) {
+      m = document.createElement(list.tagName === "TBODY" ? "tr" : "li");
+      m.className = "more fitted";
+      if (list.tagName === "TBODY") {
+        var td = document.createElement("td");
+        td.colSpan = 9;
+        m.appendChild(td);
+      }
+      list.appendChild(m);
+    }
+    return m;
+  }
+  function overflows(el) {
+    return el.scrollHeight > el.clientHeight + 1;
+  }
+  function fit() {
+    grid.querySelectorAll("section.tile").forEach(function (tile) {
+      var lists = tile.querySelectorAll(LISTS);
+      var guard = 200;
+      while (overflows(tile) && guard-- > 0) {
+        var best = null, bestN = 0;
+        lists.forEach(function (l) {
+          var n = rowsOf(l).filter(function (r) { return !r.hidden; }).length;
+          if (n > bestN) { best = l; bestN = n; }
+        });
+        if (!best) break;
+        var rows = rowsOf(best).filter(function (r) { return !r.hidden; });
+        rows[rows.length - 1].hidden = true;
+        var hiddenN = rowsOf(best).filter(function (r) { return r.hidden; }).length;
+        var extra = 0; // "+N more" the server already counted
+        var own = best.querySelector(":scope > .more:not(.fitted)");
+        if (own) {
+          extra = parseInt((own.textContent.match(/\d+/) || ["0"])[0], 10) || 0;
+          own.hidden = true;
+        }
+        var m = moreRow(best);
+        var label = "+" + (hiddenN + extra) + " more";
+        (m.firstElementChild || m).textContent = label;
+      }
+    });
   }
 
   function maxEventId(root) {
@@ -74,6 +158,7 @@
       else grid.appendChild(fresh);
     });
     lastId = Math.max(lastId, maxEventId(grid));
+    fit();
   }
 
   function refresh() {
@@ -130,7 +215,7 @@
     ws.onopen = function () {
       sockOpen = true;
       settled = true;
-      delay = 1000;
+      delay = RETRY_MS;
       ended = false;
       lastUpdate = Date.now();
       schedule(); // whatever happened while away
@@ -175,7 +260,7 @@
 
   function retry() {
     if (retryTimer) return;
-    var wait = delay + Math.floor(Math.random() * 250);
+    var wait = delay + Math.floor(Math.random() * Math.min(250, delay / 4));
     delay = Math.min(delay * 2, BACKOFF_CAP_MS);
     retryTimer = setTimeout(connect, wait);
   }
@@ -186,6 +271,12 @@
     paint();
   }, 1000);
   lastId = Math.max(lastId, maxEventId(grid));
+  fit();
+  window.addEventListener("resize", function () {
+    grid.querySelectorAll("[hidden]").forEach(function (el) { el.hidden = false; });
+    grid.querySelectorAll(".more.fitted").forEach(function (el) { el.remove(); });
+    fit();
+  });
   connect();
   paint();
 })();

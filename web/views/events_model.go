@@ -46,11 +46,39 @@ type EventsPage struct {
 	Sources  []string
 }
 
+// SeverityProblems is the severity filter's "warnings and errors".
+const SeverityProblems = "problems"
+
 // WSQuery is the query string of the websocket for the page's filters.
+// "Warnings and errors" is not a stream filter: the script drops the
+// info events itself (LiveSeverities).
 func (p *EventsPage) WSQuery() string {
 	v := p.Filter.Values()
+	if p.Filter.Severity == SeverityProblems {
+		v.Del("severity")
+	}
 	v.Set("types", "event")
 	return v.Encode()
+}
+
+// LiveSeverities are the severities the script keeps from the stream,
+// comma-separated ("": all).
+func (p *EventsPage) LiveSeverities() string {
+	if p.Filter.Severity == SeverityProblems {
+		return mailnet.SeverityWarning + "," + mailnet.SeverityError
+	}
+	return ""
+}
+
+// Count is how many of the rendered events have severity sev.
+func (p *EventsPage) Count(sev string) int {
+	n := 0
+	for _, ev := range p.Events {
+		if ev.Severity == sev {
+			n++
+		}
+	}
+	return n
 }
 
 // OlderURL is the link to the page of older events.

@@ -189,3 +189,23 @@ func Ago(now, t time.Time) string {
 	}
 	return strconv.Itoa(int(d/(24*time.Hour))) + " d ago"
 }
+
+// CountText is a group's count; capped says the scan stopped, so it is
+// at least that.
+func CountText(n int, capped bool) string {
+	if capped {
+		return strconv.Itoa(n) + "+"
+	}
+	return strconv.Itoa(n)
+}
+
+// SpanText says how long a group of events covers: "in 24 h".
+func SpanText(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return "in " + strconv.Itoa(int(max(d, 0)/time.Second)) + " s"
+	case d < time.Hour:
+		return "in " + strconv.Itoa(int(d/time.Minute)) + " min"
+	}
+	return "in " + strconv.Itoa(int((d+30*time.Minute)/time.Hour)) + " h"
+}

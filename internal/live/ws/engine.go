@@ -293,6 +293,24 @@ func (e *Engine) CloseCredential(m Cred, code int, reason string) int {
 	return len(cs)
 }
 
+// OpenFor counts the open sockets whose credential m names (as
+// CloseCredential would close them), and among their credentials the
+// distinct sessions: a NOC screen or a browser tab each.
+func (e *Engine) OpenFor(m Cred) (sockets, sessions int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for cred, cs := range e.creds {
+		if !cred.covers(m) || cs.n == 0 {
+			continue
+		}
+		sockets += cs.n // upgrades in flight too: a socket counts from its handshake
+		if cred.Session != "" {
+			sessions++
+		}
+	}
+	return sockets, sessions
+}
+
 // Stats returns the engine's counters.
 func (e *Engine) Stats() Stats {
 	e.mu.Lock()

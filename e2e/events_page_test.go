@@ -1,0 +1,97 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"mailnet/internal/actions"
+	"mailnet/internal/mailnet"
+)
+
+// TestBrowserEventsPageLive: on a 1920x1080 screen the event log shows at
+// least 30 events without scrolling; an event that arrives moves the
+// warning count and the rate sparkline; the "Warnings and errors" shortcut
+// leaves only warnings and errors, and pause holds new rows back until
+// resume.
+func TestBrowserEventsPageLive(t *testing.T) {
+	ctx := browser(t)
+	c := startConsole(t)
+	_, agent, err := actions.New(c.Store, nil, nil).CreateToken(
+		mailnet.WithPrincipal(context.Background(), &mailnet.Principal{Name: "e2e", Role: mailnet.RoleAdmin}), "agent", "agent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 40 {
+		ingest(t, c.URL, agent, fmt.Sprintf("events page test %d: connection from 172.16.5.1 refused", i))
+	}
+	signIn(t, ctx, c, "/events")
+	waitFor(t, ctx, "the log live", `(document.getElementById("events-status")||{}).dataset.state === "live"`, 10*time.Second)
+	shown, err := chromedp.Run(ctx, chromedp.Evaluate[int](
+		`[...document.querySelectorAll("#events-rows tr")].filter(tr => { const r = tr.getBoundingClientRect(); return r.top >= 0 && r.bottom <= innerHeight; }).length`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if shown < 30 {
+		t.Errorf("%d events fit on a 1920x1080 screen, want at least 30", shown)
+	}
+	t.Logf("%d events on a 1920x1080 screen", shown)
+	screenshot(t, ctx, "events")
+
+	before, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#events-spark polyline").getAttribute("points") + "|" + document.getElementById("events-n-warning").textContent`))
+	ingest(t, c.URL, agent, "events page test: one more")
+	waitFor(t, ctx, "the new event on top", `document.querySelector("#events-rows tr").textContent.includes("events page test: one more")`, 5*time.Second)
+	after, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#events-spark polyline").getAttribute("points") + "|" + document.getElementById("events-n-warning").textContent`))
+	bp, bn, _ := strings.Cut(before, "|")
+	ap, an, _ := strings.Cut(after, "|")
+	if ap == bp || ap == "" {
+		t.Errorf("the sparkline did not move with the frame: %q", ap)
+	}
+	var b, a int
+	fmt.Sscan(bn, &b)
+	fmt.Sscan(an, &a)
+	if a != b+1 {
+		t.Errorf("warning count %d after one more warning, was %d", a, b)
+	}
+
+	// Pause holds rows back; resume shows them.
+	if err := chromedp.Do(ctx, chromedp.Click("#events-pause")); err != nil {
+		t.Fatal(err)
+	}
+	ingest(t, c.URL, agent, "events page test: while paused")
+	waitFor(t, ctx, "counted while paused", `document.getElementById("events-pending").textContent.startsWith("1 new")`, 5*time.Second)
+	if top, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector("#events-rows tr").textContent`)); strings.Contains(top, "while paused") {
+		t.Error("a row was added while paused")
+	}
+	if err := chromedp.Do(ctx, chromedp.Click("#events-pause")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "shown on resume", `document.querySelector("#events-rows tr").textContent.includes("while paused")`, 5*time.Second)
+
+	if err := chromedp.Do(ctx, chromedp.Click("#events-problems"), chromedp.WaitVisible("#events-rows")); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, ctx, "the filtered log live", `location.search.includes("severity=problems") && (document.getElementById("events-status")||{}).dataset.state === "live"`, 10*time.Second)
+	sevs, err := chromedp.Run(ctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll("#events-rows tr .badge.sev")].map(b => b.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sevs) == 0 {
+		t.Error("no warning or error under the shortcut")
+	}
+	for _, s := range sevs {
+		if s != "warning" && s != "error" {
+			t.Errorf("a %q event under warnings and errors", s)
+			break
+		}
+	}
+	loc, _ := chromedp.Run(ctx, chromedp.Location())
+	if u, _ := url.Parse(loc); u == nil || u.Query().Get("severity") != "problems" {
+		t.Errorf("the shortcut went to %s", loc)
+	}
+}
