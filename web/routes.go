@@ -147,6 +147,15 @@ func (s *Server) routes() http.Handler {
 		t.post(agent, "/events", s.postEvents)
 		t.get(viewer, "/events", s.getEvents)
 
+		// Message tracking: agents post records (or an Exchange log as
+		// written), viewers search and trace; subjects need a grant.
+		t.post(agent, "/tracking", s.postTracking)
+		t.post(agent, "/tracking/exchange-log", s.postExchangeLog)
+		t.get(viewer, "/tracking", s.getTracking)
+		t.get(viewer, "/tracking/export", s.getTrackingExport)
+		t.get(viewer, "/tracking/{message_id}", s.getTrackingTrace)
+		t.post(admin, "/tracking/subject-grants", s.postSubjectGrant)
+
 		// Tokens and the audit log.
 		t.get(admin, "/tokens", s.apiTokensList)
 		t.post(admin, "/tokens", s.apiTokensCreate)

@@ -41,6 +41,10 @@ func searchSQL(q Query, limit int) (string, []any) {
 		where = append(where, `EXISTS (SELECT 1 FROM tracking_recipients WHERE addr = ? AND msg = m.id)`)
 		args = append(args, q.Recipient)
 	}
+	if q.Address != "" {
+		where = append(where, `(m.sender = ? OR m.id IN (SELECT msg FROM tracking_recipients WHERE addr = ?))`)
+		args = append(args, q.Address, q.Address)
+	}
 	if q.Sender != "" {
 		where = append(where, `m.sender = ?`)
 		args = append(args, q.Sender)
