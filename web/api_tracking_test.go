@@ -179,4 +179,3 @@ func TestTrackingExchangeLogAndExport(t *testing.T) {
 		t.Errorf("export rows %q (%v)", rows, err)
 	}
 }
-

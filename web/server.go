@@ -29,11 +29,11 @@ import (
 // dependency is required: New refuses a Config that lacks one rather than
 // building a stand-in of its own.
 type Config struct {
-	Store    *store.Store
-	Actions  *actions.Actions
-	Live     live.Publisher // where writes publish their frames (usually Hub teed with Ingest.Observe)
-	Hub      *live.Hub      // fans live frames out to websocket clients
-	Ingest   *ingest.Writer // the event writer behind POST /api/v1/events
+	Store   *store.Store
+	Actions *actions.Actions
+	Live    live.Publisher // where writes publish their frames (usually Hub teed with Ingest.Observe)
+	Hub     *live.Hub      // fans live frames out to websocket clients
+	Ingest  *ingest.Writer // the event writer behind POST /api/v1/events
 	// Tracking is the message tracking store (internal/tracking); nil
 	// builds the default, SQLite in Store's database (never closed: serve
 	// passes its own and closes it).

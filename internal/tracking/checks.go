@@ -108,6 +108,4 @@ func (ev Evidence) x400(pairs [][2]string) (reports.X400Finding, bool) {
 	return reports.X400Finding{}, false
 }
 
-
-
 func msDur(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }

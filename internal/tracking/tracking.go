@@ -225,7 +225,7 @@ func validate(in *Input, now time.Time) (Record, error) {
 // values (addresses without regard to ASCII case); Subject is a prefix.
 type Query struct {
 	Sender, Recipient, MessageID, Subject string
-	Address                               string // the sender or a recipient
+	Address                               string    // the sender or a recipient
 	After, Before                         time.Time // first_seen >= After, last_seen < Before (zero: open)
 	Server                                string    // the message passed through it
 	State                                 State     // "" any
