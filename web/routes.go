@@ -62,6 +62,8 @@ func (s *Server) routes() http.Handler {
 		t.get(viewer, "/routing", s.pageRouting)
 		t.get(viewer, "/x400", s.pageX400)
 		t.get(viewer, "/dirsync", s.pageDirSync)
+		t.get(viewer, "/tracking", s.pageTracking)
+		t.get(viewer, "/tracking/trace", s.pageTrackingTrace)
 	})
 
 	// Pages: moves, jobs and decommission; the forms post as admins.
