@@ -276,6 +276,10 @@ func (s *SQLite) pruneBatch(ctx context.Context, pick string, arg any, batch int
 			return nil
 		}
 		found = true
+		// Inside the transaction, which holds the one writer connection:
+		// the tracking writer's next transaction sees it and drops its
+		// id cache, which may name these messages.
+		s.pruneGen.Add(1)
 		in := "(" + strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",") + ")"
 		res, err := tx.ExecContext(ctx, `DELETE FROM tracking_records WHERE msg IN `+in, ids...)
 		if err != nil {

@@ -76,6 +76,12 @@ type SQLite struct {
 	exited chan struct{}
 
 	names map[string]nameRow // lower-case name -> row; writer goroutine only
+	// ids caches message ids to messages for the writer (a message's
+	// records mostly arrive close together); cleared when it grows past
+	// maxCachedIDs, on a rollback, and after a prune (pruned bumps).
+	ids      map[string]int64
+	idsGen   int64
+	pruneGen atomic.Int64
 
 	invMu sync.Mutex
 	inv   *netView
@@ -226,6 +232,10 @@ func (s *SQLite) commit(bs []*batch) error {
 	}
 	n := 0
 	err := s.st.Write(ctx, func(tx *store.Tx) error {
+		// Checked under the writer connection, which a prune holds too.
+		if g := s.pruneGen.Load(); s.ids == nil || g != s.idsGen || len(s.ids) > maxCachedIDs {
+			s.ids, s.idsGen = make(map[string]int64, 1024), g
+		}
 		w, err := newTxWriter(ctx, tx, s)
 		if err != nil {
 			return err
@@ -242,7 +252,7 @@ func (s *SQLite) commit(bs []*batch) error {
 		return w.restate()
 	})
 	if err != nil {
-		s.names = nil // the rolled-back ids are not to be trusted
+		s.names, s.ids = nil, nil // the rolled-back ids are not to be trusted
 		return fmt.Errorf("store tracking: %w", err)
 	}
 	s.stored.Add(int64(n))
@@ -275,19 +285,37 @@ func (s *SQLite) loadNames(ctx context.Context) error {
 	return nil
 }
 
-// txWriter holds one transaction's prepared statements.
+// maxCachedIDs bounds the writer's id cache.
+const maxCachedIDs = 500_000
+
+// txWriter holds one transaction's prepared statements and what it has
+// done to each message, applied once per message at the end.
 type txWriter struct {
 	ctx     context.Context
 	tx      *store.Tx
 	s       *SQLite
-	touched map[int64]bool
+	touched map[int64]*touch
+	rcpts   map[rcptKey]bool
 	stmts   []*sql.Stmt
 
-	lookupID, insertMsg, insertRec, insertID, insertRcpt, updateMsg *sql.Stmt
+	lookupID, insertMsg, insertRec, insertID, insertRcpt, updateMsg, selectRecs *sql.Stmt
+}
+
+type rcptKey struct {
+	msg  int64
+	addr string
+}
+
+// touch is one message's changes in this transaction.
+type touch struct {
+	first, last     int64
+	sender, subject string
+	created         bool     // the message was created in this transaction
+	recs            []Record // its records of this transaction
 }
 
 func newTxWriter(ctx context.Context, tx *store.Tx, s *SQLite) (*txWriter, error) {
-	w := &txWriter{ctx: ctx, tx: tx, s: s, touched: map[int64]bool{}}
+	w := &txWriter{ctx: ctx, tx: tx, s: s, touched: map[int64]*touch{}, rcpts: map[rcptKey]bool{}}
 	for _, p := range []struct {
 		dst *(*sql.Stmt)
 		q   string
@@ -300,8 +328,10 @@ func newTxWriter(ctx context.Context, tx *store.Tx, s *SQLite) (*txWriter, error
 		{&w.updateMsg, `UPDATE tracking_messages SET
 			sender = CASE WHEN sender = '' THEN ?2 ELSE sender END,
 			subject = CASE WHEN subject = '' THEN ?3 ELSE subject END,
-			first_seen = min(first_seen, ?4), last_seen = max(last_seen, ?4)
+			first_seen = min(first_seen, ?4), last_seen = max(last_seen, ?5),
+			state = ?6, complete = ?7
 			WHERE id = ?1`},
+		{&w.selectRecs, recordsSQL},
 	} {
 		st, err := tx.PrepareContext(ctx, p.q)
 		if err != nil {
@@ -364,16 +394,35 @@ func (w *txWriter) add(r *Record) error {
 	if _, err := w.insertRec.ExecContext(w.ctx, msg, t, sid, code, pid, r.Size, remote); err != nil {
 		return fmt.Errorf("insert record: %w", err)
 	}
-	if _, err := w.updateMsg.ExecContext(w.ctx, msg, r.Sender, r.Subject, t); err != nil {
-		return fmt.Errorf("update message: %w", err)
-	}
 	for _, a := range r.Recipients {
+		k := rcptKey{msg, strings.ToLower(a)}
+		if w.rcpts[k] {
+			continue
+		}
+		w.rcpts[k] = true
 		if _, err := w.insertRcpt.ExecContext(w.ctx, a, msg); err != nil {
 			return fmt.Errorf("insert recipient: %w", err)
 		}
 	}
-	w.touched[msg] = true
+	tc := w.touch(msg)
+	tc.first, tc.last = min(tc.first, t), max(tc.last, t)
+	if tc.sender == "" {
+		tc.sender = r.Sender
+	}
+	if tc.subject == "" {
+		tc.subject = r.Subject
+	}
+	tc.recs = append(tc.recs, *r)
 	return nil
+}
+
+func (w *txWriter) touch(msg int64) *touch {
+	tc := w.touched[msg]
+	if tc == nil {
+		tc = &touch{first: 1<<63 - 1, last: -1 << 63}
+		w.touched[msg] = tc
+	}
+	return tc
 }
 
 // resolve finds the message a record belongs to by its message id and
@@ -384,7 +433,13 @@ func (w *txWriter) resolve(r *Record) (int64, error) {
 		ids = append(ids, r.RemoteID)
 	}
 	var found []int64
+	cached := 0
 	for _, id := range ids {
+		if m, ok := w.s.ids[id]; ok {
+			found = append(found, m)
+			cached++
+			continue
+		}
 		var m int64
 		err := w.lookupID.QueryRowContext(w.ctx, id).Scan(&m)
 		switch {
@@ -402,6 +457,7 @@ func (w *txWriter) resolve(r *Record) (int64, error) {
 		if err := w.insertMsg.QueryRowContext(w.ctx, r.MessageID, r.Sender, r.Subject, t, t).Scan(&msg); err != nil {
 			return 0, fmt.Errorf("insert message: %w", err)
 		}
+		w.touch(msg).created = true
 	case len(found) == 2 && found[0] != found[1]:
 		msg = min(found[0], found[1])
 		if err := w.merge(msg, max(found[0], found[1])); err != nil {
@@ -409,10 +465,16 @@ func (w *txWriter) resolve(r *Record) (int64, error) {
 		}
 	default:
 		msg = found[0]
+		if len(found) == len(ids) && cached == len(ids) {
+			return msg, nil // every id is known, and known to be msg's
+		}
 	}
 	for _, id := range ids {
 		if _, err := w.insertID.ExecContext(w.ctx, id, msg); err != nil {
 			return 0, fmt.Errorf("insert id: %w", err)
+		}
+		if m, ok := w.s.ids[id]; !ok || m == msg {
+			w.s.ids[id] = msg
 		}
 	}
 	return msg, nil
@@ -421,6 +483,11 @@ func (w *txWriter) resolve(r *Record) (int64, error) {
 // merge folds message from into into: one message seen under two ids
 // before a record linked them.
 func (w *txWriter) merge(into, from int64) error {
+	for id, m := range w.s.ids {
+		if m == from {
+			w.s.ids[id] = into
+		}
+	}
 	for _, q := range []string{
 		`UPDATE tracking_records SET msg = ?1 WHERE msg = ?2`,
 		`UPDATE tracking_ids SET msg = ?1 WHERE msg = ?2`,
@@ -438,7 +505,18 @@ func (w *txWriter) merge(into, from int64) error {
 			return fmt.Errorf("merge messages: %w", err)
 		}
 	}
-	delete(w.touched, from)
+	if tc := w.touched[from]; tc != nil {
+		into := w.touch(into)
+		into.first, into.last = min(into.first, tc.first), max(into.last, tc.last)
+		into.created = false // its older records are in the table
+		delete(w.touched, from)
+	}
+	w.touch(into).created = false
+	for k := range w.rcpts {
+		if k.msg == from {
+			delete(w.rcpts, k)
+		}
+	}
 	return nil
 }
 
@@ -449,15 +527,17 @@ func (w *txWriter) restate() error {
 		return err
 	}
 	now := w.s.st.Now()
-	for msg := range w.touched {
-		recs, err := records(w.ctx, w.tx, msg)
-		if err != nil {
-			return err
+	for msg, tc := range w.touched {
+		recs := tc.recs
+		if !tc.created {
+			var err error
+			if recs, err = scanRecords(w.selectRecs.QueryContext(w.ctx, msg)); err != nil {
+				return err
+			}
 		}
 		tr := Stitch(recs, net, now)
-		if _, err := w.tx.ExecContext(w.ctx, `UPDATE tracking_messages SET state = ?, complete = ? WHERE id = ?`,
-			stateCode(tr.State), tr.Complete, msg); err != nil {
-			return fmt.Errorf("restate: %w", err)
+		if _, err := w.updateMsg.ExecContext(w.ctx, msg, tc.sender, tc.subject, tc.first, tc.last, stateCode(tr.State), tr.Complete); err != nil {
+			return fmt.Errorf("update message: %w", err)
 		}
 	}
 	return nil
@@ -468,10 +548,15 @@ type querier interface {
 	QueryRowContext(ctx context.Context, q string, args ...any) *sql.Row
 }
 
-func records(ctx context.Context, db querier, msg int64) ([]Record, error) {
-	rows, err := db.QueryContext(ctx, `SELECT r.t, s.name, r.event, coalesce(p.name, ''), r.size, coalesce(r.remote_id, '')
+const recordsSQL = `SELECT r.t, s.name, r.event, coalesce(p.name, ''), r.size, coalesce(r.remote_id, '')
 		FROM tracking_records r JOIN tracking_names s ON s.id = r.server LEFT JOIN tracking_names p ON p.id = r.partner
-		WHERE r.msg = ? ORDER BY r.t, r.id`, msg)
+		WHERE r.msg = ? ORDER BY r.t, r.id`
+
+func records(ctx context.Context, db querier, msg int64) ([]Record, error) {
+	return scanRecords(db.QueryContext(ctx, recordsSQL, msg))
+}
+
+func scanRecords(rows *sql.Rows, err error) ([]Record, error) {
 	if err != nil {
 		return nil, fmt.Errorf("records: %w", err)
 	}

@@ -14,7 +14,9 @@ import (
 
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
-func openStore(t *testing.T) (*store.Store, *tracking.SQLite) {
+func openStore(t *testing.T) (*store.Store, *tracking.SQLite) { return openStoreB(t) }
+
+func openStoreB(t testing.TB) (*store.Store, *tracking.SQLite) {
 	t.Helper()
 	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"), store.Options{})
 	if err != nil {
