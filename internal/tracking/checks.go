@@ -57,6 +57,14 @@ func LoadEvidence(ctx context.Context, st *store.Store) (Evidence, error) {
 // dir-sync ReqTx/SrvTx says what it carried.
 func (ev Evidence) Findings(tr Trace) []Finding {
 	out := []Finding{}
+	seen := map[string]bool{}
+	add := func(f Finding) {
+		k := f.Kind + "\x00" + strings.ToLower(f.Server) + "\x00" + f.Link
+		if !seen[k] {
+			seen[k] = true
+			out = append(out, f)
+		}
+	}
 	for i, h := range tr.Hops {
 		delayed := h.Slow || h.Event == Deferred || h.LatencyMS >= SlowHop.Milliseconds()
 		if delayed {
@@ -68,7 +76,7 @@ func (ev Evidence) Findings(tr Trace) []Finding {
 				pairs = append(pairs, [2]string{tr.Hops[i-1].Server, h.Server})
 			}
 			if f, ok := ev.x400(pairs); ok {
-				out = append(out, Finding{Kind: "x400", Hop: i, Server: f.Server,
+				add(Finding{Kind: "x400", Hop: i, Server: f.Server,
 					Text: fmt.Sprintf("held %s on the X.400 connector %s between %s and %s, which the X.400 check flags: %s",
 						roundDur(msDur(h.LatencyMS)), f.Connector, f.Server, f.RemoteServer, f.Status),
 					Link: fmt.Sprintf("/x400?server_id=%d", f.ServerID)})
@@ -80,7 +88,7 @@ func (ev Evidence) Findings(tr Trace) []Finding {
 				name = h.Partner
 			}
 			if id, ok := ev.ServerIDs[strings.ToLower(name)]; ok && ev.Conflicts.IsImpacted(id) {
-				out = append(out, Finding{Kind: "duplicate_serial", Hop: i, Server: name,
+				add(Finding{Kind: "duplicate_serial", Hop: i, Server: name,
 					Text: fmt.Sprintf("the recipients on %s are hidden from the All listing of the other servers: %s shares serial %s with a server at another site (Q99393)",
 						name, name, ev.Conflicts.Impacted[id]),
 					Link: "/duplicates"})
