@@ -92,13 +92,11 @@ func (s *Server) postTracking(w http.ResponseWriter, r *http.Request) {
 // time, as decodeIngestBatch reads events.
 func decodeTrackingBatch(body io.Reader, now time.Time, maxRecords int) ([]tracking.Record, error) {
 	dec := jsontext.NewDecoder(body)
+	// A body that is not JSON is the body's fault, wherever it breaks
+	// (the message says where).
 	bodyErr := func(err error) error {
 		e, _ := mailnet.AsError(jsonError(err))
-		field := e.Field
-		if field == "" {
-			field = "body"
-		}
-		return mailnet.Errorf(e.Kind, field, "%s", e.Message)
+		return mailnet.Errorf(e.Kind, "body", "%s", e.Message)
 	}
 	tok, err := dec.ReadToken()
 	if err != nil {
@@ -135,11 +133,12 @@ func decodeTrackingBatch(body io.Reader, now time.Time, maxRecords int) ([]track
 				return nil, bodyErr(err)
 			}
 			e, _ := mailnet.AsError(jsonError(err))
-			field := e.Field
-			if field == "" {
-				field = fmt.Sprintf("[%d]", i)
-			} else if !strings.HasPrefix(field, "[") {
-				field = fmt.Sprintf("[%d].%s", i, field)
+			field := fmt.Sprintf("[%d]", i)
+			// The decoder's pointer starts at the array: "[i]", then the
+			// member ("[i].size"); a member whose name is empty or a number
+			// reads as "[i]." or "[i][0]" and names the record only.
+			if _, rest, ok := strings.Cut(e.Field, "]"); ok && len(rest) > 1 && rest[0] == '.' {
+				field += rest
 			}
 			return nil, mailnet.Invalid(field, "record %d: %s", i, e.Message)
 		}
