@@ -7,7 +7,6 @@ import (
 	"slices"
 	"testing"
 	"time"
-
 )
 
 // TestTrackingSpeedTable measures the tracking queries over HTTP on a
@@ -84,4 +83,3 @@ func must(t *testing.T, err error) {
 		t.Fatal(err)
 	}
 }
-
