@@ -417,7 +417,7 @@ func (s *Server) loadTrace(r *http.Request, id string) (trackingTrace, tracking.
 	if err != nil {
 		return trackingTrace{}, tr, err
 	}
-	ev, err := tracking.LoadEvidence(r.Context(), s.store)
+	ev, err := s.tracking.Evidence(r.Context())
 	if err != nil {
 		return trackingTrace{}, tr, err
 	}

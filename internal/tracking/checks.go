@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"mailnet/internal/dirsync"
@@ -117,3 +118,30 @@ func (ev Evidence) x400(pairs [][2]string) (reports.X400Finding, bool) {
 }
 
 func msDur(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
+
+// EvidenceTTL is how long the checks' evidence is reused across traces:
+// the X.400 check and the duplicate-serial rule read the whole inventory,
+// which a trace must not pay for each time.
+const EvidenceTTL = 5 * time.Second
+
+type evidenceCache struct {
+	mu sync.Mutex
+	ev Evidence
+	at time.Time
+}
+
+// Evidence is LoadEvidence over the store, reused for EvidenceTTL.
+func (s *SQLite) Evidence(ctx context.Context) (Evidence, error) {
+	c := &s.evidence
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.at.IsZero() && time.Since(c.at) < EvidenceTTL {
+		return c.ev, nil
+	}
+	ev, err := LoadEvidence(ctx, s.st)
+	if err != nil {
+		return Evidence{}, err
+	}
+	c.ev, c.at = ev, time.Now()
+	return ev, nil
+}

@@ -87,6 +87,8 @@ type SQLite struct {
 	inv   *netView
 	invAt time.Time
 
+	evidence evidenceCache // the checks' evidence for traces (checks.go)
+
 	stored, txs, refused atomic.Int64
 }
 
