@@ -475,3 +475,33 @@ func (s *Server) postSubjectGrant(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"kind": in.Kind, "id": in.ID, "grant": *in.Grant})
 }
+
+// getSubjectGrants lists who holds the subject grant.
+func (s *Server) getSubjectGrants(w http.ResponseWriter, r *http.Request) {
+	gs, err := tracking.Subjects{St: s.store}.List(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"grants": gs})
+}
+
+// getExchangeLogEvents says how POST /api/v1/tracking/exchange-log reads
+// each Q173364 event number: the tracking event it becomes, or skipped.
+func (s *Server) getExchangeLogEvents(w http.ResponseWriter, r *http.Request) {
+	type row struct {
+		Number int     `json:"number"`
+		Event  *string `json:"event"` // null: skipped (not a hop of the message)
+	}
+	out := make([]row, 0, len(tracking.ExchangeEventNumbers))
+	for _, n := range tracking.ExchangeEventNumbers {
+		ev, hop, _ := tracking.ExchangeEvent(n)
+		rw := row{Number: n}
+		if hop {
+			e := string(ev)
+			rw.Event = &e
+		}
+		out = append(out, rw)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": out})
+}

@@ -179,3 +179,47 @@ func TestTrackingExchangeLogAndExport(t *testing.T) {
 		t.Errorf("export rows %q (%v)", rows, err)
 	}
 }
+
+func TestTrackingSubjectGrant(t *testing.T) {
+	e := newEnv(t)
+	e.json("POST", "/api/v1/tracking", e.Agent, trackingBatch(), 202, nil)
+	var toks struct {
+		Tokens []struct {
+			ID   int64  `json:"id"`
+			Name string `json:"name"`
+		} `json:"tokens"`
+	}
+	e.json("GET", "/api/v1/tokens", e.Admin, nil, 200, &toks)
+	var viewerID int64
+	for _, tk := range toks.Tokens {
+		if tk.Name == "viewer-token" {
+			viewerID = tk.ID
+		}
+	}
+	if viewerID == 0 {
+		t.Fatalf("no viewer token in %+v", toks)
+	}
+	if code, _ := e.do("POST", "/api/v1/tracking/subject-grants", e.Viewer, map[string]any{"kind": "token", "id": viewerID, "grant": true}); code != 403 {
+		t.Errorf("a viewer granting itself: %d, want 403", code)
+	}
+	e.json("POST", "/api/v1/tracking/subject-grants", e.Admin, map[string]any{"kind": "token", "id": viewerID, "grant": true}, 200, nil)
+	var page struct {
+		Messages []struct {
+			Subject *string `json:"subject"`
+		} `json:"messages"`
+	}
+	e.json("GET", "/api/v1/tracking?subject=Budg", e.Viewer, nil, 200, &page)
+	if len(page.Messages) != 1 || page.Messages[0].Subject == nil || *page.Messages[0].Subject != "Budget 1997" {
+		t.Fatalf("granted viewer's subject search: %+v", page.Messages)
+	}
+	if got := e.auditActions(store.AuditFilter{Action: "tracking.subjects.grant"}); len(got) != 1 {
+		t.Errorf("grant audited %v, want one row", got)
+	}
+	if got := e.auditActions(store.AuditFilter{Action: "tracking.subjects.view"}); len(got) != 1 {
+		t.Errorf("subject view audited %v, want one row", got)
+	}
+	e.json("POST", "/api/v1/tracking/subject-grants", e.Admin, map[string]any{"kind": "token", "id": viewerID, "grant": false}, 200, nil)
+	if code, _ := e.do("GET", "/api/v1/tracking?subject=Budg", e.Viewer, nil); code != 403 {
+		t.Errorf("after the revoke: %d, want 403", code)
+	}
+}

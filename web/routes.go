@@ -153,9 +153,11 @@ func (s *Server) routes() http.Handler {
 		// written), viewers search and trace; subjects need a grant.
 		t.post(agent, "/tracking", s.postTracking)
 		t.post(agent, "/tracking/exchange-log", s.postExchangeLog)
+		t.get(viewer, "/tracking/exchange-log", s.getExchangeLogEvents)
 		t.get(viewer, "/tracking", s.getTracking)
 		t.get(viewer, "/tracking/export", s.getTrackingExport)
 		t.get(viewer, "/tracking/{message_id}", s.getTrackingTrace)
+		t.get(admin, "/tracking/subject-grants", s.getSubjectGrants)
 		t.post(admin, "/tracking/subject-grants", s.postSubjectGrant)
 
 		// Tokens and the audit log.

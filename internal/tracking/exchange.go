@@ -219,3 +219,7 @@ func partnerName(p string) string {
 	}
 	return p
 }
+
+// ExchangeEventNumbers are the event numbers Q173364 lists, in order.
+var ExchangeEventNumbers = []int{0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 26, 28, 29, 31, 33, 34, 43, 50, 51, 52,
+	1000, 1001, 1002, 1003, 1004, 1005, 1006, 1007, 1010, 1011, 1012, 1013, 1014, 1015, 1016, 1017, 1018}

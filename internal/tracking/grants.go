@@ -79,3 +79,29 @@ func (g Subjects) Viewed(ctx context.Context, what string, n int) error {
 		return tx.Audit(ctx, "tracking.subjects.view", "tracking", 0, nil, nil, fmt.Sprintf("%s (%d messages)", what, n))
 	})
 }
+
+// Grant is one subject grant.
+type Grant struct {
+	Kind      string `json:"kind"`
+	ID        int64  `json:"id"`
+	GrantedBy string `json:"granted_by"`
+	GrantedAt string `json:"granted_at"`
+}
+
+// List returns every subject grant.
+func (g Subjects) List(ctx context.Context) ([]Grant, error) {
+	rows, err := g.St.DB().QueryContext(ctx, `SELECT kind, subject_id, granted_by, granted_at FROM tracking_subject_grants ORDER BY kind, subject_id`)
+	if err != nil {
+		return nil, fmt.Errorf("subject grants: %w", err)
+	}
+	defer rows.Close()
+	out := []Grant{}
+	for rows.Next() {
+		var gr Grant
+		if err := rows.Scan(&gr.Kind, &gr.ID, &gr.GrantedBy, &gr.GrantedAt); err != nil {
+			return nil, err
+		}
+		out = append(out, gr)
+	}
+	return out, rows.Err()
+}
