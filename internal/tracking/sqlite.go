@@ -485,11 +485,23 @@ func (w *txWriter) resolve(r *Record) (int64, error) {
 // merge folds message from into into: one message seen under two ids
 // before a record linked them.
 func (w *txWriter) merge(into, from int64) error {
-	for id, m := range w.s.ids {
-		if m == from {
+	// Repoint the cached ids of from (read by its index, not by walking
+	// the cache).
+	rows, err := w.tx.QueryContext(w.ctx, `SELECT ident FROM tracking_ids WHERE msg = ?`, from)
+	if err != nil {
+		return fmt.Errorf("merge messages: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return err
+		}
+		if _, ok := w.s.ids[id]; ok {
 			w.s.ids[id] = into
 		}
 	}
+	rows.Close()
 	for _, q := range []string{
 		`UPDATE tracking_records SET msg = ?1 WHERE msg = ?2`,
 		`UPDATE tracking_ids SET msg = ?1 WHERE msg = ?2`,

@@ -243,3 +243,35 @@ func TestPruneByAgeAndSize(t *testing.T) {
 		t.Errorf("the newest message went: %v", err)
 	}
 }
+
+func TestMergeKeepsLaterRecordsTogether(t *testing.T) {
+	_, tr := openStore(t)
+	ctx := context.Background()
+	for _, b := range [][]tracking.Record{
+		{rec(0, "EXA", tracking.Submitted, "M1", "", "")},
+		{rec(3, "EXB", tracking.TransferredIn, "X1", "EXA", "")},
+		{rec(1, "EXA", tracking.TransferredOut, "M1", "EXB", "X1")}, // links M1 and X1: a merge
+		{rec(4, "EXB", tracking.Delivered, "X1", "", "")},           // X1 is cached: it must name the merged message
+	} {
+		if _, err := tr.Submit(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := tr.Search(ctx, tracking.Query{Sender: "alice@hq"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Messages) != 1 {
+		t.Fatalf("%d messages, want 1", len(p.Messages))
+	}
+	got, err := tr.Trace(ctx, "M1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Hops) != 4 || got.State != tracking.StateDelivered || !got.Complete {
+		t.Errorf("%d hops, %s, complete %v; want 4, delivered, complete", len(got.Hops), got.State, got.Complete)
+	}
+	if p.Messages[0].State != tracking.StateDelivered {
+		t.Errorf("stored state %s, want delivered", p.Messages[0].State)
+	}
+}
