@@ -67,6 +67,8 @@ func (s *Server) routes() http.Handler {
 		t.get(viewer, "/dirsync/runbook", s.pageRunbook)
 		t.get(viewer, "/dirsync/runs/{id}", s.pageRun)
 		t.get(viewer, "/dirsync/runs/{id}/ticks", s.pageRunTicks)
+		t.get(viewer, "/tracking", s.pageTracking)
+		t.get(viewer, "/tracking/trace", s.pageTrackingTrace)
 	})
 
 	// Pages: the dir-sync forms post as admins.
@@ -177,6 +179,17 @@ func (s *Server) routes() http.Handler {
 		// Events: agents post, viewers read.
 		t.post(agent, "/events", s.postEvents)
 		t.get(viewer, "/events", s.getEvents)
+
+		// Message tracking: agents post records (or an Exchange log as
+		// written), viewers search and trace; subjects need a grant.
+		t.post(agent, "/tracking", s.postTracking)
+		t.post(agent, "/tracking/exchange-log", s.postExchangeLog)
+		t.get(viewer, "/tracking/exchange-log", s.getExchangeLogEvents)
+		t.get(viewer, "/tracking", s.getTracking)
+		t.get(viewer, "/tracking/export", s.getTrackingExport)
+		t.get(viewer, "/tracking/{message_id}", s.getTrackingTrace)
+		t.get(admin, "/tracking/subject-grants", s.getSubjectGrants)
+		t.post(admin, "/tracking/subject-grants", s.postSubjectGrant)
 
 		// Tokens and the audit log.
 		t.get(admin, "/tokens", s.apiTokensList)

@@ -22,17 +22,22 @@ import (
 	"mailnet/internal/mailnet"
 	"mailnet/internal/reports"
 	"mailnet/internal/store"
+	"mailnet/internal/tracking"
 )
 
 // Config is everything the web layer needs, wired by cmd/admin-web. Every
 // dependency is required: New refuses a Config that lacks one rather than
 // building a stand-in of its own.
 type Config struct {
-	Store    *store.Store
-	Actions  *actions.Actions
-	Live     live.Publisher // where writes publish their frames (usually Hub teed with Ingest.Observe)
-	Hub      *live.Hub      // fans live frames out to websocket clients
-	Ingest   *ingest.Writer // the event writer behind POST /api/v1/events
+	Store   *store.Store
+	Actions *actions.Actions
+	Live    live.Publisher // where writes publish their frames (usually Hub teed with Ingest.Observe)
+	Hub     *live.Hub      // fans live frames out to websocket clients
+	Ingest  *ingest.Writer // the event writer behind POST /api/v1/events
+	// Tracking is the message tracking store (internal/tracking); nil
+	// builds the default, SQLite in Store's database (never closed: serve
+	// passes its own and closes it).
+	Tracking *tracking.SQLite
 	Log      *slog.Logger
 	Registry *prometheus.Registry // metrics, served at /metrics
 	Now      func() time.Time
@@ -94,6 +99,8 @@ type Server struct {
 
 	ws wsPump // the websocket writer shards (web/ws.go)
 
+	tracking *tracking.SQLite // message tracking (web/api_tracking.go)
+
 	serverReports *reports.ServerReportCache // encoded Global Server Reports by store version
 	noc           *reports.NOCCache          // the NOC's costly tiles, shared by every screen
 	duplicates    *reports.Memo[[]byte]      // the encoded duplicate-serial detector by store version
@@ -146,6 +153,9 @@ func New(cfg Config) (*Server, error) {
 		hosts:    hosts,
 	}
 	s.auth = newAuthState(cfg, cfg.Log)
+	if s.tracking = cfg.Tracking; s.tracking == nil {
+		s.tracking = tracking.NewSQLite(cfg.Store, tracking.Options{})
+	}
 	if err := s.trustOrigins(publicOrigins); err != nil {
 		return nil, err
 	}

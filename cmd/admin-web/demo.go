@@ -14,6 +14,7 @@ import (
 	"mailnet/internal/actions"
 	"mailnet/internal/demo"
 	"mailnet/internal/store"
+	"mailnet/internal/tracking"
 )
 
 // demoConfig is what demo is told.
@@ -21,6 +22,9 @@ type demoConfig struct {
 	db    string
 	opt   demo.Options
 	quiet bool
+	// trackingRecords is how many message tracking records to generate
+	// over the network (--tracking-records; 0: none).
+	trackingRecords int64
 }
 
 func parseDemo(args []string, getenv env, stderr io.Writer) (demoConfig, error) {
@@ -32,13 +36,14 @@ func parseDemo(args []string, getenv env, stderr io.Writer) (demoConfig, error) 
 	seed := fs.integer("seed", "", 1, math.MinInt64, math.MaxInt64, "random seed: the same seed gives the same network")
 	batch := fs.integer("batch", "", 20000, 1, math.MaxInt32, "rows per transaction")
 	quiet := fs.boolean("quiet", "", "no progress bar")
+	trackingRecords := fs.integer("tracking-records", "", 0, 0, 100_000_000, "message tracking records to generate over the network's servers")
 	if err := fs.Parse(args); err != nil {
 		return demoConfig{}, err
 	}
 	if fs.NArg() > 0 {
 		return demoConfig{}, fmt.Errorf("demo: unexpected argument %q", fs.Arg(0))
 	}
-	return demoConfig{db: *db, quiet: *quiet, opt: demo.Options{
+	return demoConfig{db: *db, quiet: *quiet, trackingRecords: *trackingRecords, opt: demo.Options{
 		Servers: int(*servers), Users: int(*users), Messages: int(*messages), Seed: *seed, Batch: int(*batch),
 	}}, nil
 }
@@ -110,6 +115,24 @@ func cmdDemo(ctx context.Context, args []string, getenv env, stdout, stderr io.W
 		db, elapsed.Round(time.Millisecond), len(plan.Sites), plan.Servers, plan.DuplicatePairs(),
 		plan.Users, plan.Messages, plan.Routes, plan.Connectors, plan.Requestors)
 	fmt.Fprintf(stdout, "%d rows at %.0f rows/s.\n", total, float64(total)/elapsed.Seconds())
+	if cfg.trackingRecords > 0 {
+		return demoTracking(ctx, st, cfg, stdout)
+	}
+	return nil
+}
+
+// demoTracking generates the tracking records of demo --tracking-records
+// through the tracking store's group-committing writer.
+func demoTracking(ctx context.Context, st *store.Store, cfg demoConfig, stdout io.Writer) error {
+	tk := tracking.NewSQLite(st, tracking.Options{})
+	defer tk.Close()
+	start := time.Now()
+	n, err := demo.GenerateTracking(ctx, st, tk, cfg.trackingRecords, uint64(cfg.opt.Seed), time.Now().UTC(), nil)
+	if err != nil {
+		return fmt.Errorf("demo tracking: %w", err)
+	}
+	el := time.Since(start)
+	fmt.Fprintf(stdout, "%d tracking records in %s: %.0f records/s.\n", n, el.Round(time.Millisecond), float64(n)/el.Seconds())
 	return nil
 }
 

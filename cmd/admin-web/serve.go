@@ -151,12 +151,16 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		defer startAgents(ctx, st, lv, log, cfg.demoRate)()
 	}
 
+	tk, stopTracking := startTracking(ctx, st, log, cfg.demo) // after the demo's seed: its traffic reads the inventory
+	defer stopTracking()
+
 	srv, err := web.New(web.Config{
 		Store:          st,
 		Actions:        acts,
 		Live:           lv.pub,
 		Hub:            lv.hub,
 		Ingest:         lv.ingest,
+		Tracking:       tk,
 		Log:            log,
 		Registry:       prometheus.NewRegistry(),
 		Now:            func() time.Time { return time.Now().UTC() },
