@@ -340,17 +340,25 @@ func (s *Server) getEvents(w http.ResponseWriter, r *http.Request) {
 // bound to servers for any other server: an agent speaks only for its
 // servers and the requestors whose postoffice or DX server they are.
 func (s *Server) checkAgentScope(ctx context.Context, p *mailnet.Principal, items []ingest.Item) error {
-	if p.TokenID == 0 || p.Role != mailnet.RoleAgent {
+	return s.checkAgentServers(ctx, p, "events", len(items), func(i int) string { return items[i].Event.Server })
+}
+
+// checkAgentServers refuses, naming [i].server, the first of n records
+// whose server (server(i)) is outside the servers an agent token is
+// bound to; a network-wide token, or a principal that is no agent token,
+// may post for any server. Events and tracking records share it.
+func (s *Server) checkAgentServers(ctx context.Context, p *mailnet.Principal, what string, n int, server func(int) string) error {
+	if p == nil || p.TokenID == 0 || p.Role != mailnet.RoleAgent {
 		return nil
 	}
 	names, bound, err := s.store.AgentScope(ctx, p.TokenID)
 	if err != nil || !bound {
 		return err
 	}
-	for i := range items {
-		if !names[store.FoldName(items[i].Event.Server)] {
+	for i := range n {
+		if !names[store.FoldName(server(i))] {
 			return mailnet.Errorf(mailnet.KindForbidden, fmt.Sprintf("[%d].server", i),
-				"event %d: token %s may post events only for its servers, not for %q", i, p.Name, items[i].Event.Server)
+				"record %d: token %s may post %s only for its servers, not for %q", i, p.Name, what, server(i))
 		}
 	}
 	return nil

@@ -50,11 +50,15 @@ func (s *Server) reserveTracking(w http.ResponseWriter, r *http.Request) (*track
 	return res, true
 }
 
-// submitTracking hands validated records to the group-committing writer.
-// TODO(binding): when agent tokens are bound to servers, check every
-// record's server against the token here, before Submit, as
-// postEvents does for events.
+// submitTracking hands validated records to the group-committing writer,
+// after checking that an agent token bound to servers speaks only for
+// them, as postEvents does for events.
 func (s *Server) submitTracking(w http.ResponseWriter, r *http.Request, recs []tracking.Record) (int, bool) {
+	p := mailnet.PrincipalFrom(r.Context())
+	if err := s.checkAgentServers(r.Context(), p, "tracking", len(recs), func(i int) string { return recs[i].Server }); err != nil {
+		s.error(w, r, err)
+		return 0, false
+	}
 	n, err := s.tracking.Submit(r.Context(), recs)
 	if err != nil {
 		if mailnet.ErrorKind(err) == mailnet.KindTooMany {

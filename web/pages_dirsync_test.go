@@ -181,6 +181,18 @@ func TestAgentBoundToServers(t *testing.T) {
 	if status != http.StatusForbidden || !strings.Contains(string(body), `[1].server`) {
 		t.Fatalf("other server: %d %s, want 403 naming [1].server", status, body)
 	}
+	// Tracking records are held to the same servers as events.
+	rec := func(server string) map[string]any {
+		return map[string]any{"time": "2026-12-01T10:00:00Z", "server": server, "event": "submitted", "message_id": "m-" + server,
+			"sender": "ann@example", "recipients": []string{"bob@example"}}
+	}
+	status, body = e.do("POST", "/api/v1/tracking", created.Secret, []map[string]any{rec("EXCH1"), rec("MAC1")})
+	if status != http.StatusForbidden || !strings.Contains(string(body), `[1].server`) {
+		t.Errorf("tracking for another server: %d %s, want 403 naming [1].server", status, body)
+	}
+	if status, body = e.do("POST", "/api/v1/tracking", created.Secret, []map[string]any{rec("EXCH1")}); status != http.StatusAccepted {
+		t.Errorf("tracking for its own server: %d %s, want 202", status, body)
+	}
 	var list struct {
 		Tokens []struct {
 			Name  string `json:"name"`
