@@ -25,7 +25,7 @@ func signIn(t *testing.T, ctx context.Context, c *console, path string) {
 }
 
 // TestBrowserSignInReportSignOut: a browser that is not signed in is sent
-// to the login page; after signing in it sees the Global Server Report
+// to the login page; after signing in at /servers it sees the Global Server Report
 // with the demo network's duplicate pair marked and linked to its group;
 // signing out sends it back to the login page, and the report is closed to
 // it again.
@@ -33,13 +33,14 @@ func TestBrowserSignInReportSignOut(t *testing.T) {
 	c := startConsole(t)
 	ctx := browser(t)
 
-	signIn(t, ctx, c, "/")
+	// "/" is the overview; the Global Server Report is /servers.
+	signIn(t, ctx, c, "/servers")
 	loc, err := chromedp.Run(ctx, chromedp.Location())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.HasSuffix(loc, "/") {
-		t.Errorf("after sign-in landed on %s, want the report at /", loc)
+	if !strings.HasSuffix(loc, "/servers") {
+		t.Errorf("after sign-in landed on %s, want the report at /servers", loc)
 	}
 
 	screenshot(t, ctx, "servers")
