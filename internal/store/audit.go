@@ -102,18 +102,11 @@ func rawJSON(s sql.NullString) any {
 	return json.RawMessage(s.String)
 }
 
-// AuditObject names one object an audit row is about.
-type AuditObject struct {
-	Type string
-	ID   int64
-}
+// AuditObject is mailnet.AuditObject, kept here for the queries that fill it.
+type AuditObject = mailnet.AuditObject
 
-// AuditName is an audited object's current name and the server it lives
-// on (a user's home, a connector's local server; 0 when none).
-type AuditName struct {
-	Name     string
-	ServerID int64
-}
+// AuditName is mailnet.AuditName, kept here for the queries that fill it.
+type AuditName = mailnet.AuditName
 
 // auditNameQueries read the display name (and server) of each kind of
 // audited object.
@@ -152,7 +145,7 @@ func (s *Store) AuditNames(ctx context.Context, entries []mailnet.AuditEntry) (m
 				rows.Close()
 				return nil, fmt.Errorf("audit names of %s: %w", typ, err)
 			}
-			out[AuditObject{typ, id}] = n
+			out[AuditObject{Type: typ, ID: id}] = n
 		}
 		err = rows.Err()
 		rows.Close()

@@ -12,16 +12,8 @@ import (
 	"mailnet/internal/mailnet"
 )
 
-// Dependents is what keeps a server from being decommissioned.
-type Dependents struct {
-	Users      int64 `json:"users"`      // users homed on it
-	Moves      int64 `json:"moves"`      // active or queued move items from or to it
-	Requestors int64 `json:"requestors"` // dir-sync requestors using it as DX or as their server
-	Messages   int64 `json:"messages"`   // messages still stored on it (none once users and moves are gone)
-}
-
-// Any reports whether anything still depends on the server.
-func (d Dependents) Any() bool { return d.Users+d.Moves+d.Requestors+d.Messages > 0 }
+// Dependents is mailnet.Dependents, kept here for the queries that fill it.
+type Dependents = mailnet.Dependents
 
 // DecommissionDependents counts, inside the transaction, what depends on server id.
 func (tx *Tx) DecommissionDependents(ctx context.Context, id int64) (Dependents, error) {
@@ -45,16 +37,8 @@ func decommissionDependents(ctx context.Context, q querier, id int64) (Dependent
 	return d, nil
 }
 
-// ServerState is the part of a server that a decommission changes, as the
-// audit log records it.
-type ServerState struct {
-	ID         int64  `json:"id"`
-	Name       string `json:"name"`
-	Serial     string `json:"serial"`
-	Status     string `json:"status"`
-	Routes     int64  `json:"routes"`
-	Connectors int64  `json:"connectors"`
-}
+// ServerState is mailnet.ServerState, kept here for the queries that fill it.
+type ServerState = mailnet.ServerState
 
 // ServerStateForUpdate reads server id's state inside the transaction.
 func (tx *Tx) ServerStateForUpdate(ctx context.Context, id int64) (ServerState, error) {

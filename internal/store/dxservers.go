@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"mailnet/internal/mailnet"
 )
@@ -117,19 +116,8 @@ func (tx *Tx) SetDXPauseKicks(ctx context.Context, serverID int64, set bool) err
 	return nil
 }
 
-// DirSyncRun is one run of the manual dir-sync procedure.
-type DirSyncRun struct {
-	ID           int64      `json:"id"`
-	StartedBy    string     `json:"started_by"`
-	StartedAt    time.Time  `json:"started_at"`
-	RequestorIDs []int64    `json:"requestor_ids"`
-	Scope        string     `json:"scope,omitempty"`
-	Drive        string     `json:"drive"`
-	Outcome      string     `json:"outcome"`
-	Note         string     `json:"note,omitempty"`
-	FinishedAt   *time.Time `json:"finished_at"`
-	FinishedBy   string     `json:"finished_by,omitempty"`
-}
+// DirSyncRun is mailnet.DirSyncRun, kept here for the queries that fill it.
+type DirSyncRun = mailnet.DirSyncRun
 
 // InsertDirSyncRun stores run (started now by the actor) and sets its ID.
 func (tx *Tx) InsertDirSyncRun(ctx context.Context, run *DirSyncRun) error {

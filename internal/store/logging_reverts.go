@@ -3,18 +3,12 @@ package store
 import (
 	"context"
 	"fmt"
+	"mailnet/internal/mailnet"
 	"time"
 )
 
-// LoggingRevert is a diagnostics logging level that the console sets back
-// by itself: at At, Category of connector ConnectorID returns to To (""
-// when the category had no level before).
-type LoggingRevert struct {
-	ConnectorID int64     `json:"connector_id"`
-	Category    string    `json:"category"`
-	To          string    `json:"revert_to"`
-	At          time.Time `json:"revert_at"`
-}
+// LoggingRevert is mailnet.LoggingRevert, kept here for the queries that fill it.
+type LoggingRevert = mailnet.LoggingRevert
 
 // SetLoggingRevert schedules (or reschedules) the revert of one category.
 func (tx *Tx) SetLoggingRevert(ctx context.Context, r LoggingRevert) error {

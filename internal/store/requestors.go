@@ -179,29 +179,8 @@ func (tx *Tx) SaveDirSyncExtra(ctx context.Context, id int64, e DirSyncExtra) er
 	return nil
 }
 
-// DirSyncFinding is one stored finding with its lifecycle.
-type DirSyncFinding struct {
-	ID              int64      `json:"id"`
-	RequestorID     int64      `json:"requestor_id,omitempty"`
-	Requestor       string     `json:"requestor,omitempty"` // NET/PO of the requestor, if any
-	SubjectName     string     `json:"subject_name,omitempty"`
-	Rule            string     `json:"rule"`
-	Kind            string     `json:"kind"`
-	Severity        string     `json:"severity"`
-	Text            string     `json:"text"`
-	Cause           string     `json:"cause,omitempty"`
-	Fix             string     `json:"fix,omitempty"`
-	Source          string     `json:"source,omitempty"`
-	EventID         int64      `json:"event_id,omitempty"`
-	OpenedAt        time.Time  `json:"opened_at"`
-	SeenAt          time.Time  `json:"seen_at"`
-	SeenCount       int64      `json:"seen_count"`
-	ResolvedAt      *time.Time `json:"resolved_at"`
-	Resolution      string     `json:"resolution,omitempty"` // cleared or acknowledged
-	ResolvedEventID int64      `json:"resolved_event_id,omitempty"`
-	AckBy           string     `json:"ack_by,omitempty"`
-	AckNote         string     `json:"ack_note,omitempty"`
-}
+// DirSyncFinding is mailnet.DirSyncFinding, kept here for the queries that fill it.
+type DirSyncFinding = mailnet.DirSyncFinding
 
 // OpenDirSyncFinding records f (its ID, OpenedAt and lifecycle fields are
 // ignored): an open finding of the same requestor and kind is seen again
@@ -364,21 +343,8 @@ func (tx *Tx) AckDirSyncFinding(ctx context.Context, id int64, who, note string)
 	return nil
 }
 
-// DirSyncCycle is one ReqTx or SrvTx of a requestor's history.
-type DirSyncCycle struct {
-	ID          int64     `json:"id"`
-	RequestorID int64     `json:"requestor_id"`
-	EventID     int64     `json:"event_id,omitempty"`
-	At          time.Time `json:"at"`
-	Kind        string    `json:"kind"`
-	R           int64     `json:"r"`
-	Was         int64     `json:"was"` // r# of a ReqTx, s# of a SrvTx
-	S           int64     `json:"s"`
-	I           int64     `json:"i"`
-	Sent        int64     `json:"sent"`
-	FullExport  bool      `json:"full_export,omitempty"`
-	Late        bool      `json:"late,omitempty"`
-}
+// DirSyncCycle is mailnet.DirSyncCycle, kept here for the queries that fill it.
+type DirSyncCycle = mailnet.DirSyncCycle
 
 // HistoryLimit bounds the cycles, evidence and changes kept per requestor.
 const HistoryLimit = 200
@@ -477,18 +443,8 @@ func (s *Store) DirSyncEvidenceSince(ctx context.Context, requestorIDs []int64, 
 	return out, rows.Err()
 }
 
-// RequestorChange is one change ingest made to a requestor.
-type RequestorChange struct {
-	ID          int64     `json:"id"`
-	RequestorID int64     `json:"requestor_id"`
-	Requestor   string    `json:"requestor"`
-	EventID     int64     `json:"event_id,omitempty"`
-	At          time.Time `json:"at"`
-	Field       string    `json:"field"`
-	Before      string    `json:"before"`
-	After       string    `json:"after"`
-	Detail      string    `json:"detail,omitempty"`
-}
+// RequestorChange is mailnet.RequestorChange, kept here for the queries that fill it.
+type RequestorChange = mailnet.RequestorChange
 
 // AddRequestorChange records a change ingest made to a requestor.
 func (tx *Tx) AddRequestorChange(ctx context.Context, c RequestorChange) error {

@@ -1,18 +1,17 @@
 package views
 
 import (
+	"mailnet/internal/mailnet"
 	"strconv"
-
-	"mailnet/internal/store"
 )
 
 // auditObject is how a page shows the object of an audit row: its name
-// (the alias of "user 1911") and where it links, from store.AuditNames.
-func auditObject(names map[store.AuditObject]store.AuditName, typ string, id int64) (label, href string) {
+// (the alias of "user 1911") and where it links, from the store (AuditNames).
+func auditObject(names map[mailnet.AuditObject]mailnet.AuditName, typ string, id int64) (label, href string) {
 	if id == 0 {
 		return typ, ""
 	}
-	n, ok := names[store.AuditObject{Type: typ, ID: id}]
+	n, ok := names[mailnet.AuditObject{Type: typ, ID: id}]
 	label = typ + " " + strconv.FormatInt(id, 10)
 	if ok && n.Name != "" {
 		label = typ + " " + n.Name

@@ -7,7 +7,6 @@ import (
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/reports"
-	"mailnet/internal/store"
 )
 
 // X400FixView is the preview of a fix at both ends of an X.400
@@ -65,7 +64,7 @@ func statusWord(s string) string { return x400Label(s) }
 type ConnectorView struct {
 	Connector  mailnet.Connector
 	Names      map[int64]string
-	Reverts    []store.LoggingRevert
+	Reverts    []mailnet.LoggingRevert
 	Now        time.Time
 	Admin      bool
 	Done       string
@@ -82,7 +81,7 @@ func (v *ConnectorView) categories() []string {
 	return out
 }
 
-func (v *ConnectorView) revertOf(cat string) *store.LoggingRevert {
+func (v *ConnectorView) revertOf(cat string) *mailnet.LoggingRevert {
 	for i := range v.Reverts {
 		if v.Reverts[i].Category == cat {
 			return &v.Reverts[i]
@@ -95,7 +94,7 @@ func (v *ConnectorView) path(tail string) string {
 	return "/connectors/" + strconv.FormatInt(v.Connector.ID, 10) + tail
 }
 
-func revertTo(r *store.LoggingRevert) string {
+func revertTo(r *mailnet.LoggingRevert) string {
 	if r.To == "" {
 		return "no level (removed)"
 	}

@@ -2,6 +2,7 @@ package views
 
 import (
 	"fmt"
+	"mailnet/internal/mailnet"
 	"strconv"
 	"strings"
 	"time"
@@ -9,7 +10,6 @@ import (
 	"mailnet/internal/actions"
 	"mailnet/internal/dirsync"
 	"mailnet/internal/reports"
-	"mailnet/internal/store"
 )
 
 // DXInfo is a DX server with its settings, as the dir-sync page shows it.
@@ -39,7 +39,7 @@ type DirSyncPage struct {
 	Rows     []reports.DirSyncRow
 	DXs      []DXInfo
 	Networks []string
-	Runs     []store.DirSyncRun
+	Runs     []mailnet.DirSyncRun
 	Plan     *actions.ExportPlan
 	Sel      ExportSel
 	Done     string
@@ -48,9 +48,9 @@ type DirSyncPage struct {
 // RequestorPage is one requestor's history.
 type RequestorPage struct {
 	Row      reports.DirSyncRow
-	Cycles   []store.DirSyncCycle
-	Changes  []store.RequestorChange
-	Findings []store.DirSyncFinding
+	Cycles   []mailnet.DirSyncCycle
+	Changes  []mailnet.RequestorChange
+	Findings []mailnet.DirSyncFinding
 	Query    string
 }
 
@@ -90,7 +90,7 @@ type RunTick struct {
 
 // RunPage is one recorded run with its ticks.
 type RunPage struct {
-	Run     store.DirSyncRun
+	Run     mailnet.DirSyncRun
 	Ticks   []RunTick
 	Drive   string
 	Running bool
@@ -114,7 +114,7 @@ func dirsyncStatusClass(r *reports.DirSyncRow) string {
 	return "badge ok"
 }
 
-func findingClass(f *store.DirSyncFinding) string {
+func findingClass(f *mailnet.DirSyncFinding) string {
 	if f.Severity == "error" {
 		return "badge bad"
 	}
@@ -177,7 +177,7 @@ type CycleBar struct {
 }
 
 // BuildCycleChart lays out the cycles (oldest first).
-func BuildCycleChart(cs []store.DirSyncCycle) CycleChart {
+func BuildCycleChart(cs []mailnet.DirSyncCycle) CycleChart {
 	c := CycleChart{Width: 640, Height: 160}
 	if len(cs) == 0 {
 		return c

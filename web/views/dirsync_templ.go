@@ -9,15 +9,15 @@ import "github.com/a-h/templ"
 import templruntime "github.com/a-h/templ/runtime"
 
 import (
+	"mailnet/internal/mailnet"
 	"strconv"
 
 	"mailnet/internal/reports"
-	"mailnet/internal/store"
 )
 
 func i64(n int64) string { return strconv.FormatInt(n, 10) }
 
-func findingItem(f *store.DirSyncFinding) templ.Component {
+func findingItem(f *mailnet.DirSyncFinding) templ.Component {
 	return templruntime.GeneratedTemplate(func(templ_7745c5c3_Input templruntime.GeneratedComponentInput) (templ_7745c5c3_Err error) {
 		templ_7745c5c3_W, ctx := templ_7745c5c3_Input.Writer, templ_7745c5c3_Input.Context
 		if templ_7745c5c3_CtxErr := ctx.Err(); templ_7745c5c3_CtxErr != nil {
