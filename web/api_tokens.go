@@ -21,13 +21,6 @@ type tokenRequest struct {
 	Servers []int64 `json:"servers"` // an agent's servers; none: network-wide
 }
 
-// createdToken is the answer to a token creation: the secret appears here
-// and nowhere else, ever.
-type createdToken struct {
-	Token  mailnet.Token `json:"token"`
-	Secret string        `json:"secret"`
-}
-
 // apiTokensList answers GET /api/v1/tokens: {"tokens": [...]}, no secrets.
 func (s *Server) apiTokensList(w http.ResponseWriter, r *http.Request) {
 	toks, err := s.store.Tokens(r.Context())

@@ -605,16 +605,6 @@ func learnedBuilds(startups map[int64]store.ReportEvent) map[int64]mta.Version {
 	return out
 }
 
-// effectiveVersion is the build the server's MTA reported at startup,
-// else its configured version; zero when neither can be read.
-func effectiveVersion(s mailnet.Server, builds map[int64]mta.Version) mta.Version {
-	if v, ok := builds[s.ID]; ok {
-		return v
-	}
-	v, _ := mta.ParseVersion(s.Version)
-	return v
-}
-
 func versionLabel(v mta.Version) string {
 	if v.IsZero() {
 		return ""

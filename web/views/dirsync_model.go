@@ -128,15 +128,6 @@ func onOff(b bool) string {
 	return "off"
 }
 
-func hasID(ids []int64, id int64) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
-
 func evidenceLabel(kind string) string {
 	switch kind {
 	case dirsync.EvMovedOut:

@@ -26,11 +26,6 @@ type RoutingPage struct {
 	Map         *NetMap
 }
 
-// routingHref links to the routing page with the filter, on page.
-func (p *RoutingPage) routingHref(page int) string {
-	return RoutingHref(p.Server, p.NoneOnly, p.SiteID, page) + "#table"
-}
-
 // exportHref is the routes API with the page's server filter (every
 // page of it: the answer pages by its own cursor).
 func (p *RoutingPage) exportHref() string {
