@@ -274,21 +274,23 @@ func TestIngestQueueFullIs429(t *testing.T) {
 		defer wg.Done()
 		status[i], _ = e.do("POST", "/api/v1/events", e.Agent, two)
 	}
-	waitQueued := func(want int64) {
-		for range 200 {
-			if e.Ingest.Stats().Queued == want {
+	// waitStats polls the writer's counters until ok holds: a condition,
+	// never a fixed wait.
+	waitStats := func(what string, ok func(ingest.Stats) bool) {
+		for range 1000 {
+			if ok(e.Ingest.Stats()) {
 				return
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		t.Fatalf("queued %d, want %d", e.Ingest.Stats().Queued, want)
+		t.Fatalf("%s: stats %+v", what, e.Ingest.Stats())
 	}
 	wg.Add(2)
 	go post(0) // taken by the writer, which then waits for the connection
-	time.Sleep(50 * time.Millisecond)
-	waitQueued(0)
+	// Taken: its bytes are held and nothing waits in the queue.
+	waitStats("the first batch taken by the writer", func(st ingest.Stats) bool { return st.BytesHeld > 0 && st.Queued == 0 })
 	go post(1) // waits in the queue
-	waitQueued(2)
+	waitStats("the second batch queued", func(st ingest.Stats) bool { return st.Queued == 2 })
 	req, _ := http.NewRequest("POST", e.HTTP.URL+"/api/v1/events", strings.NewReader(`[{"server":"EXCH1","source":"s","event_id":3,"severity":"info"}]`))
 	req.Header.Set("Authorization", "Bearer "+e.Agent)
 	res, err := e.HTTP.Client().Do(req)

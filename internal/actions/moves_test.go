@@ -510,10 +510,16 @@ func TestRunnerPicksUpQueuedJobs(t *testing.T) {
 func TestRunnerWakesWhenAJobIsPosted(t *testing.T) {
 	f := newFixture(t, crashtest.Spec{Servers: 2, Users: []int{1}, Messages: 10})
 	// A poll that never fires in the test: only StartMove's signal can wake it.
-	r := f.a.NewRunner(actions.RunnerOptions{Poll: time.Hour})
+	scheduled := make(chan struct{}, 1)
+	r := f.a.NewRunner(actions.RunnerOptions{Poll: time.Hour, OnSchedule: func() {
+		select {
+		case scheduled <- struct{}{}:
+		default:
+		}
+	}})
 	r.Start()
 	defer r.Stop()
-	time.Sleep(20 * time.Millisecond) // the first schedule, with nothing queued, has run
+	<-scheduled // the first schedule, with nothing queued, has run
 	j := f.start(actions.MoveRequest{UserIDs: f.nw.Users[0], ToServerID: f.nw.Servers[1]})
 	deadline := time.Now().Add(5 * time.Second)
 	for {

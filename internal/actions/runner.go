@@ -37,6 +37,9 @@ type RunnerOptions struct {
 	Lease time.Duration
 	// OnBatch, if set, is called after each committed copy batch (tests).
 	OnBatch func(jobID int64)
+	// OnSchedule, if set, is called after each look for queued jobs
+	// (tests wait on it instead of sleeping).
+	OnSchedule func()
 }
 
 // Runner runs move jobs. Jobs are rows: every state change commits before
@@ -104,6 +107,9 @@ func (r *Runner) Start() {
 		defer t.Stop()
 		for {
 			r.schedule()
+			if r.opt.OnSchedule != nil {
+				r.opt.OnSchedule()
+			}
 			select {
 			case <-r.stop:
 				return

@@ -60,6 +60,10 @@ type ServerReportCache struct {
 	// OnBuild, if set, is called at the start of every build (tests count
 	// builds with it). Set it before the first Get.
 	OnBuild func(format string, q ServerQuery, version uint64)
+	// onWait, if set, is called when a request that found no entry joins
+	// (or starts) the build for its key: tests wait on it instead of
+	// sleeping.
+	onWait func()
 }
 
 type cacheKey struct {
@@ -138,6 +142,9 @@ func (c *ServerReportCache) Get(ctx context.Context, format string, q ServerQuer
 		c.store(key, body)
 		return body, nil
 	})
+	if c.onWait != nil {
+		c.onWait() // the request is registered with the build by now
+	}
 	select {
 	case res := <-ch:
 		if res.Err != nil {

@@ -8,7 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 )
 
 // direct builds the report without the cache, as the API did before it.
@@ -108,6 +107,9 @@ func TestServerReportCacheConcurrentRequestsBuildOnce(t *testing.T) {
 		}
 	}
 	const n = 16
+	var waiting sync.WaitGroup // every request registered with the build
+	waiting.Add(n)
+	c.onWait = waiting.Done
 	results := make([][]byte, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -122,7 +124,7 @@ func TestServerReportCacheConcurrentRequestsBuildOnce(t *testing.T) {
 		})
 	}
 	<-started
-	time.Sleep(50 * time.Millisecond) // let the others reach the in-flight build
+	waiting.Wait() // all n have joined the build in flight
 	close(release)
 	wg.Wait()
 	if got := builds.Load(); got != 1 {
