@@ -37,12 +37,12 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 
 // formID reads a positive integer field; "" gives 0.
 func formID(v url.Values, field string) (int64, error) {
-	raw := strings.TrimSpace(v.Get(field))
+	raw := v.Get(field)
 	if raw == "" {
 		return 0, nil
 	}
-	id, err := strconv.ParseInt(raw, 10, 64)
-	if err != nil || id <= 0 {
+	id, ok := parseID(raw) // canonical, as the API reads ids: not "01" or "+1"
+	if !ok || id <= 0 {
 		return 0, mailnet.Invalid(field, "%s must be a server id", field)
 	}
 	return id, nil
@@ -52,8 +52,8 @@ func formID(v url.Values, field string) (int64, error) {
 func formIDs(v url.Values, field string) ([]int64, error) {
 	var out []int64
 	for _, raw := range v[field] {
-		id, err := strconv.ParseInt(strings.TrimSpace(raw), 10, 64)
-		if err != nil || id <= 0 {
+		id, ok := parseID(raw)
+		if !ok || id <= 0 {
 			return nil, mailnet.Invalid(field, "%s must be user ids", field)
 		}
 		if !slices.Contains(out, id) {
