@@ -3,21 +3,14 @@ package web_test
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"mailnet/internal/actions"
 	"mailnet/internal/ingest"
 	"mailnet/internal/live"
-	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
 	"mailnet/web"
 )
@@ -39,30 +32,9 @@ type liveOpts struct {
 // t.TempDir() when empty) with its own hub and writer.
 func newLiveEnv(t *testing.T, path string, o liveOpts) *liveEnv {
 	t.Helper()
-	if path == "" {
-		path = filepath.Join(t.TempDir(), "live.db")
-	}
-	st, err := store.Open(context.Background(), path, store.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	hub := live.NewHub()
-	w := ingest.New(st, hub, nil, o.ingest)
-	pub := live.Tee(hub, live.PublisherFunc(w.Observe))
-	log := slog.New(slog.DiscardHandler)
-	srv := newServer(t, web.Config{Store: st, Actions: actions.New(st, pub, log), Live: pub, Hub: hub, Ingest: w,
-		Log: log, Registry: prometheus.NewRegistry(), Now: func() time.Time { return time.Now().UTC() }, WS: o.ws})
-	hs := httptest.NewServer(srv)
-	e := &liveEnv{env: &env{t: t, Store: st, Server: srv, HTTP: hs}, Hub: hub, Ingest: w}
+	base, cfg := startEnv(t, envOptions{path: path, ingest: o.ingest, mutate: func(c *web.Config) { c.WS = o.ws }})
+	e := &liveEnv{env: base, Hub: cfg.Hub, Ingest: cfg.Ingest}
 	t.Cleanup(e.close)
-	ctx := mailnet.WithPrincipal(context.Background(), &mailnet.Principal{Name: "test", Role: mailnet.RoleAdmin})
-	for role, dst := range map[string]*string{"admin": &e.Admin, "viewer": &e.Viewer, "agent": &e.Agent} {
-		_, secret, err := actions.New(st, nil, nil).CreateToken(ctx, role+"-token", role)
-		if err != nil {
-			t.Fatalf("token: %v", err)
-		}
-		*dst = secret
-	}
 	return e
 }
 

@@ -5,9 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -38,29 +36,7 @@ func (c *clock) Add(d time.Duration) {
 func newAuthEnv(t testing.TB, mutate func(*web.Config)) (*env, *clock) {
 	t.Helper()
 	clk := &clock{t: time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)}
-	st, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "web.db"), store.Options{})
-	if err != nil {
-		t.Fatalf("open store: %v", err)
-	}
-	t.Cleanup(func() { st.Close() })
-	st.Now = clk.Now
-	cfg := testConfig(t, st)
-	cfg.Now = clk.Now
-	if mutate != nil {
-		mutate(&cfg)
-	}
-	srv := newServer(t, cfg)
-	hs := httptest.NewServer(srv)
-	t.Cleanup(hs.Close)
-	e := &env{t: t, Store: st, Server: srv, HTTP: hs}
-	ctx := mailnet.WithPrincipal(context.Background(), &mailnet.Principal{Name: "test", Role: mailnet.RoleAdmin})
-	for role, dst := range map[string]*string{"admin": &e.Admin, "viewer": &e.Viewer, "agent": &e.Agent} {
-		_, secret, err := actions.New(st, nil, nil).CreateToken(ctx, role+"-token", role)
-		if err != nil {
-			t.Fatalf("token: %v", err)
-		}
-		*dst = secret
-	}
+	e, _ := startEnv(t, envOptions{now: clk.Now, mutate: mutate})
 	return e, clk
 }
 

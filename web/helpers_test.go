@@ -42,12 +42,45 @@ func newEnv(t testing.TB) *env {
 // newEnvAt starts the real router on the SQLite file at path.
 func newEnvAt(t testing.TB, path string) *env {
 	t.Helper()
+	e, _ := startEnv(t, envOptions{path: path})
+	return e
+}
+
+// envOptions tunes startEnv; the zero value is the plain environment.
+type envOptions struct {
+	path   string           // the SQLite file; one in t.TempDir() when empty
+	now    func() time.Time // the store's and the server's clock; the real one when nil
+	ingest ingest.Options   // the ingest writer's bounds
+	mutate func(*web.Config)
+}
+
+// startEnv is the one test environment of the web package: the real
+// router behind httptest over a SQLite file, every dependency wired as
+// serve wires them (testConfig), and an admin, a viewer and an agent
+// token. newEnv, newAuthEnv and newLiveEnv are its presets. It returns
+// the configuration it built, whose hub and ingest writer tests may use.
+func startEnv(t testing.TB, o envOptions) (*env, web.Config) {
+	t.Helper()
+	path := o.path
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "web.db")
+	}
 	st, err := store.Open(context.Background(), path, store.Options{})
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
 	t.Cleanup(func() { st.Close() })
-	srv := newServer(t, testConfig(t, st))
+	if o.now != nil {
+		st.Now = o.now
+	}
+	cfg := testConfigWith(t, st, o.ingest)
+	if o.now != nil {
+		cfg.Now = o.now
+	}
+	if o.mutate != nil {
+		o.mutate(&cfg)
+	}
+	srv := newServer(t, cfg)
 	hs := httptest.NewServer(srv)
 	t.Cleanup(hs.Close)
 	e := &env{t: t, Store: st, Server: srv, HTTP: hs}
@@ -59,7 +92,7 @@ func newEnvAt(t testing.TB, path string) *env {
 		}
 		*dst = secret
 	}
-	return e
+	return e, cfg
 }
 
 // testConfig wires every dependency web.New requires over st, as serve
@@ -69,8 +102,14 @@ func newEnvAt(t testing.TB, path string) *env {
 // caller registered earlier).
 func testConfig(t testing.TB, st *store.Store) web.Config {
 	t.Helper()
+	return testConfigWith(t, st, ingest.Options{})
+}
+
+// testConfigWith is testConfig with the ingest writer's bounds.
+func testConfigWith(t testing.TB, st *store.Store, io ingest.Options) web.Config {
+	t.Helper()
 	hub := live.NewHub()
-	w := ingest.New(st, hub, nil, ingest.Options{})
+	w := ingest.New(st, hub, nil, io)
 	t.Cleanup(func() { hub.Close(); w.Close() })
 	pub := live.Tee(hub, live.PublisherFunc(w.Observe))
 	log := slog.New(slog.DiscardHandler)
