@@ -53,12 +53,8 @@ func LoadOverview(ctx context.Context, st *store.Store, gaps []RoutingGap, now t
 	if err != nil {
 		return o, err
 	}
-	servers := make([]mailnet.Server, 0, len(rows))
-	sites := map[int64]string{}
+	servers, sites := serversOfRows(rows)
 	for _, r := range rows {
-		servers = append(servers, mailnet.Server{ID: r.ID, Name: r.Name, SiteID: r.SiteID, Kind: r.Kind, Version: r.Version,
-			Serial: r.Serial, Status: r.Status, UserCount: r.UserCount, LastEventAt: r.LastEventAt})
-		sites[r.SiteID] = r.Site
 		o.Servers++
 		if r.Status == mailnet.StatusRunning {
 			o.Running++

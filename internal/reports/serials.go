@@ -62,6 +62,17 @@ func SerialChecks(ctx context.Context, st *store.Store) ([]Finding, error) {
 	if err != nil {
 		return nil, err
 	}
+	servers, sites := serversOfRows(rows)
+	conns, err := st.Connectors(ctx, 0)
+	if err != nil {
+		return nil, err
+	}
+	return BuildSerialFindings(servers, sites, conns, st.Now()), nil
+}
+
+// serversOfRows turns the server report's rows into the servers the
+// serial rules read, and the site names by id.
+func serversOfRows(rows []store.ServerReportRow) ([]mailnet.Server, map[int64]string) {
 	servers := make([]mailnet.Server, 0, len(rows))
 	sites := map[int64]string{}
 	for _, r := range rows {
@@ -69,11 +80,7 @@ func SerialChecks(ctx context.Context, st *store.Store) ([]Finding, error) {
 			Serial: r.Serial, Status: r.Status, UserCount: r.UserCount, LastEventAt: r.LastEventAt})
 		sites[r.SiteID] = r.Site
 	}
-	conns, err := st.Connectors(ctx, 0)
-	if err != nil {
-		return nil, err
-	}
-	return BuildSerialFindings(servers, sites, conns, st.Now()), nil
+	return servers, sites
 }
 
 // BuildSerialFindings applies R10-R14 to servers (decommissioned ones are
