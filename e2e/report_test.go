@@ -70,7 +70,11 @@ func TestBrowserSignInReportSignOut(t *testing.T) {
 	}
 
 	// Following the badge explains the group in Q99393's terms.
-	if err := chromedp.Do(ctx, chromedp.Click("tr.dup a.badge.dup"), chromedp.WaitVisible("main")); err != nil {
+	// Wait for the link's own response: the report also has a <main>.
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click("tr.dup a.badge.dup")); err != nil {
+		t.Fatal(err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible("main")); err != nil {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "duplicates")
