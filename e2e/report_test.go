@@ -74,11 +74,11 @@ func TestBrowserSignInReportSignOut(t *testing.T) {
 	if _, err := chromedp.RunResponse(ctx, chromedp.Click("tr.dup a.badge.dup")); err != nil {
 		t.Fatal(err)
 	}
-	if err := chromedp.Do(ctx, chromedp.WaitVisible("main")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
 		t.Fatal(err)
 	}
 	screenshot(t, ctx, "duplicates")
-	body, err := chromedp.Run(ctx, chromedp.Text("main"))
+	body, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
 	if err != nil {
 		t.Fatal(err)
 	}

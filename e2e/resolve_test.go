@@ -12,10 +12,12 @@ import (
 	"mailnet/internal/reports"
 )
 
-// text returns the visible text of sel.
+// text returns the visible text of the element that the CSS selector sel
+// matches. A plain string would be a DOM search, which also matches text:
+// "main" then finds the word in "remain" or "reqmain".
 func text(t *testing.T, ctx context.Context, sel string) string {
 	t.Helper()
-	s, err := chromedp.Run(ctx, chromedp.Text(sel))
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
 	if err != nil {
 		t.Fatalf("text of %s: %v", sel, err)
 	}
@@ -116,7 +118,7 @@ func TestBrowserResolveDuplicateSerial(t *testing.T) {
 	if _, err := chromedp.RunResponse(ctx, chromedp.Click(`form.confirm button[type="submit"]`)); err != nil {
 		t.Fatalf("decommission: %v", err)
 	}
-	if err := chromedp.Do(ctx, chromedp.WaitVisible("main")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
 		t.Fatalf("decommission: %v", err)
 	}
 	if body := text(t, ctx, "main"); !strings.Contains(strings.ToLower(body), "decommissioned") {
@@ -124,7 +126,7 @@ func TestBrowserResolveDuplicateSerial(t *testing.T) {
 	}
 
 	// Routing and listings are back to normal.
-	if err := chromedp.Do(ctx, chromedp.Navigate(c.URL+"/duplicates"), chromedp.WaitVisible("main")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.URL+"/duplicates"), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
 		t.Fatal(err)
 	}
 	if body := text(t, ctx, "main"); !strings.Contains(body, "All clear") {
@@ -137,7 +139,7 @@ func TestBrowserResolveDuplicateSerial(t *testing.T) {
 	if none != 0 {
 		t.Errorf("%d users are still homed on a decommissioned server", none)
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(c.URL+"/routing?none=1"), chromedp.WaitVisible("main")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(c.URL+"/routing?none=1"), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
 		t.Fatal(err)
 	}
 	noConn, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("table tbody tr").length`))
@@ -149,7 +151,7 @@ func TestBrowserResolveDuplicateSerial(t *testing.T) {
 	}
 	hidden := 0
 	for _, id := range pairIDs {
-		if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/servers/%d", c.URL, id)), chromedp.WaitVisible("main")); err != nil {
+		if err := chromedp.Do(ctx, chromedp.Navigate(fmt.Sprintf("%s/servers/%d", c.URL, id)), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
 			t.Fatal(err)
 		}
 		n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`Array.from(document.querySelectorAll(".badge.bad")).filter(b => b.textContent.trim() === "hidden").length`))

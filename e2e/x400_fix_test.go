@@ -43,7 +43,7 @@ func TestBrowserX400FixBothEnds(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Click("td.x400-fix a.button"), chromedp.WaitVisible("form.confirm")); err != nil {
 		t.Fatal(err)
 	}
-	main, err := chromedp.Run(ctx, chromedp.Text("main"))
+	main, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestBrowserX400FixBothEnds(t *testing.T) {
 	if err := chromedp.Do(ctx, chromedp.Submit("form.confirm"), chromedp.WaitVisible(`.callout.ok[role="status"]`)); err != nil {
 		t.Fatal(err)
 	}
-	if main, err = chromedp.Run(ctx, chromedp.Text("main")); err != nil {
+	if main, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS("main"))); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(main, "Applied") {
