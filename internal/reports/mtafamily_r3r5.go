@@ -1,6 +1,7 @@
 package reports
 
 import (
+	"context"
 	"fmt"
 	"slices"
 	"strings"
@@ -8,6 +9,7 @@ import (
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/mta"
+	"mailnet/internal/store"
 )
 
 // R3 (Q169113, cluster nodes) and R5 (Q256844, Routing and RAS): two
@@ -425,4 +427,36 @@ func rasFix(c mailnet.Connector, back *mailnet.Connector, y, x mailnet.Server, e
 		fmt.Fprintf(&sb, "%d. %s", i+1, s)
 	}
 	return sb.String()
+}
+
+// MTAFindings runs the X.400 check and returns the rest of the MTA
+// family's findings (R3, R5-R9).
+func MTAFindings(ctx context.Context, st *store.Store) ([]Finding, error) {
+	res, err := X400Check(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return res.MTA, nil
+}
+
+// FindingsOfServer keeps the findings that name server id.
+func FindingsOfServer(fs []Finding, id int64) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if slices.Contains(f.ServerIDs, id) {
+			out = append(out, f)
+		}
+	}
+	return out
+}
+
+// FindingsOfConnector keeps the findings that name connector id.
+func FindingsOfConnector(fs []Finding, id int64) []Finding {
+	var out []Finding
+	for _, f := range fs {
+		if slices.Contains(f.ConnectorIDs, id) {
+			out = append(out, f)
+		}
+	}
+	return out
 }
