@@ -226,7 +226,7 @@ func (s *Server) renderConnector(w http.ResponseWriter, r *http.Request, status 
 			s.error(w, r, err)
 			return
 		}
-		fs, err := reports.MTAFindings(ctx, s.store)
+		fs, err := reports.MTAFindingsForServer(ctx, s.store, v.Connector.ServerID)
 		if err != nil {
 			s.error(w, r, err)
 			return

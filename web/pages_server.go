@@ -203,11 +203,9 @@ func (s *Server) serverMTA(ctx context.Context, sv mailnet.Server, done bool) (*
 		m.Admin = pr.Role.Allows(mailnet.RoleAdmin) && sv.Status != mailnet.StatusDecommissioned
 	}
 	if sv.Kind == mailnet.ServerKindExchange {
-		fs, err := reports.MTAFindings(ctx, s.store)
-		if err != nil {
+		if m.Findings, err = reports.MTAFindingsForServer(ctx, s.store, sv.ID); err != nil {
 			return nil, err
 		}
-		m.Findings = reports.FindingsOfServer(fs, sv.ID)
 	}
 	return m, nil
 }

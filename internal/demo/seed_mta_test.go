@@ -36,3 +36,36 @@ func TestSeedClusterAndRAS(t *testing.T) {
 		t.Errorf("the demo's node and pool callers were taken for proxies: %+v", fs)
 	}
 }
+
+// TestMTAFindingsForServerMatchesTheCheck: the server page's scoped
+// reading finds, for every server of the demo, exactly the findings of
+// the whole X.400 check that name it.
+func TestMTAFindingsForServerMatchesTheCheck(t *testing.T) {
+	st, _ := seededShared(t)
+	ctx := context.Background()
+	all, err := reports.MTAFindings(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers, err := st.Servers(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := 0
+	for _, sv := range servers {
+		got, err := reports.MTAFindingsForServer(ctx, st, sv.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := reports.FindingsOfServer(all, sv.ID)
+		named += len(want)
+		if !slices.EqualFunc(got, want, func(a, b reports.Finding) bool {
+			return a.Rule == b.Rule && a.Finding == b.Finding && a.Fix == b.Fix && slices.Equal(a.ConnectorIDs, b.ConnectorIDs)
+		}) {
+			t.Errorf("%s: scoped %+v\nwant %+v", sv.Name, got, want)
+		}
+	}
+	if named == 0 {
+		t.Fatal("no finding names any server of the demo")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"strings"
 
 	"mailnet/internal/mta"
 )
@@ -233,6 +234,35 @@ func transports(ctx context.Context, q rowQuerier, id int64) (map[int64]string, 
 			return nil, err
 		}
 		out[cid] = t
+	}
+	return out, rows.Err()
+}
+
+// KnownCallers reports which of the callers (an Event 9301's decoded
+// address or name) is an address or the name of a server of the
+// inventory, lower-cased.
+func (s *Store) KnownCallers(ctx context.Context, callers []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(callers) == 0 {
+		return out, nil
+	}
+	want := map[string]bool{}
+	for _, c := range callers {
+		want[strings.ToLower(c)] = true
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT lower(name) FROM servers UNION ALL SELECT lower(j.value) FROM servers, json_each(servers.addresses) j`)
+	if err != nil {
+		return nil, fmt.Errorf("known callers: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, fmt.Errorf("known callers: %w", err)
+		}
+		if want[v] {
+			out[v] = true
+		}
 	}
 	return out, rows.Err()
 }
