@@ -133,6 +133,8 @@ type serverView struct {
 	// Warnings are every warning of a create (a shared serial, a
 	// look-alike name); the create succeeded all the same.
 	Warnings []string `json:"warnings,omitempty"`
+	// The cluster and RAS facts (Q169113, Q256844): null when not set.
+	factsView
 }
 
 func newServerView(sv mailnet.Server, c reports.Conflicts) serverView {
@@ -157,10 +159,16 @@ func (s *Server) apiServers(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c := reports.FindConflicts(servers)
+	facts, err := s.store.MTAFacts(ctx)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	page, next := pageByID(servers, func(x mailnet.Server) int64 { return x.ID }, after, limit)
 	out := make([]serverView, len(page))
 	for i, sv := range page {
 		out[i] = newServerView(sv, c)
+		out[i].factsView = newFactsView(facts.Servers[sv.ID])
 	}
 	writeJSON(w, http.StatusOK, pageBody("servers", out, next))
 }
@@ -182,7 +190,14 @@ func (s *Server) apiServer(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, newServerView(sv, c))
+	facts, err := s.store.ServerMTAFacts(ctx, id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	v := newServerView(sv, c)
+	v.factsView = newFactsView(facts)
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (s *Server) apiServerCreate(w http.ResponseWriter, r *http.Request) {
@@ -216,14 +231,33 @@ func (s *Server) apiServerUpdate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	var p actions.ServerPatch
+	var p struct {
+		actions.ServerPatch
+		serverMTAPatch // cluster, ras_pool
+	}
 	if err := s.decodeJSON(w, r, &p); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	if _, err := s.actions.UpdateServer(ctx, id, p); err != nil {
-		s.error(w, r, err)
-		return
+	// The facts are checked first, so that a refusal of either part
+	// changes nothing; each part writes its own audit row.
+	if p.serverMTAPatch.set() {
+		if err := s.checkServerFacts(ctx, id, p.serverMTAPatch); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	if !p.serverMTAPatch.set() || anyPatchField(p.ServerPatch) {
+		if _, err := s.actions.UpdateServer(ctx, id, p.ServerPatch); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	if p.serverMTAPatch.set() {
+		if err := s.updateServerFacts(ctx, id, p.serverMTAPatch); err != nil {
+			s.error(w, r, err)
+			return
+		}
 	}
 	s.apiServer(w, r)
 }

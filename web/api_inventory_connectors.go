@@ -25,8 +25,17 @@ func (s *Server) apiConnectors(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	transports, err := s.store.ConnectorTransports(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	page, next := pageByID(conns, func(c mailnet.Connector) int64 { return c.ID }, after, limit)
-	writeJSON(w, http.StatusOK, pageBody("connectors", page, next))
+	out := make([]connectorView, len(page))
+	for i, c := range page {
+		out[i] = newConnectorView(c, transports)
+	}
+	writeJSON(w, http.StatusOK, pageBody("connectors", out, next))
 }
 
 func (s *Server) apiConnector(w http.ResponseWriter, r *http.Request) {
@@ -40,7 +49,12 @@ func (s *Server) apiConnector(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, c)
+	t, err := s.store.ConnectorTransport(r.Context(), id)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, newConnectorView(c, map[int64]string{id: t}))
 }
 
 func (s *Server) apiConnectorCreate(w http.ResponseWriter, r *http.Request) {
@@ -60,7 +74,7 @@ func (s *Server) apiConnectorCreate(w http.ResponseWriter, r *http.Request) {
 // connectorUpdated is a changed connector, plus the remote connector when
 // its stack was updated too, and a warning when it will refuse.
 type connectorUpdated struct {
-	mailnet.Connector
+	connectorView
 	RemoteConnector *mailnet.Connector    `json:"remote_connector,omitempty"`
 	Warning         string                `json:"warning,omitempty"`
 	LoggingReverts  []store.LoggingRevert `json:"logging_reverts"`
@@ -72,17 +86,56 @@ func (s *Server) apiConnectorUpdate(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	var p actions.ConnectorPatch
+	var p struct {
+		actions.ConnectorPatch
+		connectorMTAPatch // transport
+	}
 	if err := s.decodeJSON(w, r, &p); err != nil {
 		s.error(w, r, err)
 		return
 	}
-	res, err := s.actions.UpdateConnector(r.Context(), id, p)
+	ctx := r.Context()
+	// The transport is checked first, so that a refusal of either part
+	// changes nothing; each part writes its own audit row.
+	mtaSet := p.Transport.Set
+	if mtaSet {
+		if err := s.checkConnectorTransport(ctx, id, p.connectorMTAPatch); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	var res actions.ConnectorUpdated
+	if !mtaSet || anyPatchField(p.ConnectorPatch) {
+		var err error
+		if res, err = s.actions.UpdateConnector(ctx, id, p.ConnectorPatch); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	if mtaSet {
+		if err := s.updateConnectorTransport(ctx, id, p.connectorMTAPatch); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		c, err := s.store.ConnectorByID(ctx, id)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		res.Connector = c
+		if res.Reverts == nil {
+			if res.Reverts, err = s.store.LoggingReverts(ctx, id); err != nil {
+				s.error(w, r, err)
+				return
+			}
+		}
+	}
+	t, err := s.store.ConnectorTransport(ctx, id)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, connectorUpdated{Connector: res.Connector, RemoteConnector: res.Remote, Warning: res.Warning, LoggingReverts: res.Reverts})
+	writeJSON(w, http.StatusOK, connectorUpdated{connectorView: newConnectorView(res.Connector, map[int64]string{id: t}), RemoteConnector: res.Remote, Warning: res.Warning, LoggingReverts: res.Reverts})
 }
 
 func (s *Server) apiRequestors(w http.ResponseWriter, r *http.Request) {

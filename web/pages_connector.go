@@ -218,8 +218,50 @@ func (s *Server) connectorData(ctx context.Context, id int64) (*views.ConnectorV
 }
 
 func (s *Server) renderConnector(w http.ResponseWriter, r *http.Request, status int, v *views.ConnectorView) {
-	page := s.pageFor(r.Context(), "Connector "+v.Connector.Name, "servers")
-	s.render(w, r, status, page, views.ConnectorBody(v))
+	ctx := r.Context()
+	m := &views.ConnectorMTA{}
+	if v.Connector.Kind == mailnet.ConnectorX400 {
+		var err error
+		if m.Transport, err = s.store.ConnectorTransport(ctx, v.Connector.ID); err != nil {
+			s.error(w, r, err)
+			return
+		}
+		fs, err := reports.MTAFindingsForServer(ctx, s.store, v.Connector.ServerID)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		m.Findings = reports.FindingsOfConnector(fs, v.Connector.ID)
+	}
+	page := s.pageFor(ctx, "Connector "+v.Connector.Name, "servers")
+	s.render(w, r, status, page, views.ConnectorBody(v, m))
+}
+
+// pageConnectorTransport sets an X.400 connector's transport from the
+// form (POST /connectors/{id}/transport): lan or rras, a connector that
+// dials its peer over Routing and RAS (Q256844). It goes through the
+// API's checks and audit (connector.transport).
+func (s *Server) pageConnectorTransport(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.error(w, r, mailnet.NotFound("connector", r.PathValue("id")))
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	p := connectorMTAPatch{Transport: actions.Some(strings.TrimSpace(r.PostForm.Get("transport")))}
+	if err := s.checkConnectorTransport(ctx, id, p); err != nil {
+		s.connectorRefused(w, r, id, err)
+		return
+	}
+	if err := s.updateConnectorTransport(ctx, id, p); err != nil {
+		s.connectorRefused(w, r, id, err)
+		return
+	}
+	http.Redirect(w, r, "/connectors/"+strconv.FormatInt(id, 10)+"?done=transport", http.StatusSeeOther)
 }
 
 // maxRevertMinutes bounds the "revert after" field (actions checks the

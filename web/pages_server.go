@@ -1,13 +1,17 @@
 package web
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 
+	"mailnet/internal/actions"
 	"mailnet/internal/mailnet"
+	"mailnet/internal/mta"
 	"mailnet/internal/reports"
 	"mailnet/internal/store"
 	"mailnet/web/views"
@@ -175,5 +179,98 @@ func (s *Server) pageServer(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	s.render(w, r, http.StatusOK, s.pageFor(ctx, "Server "+sv.Name, "servers"), views.ServerDetailPage(d))
+	m, err := s.serverMTA(ctx, sv, v.Get("done") == "mta")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	s.render(w, r, http.StatusOK, s.pageFor(ctx, "Server "+sv.Name, "servers"), views.ServerDetailPage(d, m))
+}
+
+// serverMTA is the server page's MTA part: the cluster and RAS facts
+// (Q169113, Q256844) and the MTA findings (R3, R5-R9) that name it.
+func (s *Server) serverMTA(ctx context.Context, sv mailnet.Server, done bool) (*views.ServerMTA, error) {
+	m := &views.ServerMTA{ServerID: sv.ID, Exchange: sv.Kind == mailnet.ServerKindExchange, Done: done}
+	facts, err := s.store.ServerMTAFacts(ctx, sv.ID)
+	if err != nil {
+		return nil, err
+	}
+	m.Cluster = facts.Cluster
+	if facts.RASPool != nil {
+		m.RASPool = facts.RASPool.String()
+	}
+	if pr := mailnet.PrincipalFrom(ctx); pr != nil {
+		m.Admin = pr.Role.Allows(mailnet.RoleAdmin) && sv.Status != mailnet.StatusDecommissioned
+	}
+	if sv.Kind == mailnet.ServerKindExchange {
+		if m.Findings, err = reports.MTAFindingsForServer(ctx, s.store, sv.ID); err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+// pageServerMTA sets an Exchange server's cluster and RAS pool from the
+// server page's form (POST /servers/{id}/mta): an empty virtual IP with
+// no nodes clears the cluster, an empty pool clears the pool. It goes
+// through the API's checks and audit (server.mta_facts).
+func (s *Server) pageServerMTA(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(r, "id")
+	if !ok {
+		s.error(w, r, mailnet.NotFound("server", r.PathValue("id")))
+		return
+	}
+	if err := parseForm(w, r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	p, err := serverMTAForm(r.PostForm)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ctx := r.Context()
+	if err := s.checkServerFacts(ctx, id, p); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if err := s.updateServerFacts(ctx, id, p); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/servers/"+strconv.FormatInt(id, 10)+"?done=mta#mta-facts", http.StatusSeeOther)
+}
+
+// serverMTAForm reads the form into the API's patch: the nodes are NAME
+// ADDRESS, one a line.
+func serverMTAForm(f url.Values) (serverMTAPatch, error) {
+	var p serverMTAPatch
+	virtual := strings.TrimSpace(f.Get("cluster_virtual_address"))
+	nodes := []mta.ClusterNode{}
+	for i, line := range strings.Split(strings.TrimSpace(f.Get("cluster_nodes")), "\n") {
+		fields := strings.Fields(line)
+		switch len(fields) {
+		case 0:
+			continue
+		case 2:
+			nodes = append(nodes, mta.ClusterNode{Name: fields[0], Address: fields[1]})
+		default:
+			return p, mailnet.Invalid("cluster.nodes", "line %d of the cluster nodes must be NAME ADDRESS, not %q", i+1, strings.TrimSpace(line))
+		}
+	}
+	if virtual == "" && len(nodes) == 0 {
+		p.Cluster = actions.Null[json.RawMessage]()
+	} else {
+		b, err := json.Marshal(mta.Cluster{VirtualAddress: virtual, Nodes: nodes})
+		if err != nil {
+			return p, err
+		}
+		p.Cluster = actions.Some(json.RawMessage(b))
+	}
+	if pool := strings.TrimSpace(f.Get("ras_pool")); pool == "" {
+		p.RASPool = actions.Null[string]()
+	} else {
+		p.RASPool = actions.Some(pool)
+	}
+	return p, nil
 }

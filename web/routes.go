@@ -96,6 +96,8 @@ func (s *Server) routes() http.Handler {
 		t.get(viewer, "/connectors/{id}", s.pageConnector)
 		t.post(admin, "/connectors/{id}/poll", s.pageConnectorPoll)
 		t.post(admin, "/connectors/{id}/logging", s.pageConnectorLogging)
+		t.post(admin, "/connectors/{id}/transport", s.pageConnectorTransport) // Q256844
+		t.post(admin, "/servers/{id}/mta", s.pageServerMTA)                   // Q169113, Q256844
 	})
 
 	// Pages: the event log, the NOC wall screen and the live stream.

@@ -414,6 +414,9 @@ func Seed(ctx context.Context, st *store.Store) (Summary, error) {
 	if err := st.BulkSetLastEvents(ctx); err != nil {
 		return Summary{}, err
 	}
+	if err := seedMTAFacts(ctx, st, id, addrs); err != nil { // R3, R5
+		return Summary{}, err
+	}
 
 	sum.Seeded = true
 	sum.Sites = int64(len(seedSites))
@@ -525,6 +528,7 @@ func seedEvents(org string, now time.Time, id map[string]int64, addrs [][]string
 			Source: "MSMail", EventID: 1102, Category: "Routing", Severity: mailnet.SeverityWarning,
 			Description: "Mail for MACMAIL-DESIGN is held: the route via MACMAIL-ENG shows No Connection."},
 	)
+	out = append(out, mtaFamilyEvents(org, now, id)...) // R3, R5
 	// The table is in time order, as agents would have sent it.
 	slices.SortStableFunc(out, func(a, b store.BulkEvent) int { return a.Time.Compare(b.Time) })
 	return out

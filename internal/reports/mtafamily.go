@@ -12,8 +12,10 @@ import (
 	"mailnet/internal/store"
 )
 
-// MTA rules beyond the seed (KB-RULES R6-R9).
+// MTA rules beyond the seed (KB-RULES R3, R5-R9).
 const (
+	RuleClusterNode       = "cluster-node-source-address"   // R3, Q169113
+	RuleRASPool           = "ras-pool-source-address"       // R5, Q256844
 	RuleProxySource       = "proxy-source-address"          // R6, Q254909
 	RuleDuplicateTarget   = "duplicate-connector-target"    // R7, Q200588
 	RuleControlBlocks     = "control-blocks-undersized"     // R8, Q200259
@@ -31,14 +33,17 @@ const (
 )
 
 // MTAEvidence is what the MTA family reads beyond 9301: 9156 and the
-// interoperability errors 4282-4287, over the window.
+// interoperability errors 4282-4287, over the window, and the inventory's
+// cluster and RAS facts.
 type MTAEvidence struct {
 	Events9156  []store.ReportEvent
 	StallEvents []store.ReportEvent
+	Facts       mta.Facts
 }
 
-// BuildMTAFindings applies R6-R9 to the x400 connectors, the servers, the
-// MTA builds and the evidence. calls is the 9301 reading of BuildX400.
+// BuildMTAFindings applies R3 and R5-R9 to the x400 connectors, the
+// servers, the MTA builds and the evidence. unknown is the 9301 reading
+// of BuildX400: the callers that are no server of the inventory.
 func BuildMTAFindings(conns []mailnet.Connector, servers map[int64]mailnet.Server, builds map[int64]mta.Version, ev X400Evidence, mev MTAEvidence, unknown []X400UnknownCaller) []Finding {
 	var out []Finding
 	x400 := map[int64][]mailnet.Connector{} // by local server
@@ -48,10 +53,15 @@ func BuildMTAFindings(conns []mailnet.Connector, servers map[int64]mailnet.Serve
 		}
 	}
 
+	// R3 and R5 first: a caller they explain (a cluster node, a RAS pool
+	// address) is no proxy.
+	out = append(out, clusterFindings(conns, servers, builds, ev, mev.Facts)...)
+	out = append(out, rasFindings(conns, servers, builds, ev, mev.Facts)...)
+
 	// R6: an unknown caller whose 9301 is followed by a 9202: a proxy
 	// re-sourced the MTA's connection (Q254909).
 	for _, u := range unknown {
-		if !followedBy9202(ev, u.ServerID, u.LastSeen) || !isIPv4(u.Address) {
+		if !followedBy9202(ev, u.ServerID, u.LastSeen) || !isIPv4(u.Address) || explainedCaller(mev.Facts, u.ServerID, u.Address) {
 			continue
 		}
 		out = append(out, Finding{Rule: RuleProxySource, Article: "Q254909", Severity: mailnet.SeverityError, ServerIDs: []int64{u.ServerID},

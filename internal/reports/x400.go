@@ -391,6 +391,9 @@ func X400Check(ctx context.Context, st *store.Store) (*X400Result, error) {
 		}
 		mev.StallEvents = append(mev.StallEvents, evs...)
 	}
+	if mev.Facts, err = st.MTAFacts(ctx); err != nil { // R3, R5
+		return nil, err
+	}
 	res := BuildX400Lazy(conns, servers, ev)
 	res.MTA = BuildMTAFindings(conns, servers, learnedBuilds(ev.Startups), ev, mev, res.UnknownCallers)
 	return res, nil
