@@ -386,7 +386,7 @@ type X400Result struct {
 
 // x400Lazy is what BuildX400Lazy keeps to write a finding's text later.
 type x400Lazy struct {
-	ends *x400Ends
+	ends  *x400Ends
 	conns []mailnet.Connector
 	done  []bool // parallel to Findings: the text is written
 }
