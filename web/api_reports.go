@@ -9,10 +9,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/reports"
 	"mailnet/internal/store"
+	"mailnet/web/views"
 )
 
 // serverQuery reads the server report's query string: q, site_id (or
@@ -128,17 +130,29 @@ func (s *Server) apiReportServers(w http.ResponseWriter, r *http.Request) {
 // apiReportDuplicates is the duplicate-serial detector: {"groups": [...]}.
 // The document is built once per store write version (s.duplicates).
 func (s *Server) apiReportDuplicates(w http.ResponseWriter, r *http.Request) {
-	body, err := s.duplicates.Get(r.Context())
+	doc, err := s.duplicates.Get(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSONBytes(w, http.StatusOK, body)
+	writeJSONBytes(w, http.StatusOK, doc.json)
 }
 
-// duplicatesJSON is the encoded {"groups": [...]} of the detector.
-func duplicatesJSON(st *store.Store) func(context.Context) ([]byte, error) {
-	return func(ctx context.Context) ([]byte, error) {
+// duplicatesDoc is the duplicate-serial detector at one store write
+// version: its groups, their encoded {"groups": [...]}, and what the page
+// shows beside them, read on the page's first request at that version.
+// Nothing in it changes once built.
+type duplicatesDoc struct {
+	groups []reports.DuplicateGroup
+	json   []byte
+
+	pageMu sync.Mutex
+	page   *views.DuplicatesPage // nil until the page's first success
+}
+
+// duplicatesBuild builds the document (s.duplicates).
+func duplicatesBuild(st *store.Store) func(context.Context) (*duplicatesDoc, error) {
+	return func(ctx context.Context) (*duplicatesDoc, error) {
 		groups, err := reports.Duplicates(ctx, st)
 		if err != nil {
 			return nil, err
@@ -147,7 +161,7 @@ func duplicatesJSON(st *store.Store) func(context.Context) ([]byte, error) {
 		if err := json.NewEncoder(&buf).Encode(map[string]any{"groups": groups}); err != nil {
 			return nil, err
 		}
-		return buf.Bytes(), nil
+		return &duplicatesDoc{groups: groups, json: buf.Bytes()}, nil
 	}
 }
 

@@ -101,9 +101,9 @@ type Server struct {
 
 	tracking *tracking.SQLite // message tracking (web/api_tracking.go)
 
-	serverReports *reports.ServerReportCache // encoded Global Server Reports by store version
-	noc           *reports.NOCCache          // the NOC's costly tiles, shared by every screen
-	duplicates    *reports.Memo[[]byte]      // the encoded duplicate-serial detector by store version
+	serverReports *reports.ServerReportCache    // encoded Global Server Reports by store version
+	noc           *reports.NOCCache             // the NOC's costly tiles, shared by every screen
+	duplicates    *reports.Memo[*duplicatesDoc] // the duplicate-serial detector, encoded and for the page, by store version
 
 	bodies   *bodyLimiter           // request-body deadline and slots (web/bodylimit.go)
 	overview *reports.OverviewCache // the overview's figures by store version (web/pages_overview.go)
@@ -172,7 +172,7 @@ func New(cfg Config) (*Server, error) {
 	s.metricsHandler = promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry})
 	s.serverReports = reports.NewServerReportCache(cfg.Store, 0, 0)
 	s.noc = reports.NewNOCCache(cfg.Store, 0)
-	s.duplicates = reports.NewMemo(cfg.Store, duplicatesJSON(cfg.Store))
+	s.duplicates = reports.NewMemo(cfg.Store, duplicatesBuild(cfg.Store))
 	s.bodies = newBodyLimiter(cfg.BodyTimeout, cfg.MaxBodies)
 	s.overview = reports.NewOverviewCache(cfg.Store, s.now)
 	s.handler = s.routes()

@@ -188,3 +188,18 @@ func TestTextsReadBack(t *testing.T) {
 		t.Errorf("startup text read back %v %v, want %v", w, err, v)
 	}
 }
+
+// The dotted form has a fast path beside the regular expressions; a
+// leading space sends the same text through the full parser, which must
+// agree on every input, read or refused.
+func TestParseVersionFastPathAgrees(t *testing.T) {
+	for _, in := range []string{"5.5.2448.1", "5.5.2232.18", "4.0.837.9", "5.0.1457.8", "5.5.2650.24", "5.5.2431.0", "5.5.1960",
+		"12.34.5", "999.999.999999.999999", "1000.1.1.1", "5.5.1234567", "5.5.1.1234567", "5.5", "5.5.", "5..5.1", ".5.5.1",
+		"5.5.2448.1.", "5.5.2448.1.2", "05.05.02448.01", "5.5.2448.1a", "5.5 SP2", "0.0.0"} {
+		fast, errFast := ParseVersion(in)
+		full, errFull := ParseVersion(" " + in)
+		if (errFast == nil) != (errFull == nil) || fast != full {
+			t.Errorf("ParseVersion(%q) = %+v, %v; the full parser says %+v, %v", in, fast, errFast, full, errFull)
+		}
+	}
+}

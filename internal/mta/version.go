@@ -70,6 +70,9 @@ var (
 // "4.0 SP4", "Exchange 5.5 SP2", "3.1a". An empty string or one that
 // names no version is an error.
 func ParseVersion(s string) (Version, error) {
+	if v, ok := parseDotted(s); ok {
+		return v, nil
+	}
 	t := strings.Join(strings.Fields(s), " ")
 	for _, p := range []string{"microsoft exchange server ", "exchange server ", "exchange ", "ms mail ", "version "} {
 		if len(t) > len(p) && strings.EqualFold(t[:len(p)], p) {
@@ -110,6 +113,36 @@ func ParseVersion(s string) (Version, error) {
 		return v, nil
 	}
 	return Version{}, fmt.Errorf("%q is not a version such as 5.5.2448.1, 5.5 SP2 or 5.5 (build 2448.1)", s)
+}
+
+// parseDotted reads the commonest form, "5.5.2448.1" with nothing around
+// it, without the regular expressions: the checks parse one version per
+// server. ok is false for anything else, which ParseVersion reads in full.
+func parseDotted(s string) (Version, bool) {
+	var parts [4]int
+	n, digits := 0, 0
+	limits := [4]int{3, 3, 6, 6}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= '0' && c <= '9':
+			digits++
+			if digits > limits[n] {
+				return Version{}, false
+			}
+			parts[n] = parts[n]*10 + int(c-'0')
+		case c == '.' && digits > 0 && n < 3:
+			n, digits = n+1, 0
+		default:
+			return Version{}, false
+		}
+	}
+	if digits == 0 || n < 2 {
+		return Version{}, false
+	}
+	v := Version{Major: parts[0], Minor: parts[1], Build: parts[2], Rev: parts[3], Exact: true}
+	v.SP = v.servicePack()
+	return v, true
 }
 
 func atoi(s string) int {

@@ -105,6 +105,7 @@ func BenchmarkDuplicates(b *testing.B) {
 			st := benchStore(b, sz)
 			ctx := context.Background()
 			b.ReportAllocs()
+			defer reportCPU(b)()
 			for b.Loop() {
 				groups, err := reports.Duplicates(ctx, st)
 				if err != nil {

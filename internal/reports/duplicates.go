@@ -113,6 +113,20 @@ func Duplicates(ctx context.Context, st *store.Store) ([]DuplicateGroup, error) 
 	for i := range routes {
 		routes[i] = EffectiveRoute(routes[i], c, names)
 	}
+	// The users of every server of the groups, in one read.
+	var members []int64
+	for _, g := range groups {
+		members = append(members, g.ServerIDs...)
+	}
+	usersAll, usersListed, err := st.ReportUsersOnServers(ctx, members)
+	if err != nil {
+		return nil, err
+	}
+	skip := make([]int64, 0, len(c.Group))
+	for id := range c.Group {
+		skip = append(skip, id)
+	}
+	slices.Sort(skip)
 
 	for gi := range groups {
 		g := &groups[gi]
@@ -130,26 +144,18 @@ func Duplicates(ctx context.Context, st *store.Store) ([]DuplicateGroup, error) 
 				}
 			}
 			for _, id := range g.ServerIDs {
-				ids, err := st.ReportUserIDsOnServer(ctx, id, true)
-				if err != nil {
-					return nil, err
-				}
-				g.HiddenUserIDs = append(g.HiddenUserIDs, ids...)
+				g.HiddenUserIDs = append(g.HiddenUserIDs, usersListed[id]...)
 			}
 		}
 		keep, remove := KeepAndRemove(g.Servers)
-		target, err := chooseTarget(ctx, st, c, remove)
+		target, err := chooseTarget(ctx, st, skip, remove)
 		if err != nil {
 			return nil, err
 		}
 		rec := Recommendation{KeepServerID: keep.ID, MoveUserIDs: []int64{}, MoveFromServerIDs: []int64{}, RemoveServerIDs: []int64{}}
 		for _, sv := range remove {
 			rec.RemoveServerIDs = append(rec.RemoveServerIDs, sv.ID)
-			ids, err := st.ReportUserIDsOnServer(ctx, sv.ID, false)
-			if err != nil {
-				return nil, err
-			}
-			if len(ids) > 0 {
+			if ids := usersAll[sv.ID]; len(ids) > 0 {
 				rec.MoveFromServerIDs = append(rec.MoveFromServerIDs, sv.ID)
 				rec.MoveUserIDs = append(rec.MoveUserIDs, ids...)
 			}
@@ -222,39 +228,30 @@ func KeepAndRemove(group []DuplicateServer) (DuplicateServer, []DuplicateServer)
 }
 
 // chooseTarget suggests where the users of remove should go: a running
-// server in no duplicate group, preferring the same kind, then the site
-// of the first server to remove: same kind at that site, same kind
-// anywhere, any kind at that site, anything.
-func chooseTarget(ctx context.Context, st *store.Store, c Conflicts, remove []DuplicateServer) (store.ReportServerBrief, error) {
+// server in no duplicate group (skip, every server of the groups),
+// preferring the same kind, then the site of the first server to remove:
+// same kind at that site, same kind anywhere, any kind at that site,
+// anything. Each step reads one row at most.
+func chooseTarget(ctx context.Context, st *store.Store, skip []int64, remove []DuplicateServer) (store.ReportServerBrief, error) {
 	if len(remove) == 0 {
 		return store.ReportServerBrief{}, nil
 	}
 	from := remove[0]
-	skip := func(id int64) bool { return c.InGroup(id) }
-	atSite, err := st.ReportRunningServersAtSite(ctx, from.SiteID)
-	if err != nil {
-		return store.ReportServerBrief{}, err
+	type step struct {
+		kind string
+		site int64 // 0: any site
 	}
-	var siteOther store.ReportServerBrief
-	for _, b := range atSite {
-		if skip(b.ID) {
-			continue
-		}
-		if b.Kind == from.Kind {
-			return b, nil
-		}
-		if siteOther.ID == 0 {
-			siteOther = b
+	steps := []step{{from.Kind, from.SiteID}, {from.Kind, 0}, {"", from.SiteID}, {"", 0}}
+	if from.Kind == "" {
+		steps = steps[3:] // no kind to prefer: the first running server anywhere
+	}
+	for _, s := range steps {
+		b, ok, err := st.ReportRunningServer(ctx, s.kind, s.site, skip)
+		if err != nil || ok {
+			return b, err
 		}
 	}
-	if b, ok, err := st.ReportFirstRunningServer(ctx, from.Kind, skip); err != nil || ok {
-		return b, err
-	}
-	if siteOther.ID != 0 {
-		return siteOther, nil
-	}
-	b, _, err := st.ReportFirstRunningServer(ctx, "", skip)
-	return b, err
+	return store.ReportServerBrief{}, nil
 }
 
 func serverNames(list []DuplicateServer) string {

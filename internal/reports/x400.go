@@ -71,25 +71,52 @@ type stackIndex struct {
 const stackIndexMaps = 16
 
 func newStackIndex(stack []string) *stackIndex {
-	ix := &stackIndex{exact: make([]string, 0, len(stack)), lower: make([]string, 0, len(stack)), ascii: true}
+	ix := &stackIndex{}
+	ix.init(stack)
+	return ix
+}
+
+// init indexes stack. A page whose entries are trimmed and lower-case
+// already (addresses, mostly) is its own lower-cased list: no copy.
+func (ix *stackIndex) init(stack []string) {
+	*ix = stackIndex{ascii: true}
+	clean := true
 	for _, e := range stack {
-		e = strings.TrimSpace(e)
-		if e == "" {
-			continue
+		if e == "" || e != strings.TrimSpace(e) || lowerASCII(e) != e {
+			clean = false
+			break
 		}
-		if !isASCII(e) {
-			ix.ascii = false
+	}
+	if clean {
+		ix.exact, ix.lower = stack, stack
+		for _, e := range stack {
+			if !isASCII(e) {
+				ix.ascii = false
+			}
+			if host, _, ok := strings.Cut(e, "."); ok && !isIPv4(e) {
+				ix.hosts = append(ix.hosts, host)
+			}
 		}
-		ix.exact = append(ix.exact, e)
-		ix.lower = append(ix.lower, lowerASCII(e))
-		if host, _, ok := strings.Cut(e, "."); ok && !isIPv4(e) {
-			ix.hosts = append(ix.hosts, lowerASCII(host))
+	} else {
+		ix.exact, ix.lower = make([]string, 0, len(stack)), make([]string, 0, len(stack))
+		for _, e := range stack {
+			e = strings.TrimSpace(e)
+			if e == "" {
+				continue
+			}
+			if !isASCII(e) {
+				ix.ascii = false
+			}
+			ix.exact = append(ix.exact, e)
+			ix.lower = append(ix.lower, lowerASCII(e))
+			if host, _, ok := strings.Cut(e, "."); ok && !isIPv4(e) {
+				ix.hosts = append(ix.hosts, lowerASCII(host))
+			}
 		}
 	}
 	if len(ix.exact) >= stackIndexMaps {
 		ix.exactSet, ix.lowerSet, ix.hostSet = setOf(ix.exact), setOf(ix.lower), setOf(ix.hosts)
 	}
-	return ix
 }
 
 func setOf(s []string) map[string]bool {
@@ -105,6 +132,50 @@ func has(list []string, set map[string]bool, s string) bool {
 		return set[s]
 	}
 	return slices.Contains(list, s)
+}
+
+// hasFold is has for an ASCII name against a lower-cased list or set,
+// without lower-casing the name into a new string.
+func hasFold(list []string, set map[string]bool, name string) bool {
+	if set != nil {
+		var buf [64]byte
+		if len(name) > len(buf) {
+			return set[lowerASCII(name)]
+		}
+		b := buf[:len(name)]
+		for i := 0; i < len(name); i++ {
+			c := name[i]
+			if c >= 'A' && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+		}
+		return set[string(b)] // no allocation for a map key
+	}
+	for _, e := range list {
+		if equalFoldASCII(e, name) {
+			return true
+		}
+	}
+	return false
+}
+
+// equalFoldASCII reports whether lower (lower-case ASCII) is s without
+// case, s being ASCII.
+func equalFoldASCII(lower, s string) bool {
+	if len(lower) != len(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func isASCII(s string) bool {
@@ -134,11 +205,11 @@ func (ix *stackIndex) accepts(addr string) bool {
 
 // byName reports whether an entry names server name (case-insensitive).
 func (ix *stackIndex) byName(name string) bool {
-	if name == "" {
+	if name == "" || len(ix.exact) == 0 {
 		return false
 	}
 	if ix.ascii && isASCII(name) {
-		return has(ix.lower, ix.lowerSet, lowerASCII(name))
+		return hasFold(ix.lower, ix.lowerSet, name)
 	}
 	for _, e := range ix.exact {
 		if strings.EqualFold(e, name) {
@@ -157,7 +228,7 @@ func (ix *stackIndex) byLookup(name string) bool {
 		return false
 	}
 	if ix.ascii && isASCII(name) {
-		return has(ix.hosts, ix.hostSet, lowerASCII(name))
+		return hasFold(ix.hosts, ix.hostSet, name)
 	}
 	for _, e := range ix.exact {
 		host, _, ok := strings.Cut(e, ".")
@@ -315,17 +386,9 @@ type X400Result struct {
 
 // x400Lazy is what BuildX400Lazy keeps to write a finding's text later.
 type x400Lazy struct {
-	servers  map[int64]mailnet.Server
-	onServer map[int64][]*mailnet.Connector
-	rows     []x400Row // parallel to Findings
-}
-
-// x400Row is the verdict and A's MTA version of one finding; done when
-// the finding's text is already written.
-type x400Row struct {
-	v    X400Verdict
-	av   mta.Version
-	done bool
+	ends  *x400Ends
+	conns []mailnet.Connector
+	done  []bool // parallel to Findings: the text is written
 }
 
 // X400UnknownCaller counts the Event 9301 that a receiving server logged
@@ -411,65 +474,21 @@ func BuildX400(conns []mailnet.Connector, servers map[int64]mailnet.Server, ev X
 // status and fix kind, the text left to Page or WriteText. It keeps
 // conns and servers, which must not change while the result is used.
 func BuildX400Lazy(conns []mailnet.Connector, servers map[int64]mailnet.Server, ev X400Evidence) *X400Result {
-	// Per server, its x400 connectors and every entry of their stacks: as
-	// B, what it accepts.
-	onServer := map[int64][]*mailnet.Connector{}
-	for i := range conns {
-		c := &conns[i]
-		onServer[c.ServerID] = append(onServer[c.ServerID], c)
-	}
-	type bSide struct {
-		stack []string
-		ix    *stackIndex
-	}
-	sides := make(map[int64]*bSide, len(onServer))
-	side := func(id int64) *bSide {
-		bs := sides[id]
-		if bs == nil {
-			bs = &bSide{}
-			for _, c := range onServer[id] {
-				bs.stack = append(bs.stack, c.StackAddresses...)
-			}
-			bs.stack = slices.Clip(nonNil(bs.stack))
-			bs.ix = newStackIndex(bs.stack)
-			sides[id] = bs
-		}
-		return bs
-	}
-	builds := learnedBuilds(ev.Startups)
-	// Versions and their labels by the text configured: a network has few.
-	type ver struct {
-		v     mta.Version
-		label string
-	}
-	byText := map[string]ver{}
-	version := func(s *mailnet.Server) ver {
-		if v, ok := builds[s.ID]; ok {
-			return ver{v, versionLabel(v)}
-		}
-		v, ok := byText[s.Version]
-		if !ok {
-			pv, _ := mta.ParseVersion(s.Version)
-			v = ver{pv, versionLabel(pv)}
-			byText[s.Version] = v
-		}
-		return v
-	}
+	ends := newX400Ends(conns, servers, learnedBuilds(ev.Startups))
 	calls, unknown := readCalls(servers, ev)
-	lz := &x400Lazy{servers: servers, onServer: onServer, rows: make([]x400Row, len(conns))}
+	lz := &x400Lazy{ends: ends, conns: conns, done: make([]bool, len(conns))}
 	out := &X400Result{Findings: make([]X400Finding, len(conns)), UnknownCallers: unknown, lazy: lz}
 	for i := range conns {
 		c := &conns[i]
-		a := servers[c.ServerID]
-		b := servers[c.RemoteServerID]
-		bs := side(c.RemoteServerID)
-		stack := bs.stack
+		ai, bi := ends.from[i], ends.to[i]
+		ae, be := &ends.list[ai], &ends.list[bi]
+		a, b := &ae.srv, &be.srv
 		f := &out.Findings[i]
 		*f = X400Finding{
 			ConnectorID: c.ID, Connector: c.Name, ServerID: c.ServerID, Server: a.Name,
 			RemoteServerID: c.RemoteServerID, RemoteServer: b.Name, SiteID: a.SiteID, RemoteSiteID: b.SiteID,
 			ServerAddresses: slices.Clip(nonNil(a.Addresses)), Override: c.OverrideAddress,
-			RemoteStack: stack,
+			RemoteStack: ends.stack(bi),
 		}
 		if c.RemoteServerID == 0 || b.ID == 0 {
 			f.Status, f.FailureRatio, f.AcceptedList = X400NoFlow, 1, []string{}
@@ -479,42 +498,178 @@ func BuildX400Lazy(conns []mailnet.Connector, servers map[int64]mailnet.Server, 
 			f.Prediction = "The connector names no remote server, so no mail flows over it."
 			f.Fix = fmt.Sprintf("Set the remote server of connector %q on %s.", c.Name, a.Name)
 			f.FixSteps = []string{f.Fix}
-			lz.rows[i].done = true
+			lz.done[i] = true
 			continue
 		}
-		avl, bvl := version(&a), version(&b)
-		av, bv := avl.v, bvl.v
-		f.MTABuild, f.RemoteMTABuild = avl.label, bvl.label
-		override := c.OverrideAddress
-		if override != "" && a.Kind == mailnet.ServerKindExchange && !av.IsZero() && !av.HasOverride() {
-			// SP1 and older ignore the value: the transport still picks
-			// among every address (KB197378).
-			f.OverrideIgnored, override = true, ""
-		}
-		v := bs.ix.rule(X400Input{AName: a.Name, AAddresses: a.Addresses, Override: override, BStack: stack})
+		av, bv := ends.version(ai), ends.version(bi)
+		f.MTABuild, f.RemoteMTABuild = ae.label, be.label
+		var v X400Verdict
+		v, f.OverrideIgnored = ends.verdict(c, ai, bi)
 		f.Addresses, f.Accepted, f.AcceptedList = v.Addresses, v.Accepted, v.AcceptedList
 		f.FailureRatio, f.Status = v.FailureRatio, v.Status
 		f.ByLookup = v.ByLookup
 		f.BlindSpot = bv.BlindTo9301()
-		k := callKey{receiver: b.ID, caller: a.ID}
-		f.Observed9301 = calls.count[k]
-		f.Failed9301 = calls.failed[k]
+		if len(calls.count) > 0 {
+			k := callKey{receiver: b.ID, caller: a.ID}
+			f.Observed9301 = calls.count[k]
+			f.Failed9301 = calls.failed[k]
+		}
 		if v.ByLookup && f.Failed9301 > 0 {
 			// Q193380: the second 9301 (or a 9202) means the reverse
 			// lookup failed and the connection was dropped.
 			f.Status, f.FailureRatio = X400NoFlow, 1
 		}
-		for _, o := range onServer[b.ID] {
+		for _, o := range ends.on(bi) {
 			if o.RemoteServerID == a.ID {
 				f.RemoteConnectorID = o.ID
 				break
 			}
 		}
-		p := planFix(f, v, &a, av)
+		p := planFix(f, v, a, *av)
 		f.FixKind, f.FixAddress, f.NeedsSP2 = p.kind, p.target, p.sp2 == sp2Needed
-		lz.rows[i] = x400Row{v: v, av: av}
 	}
 	return out
+}
+
+// verdict applies the rule to connector c from end ai to end bi; ignored
+// says A's MTA is older than 5.5 SP2, which ignores c's override.
+func (e *x400Ends) verdict(c *mailnet.Connector, ai, bi int32) (v X400Verdict, ignored bool) {
+	a, av := &e.list[ai].srv, e.version(ai)
+	override := c.OverrideAddress
+	if override != "" && a.Kind == mailnet.ServerKindExchange && !av.IsZero() && !av.HasOverride() {
+		// SP1 and older ignore the value: the transport still picks
+		// among every address (KB197378).
+		ignored, override = true, ""
+	}
+	return e.list[bi].ix.rule(X400Input{AName: a.Name, AAddresses: a.Addresses, Override: override, BStack: e.stack(bi)}), ignored
+}
+
+// x400Ends is every server at an end of an x400 connector, each once, with
+// what the check needs of it: the server, its MTA version, its own x400
+// connectors and, as the receiving end, its Stack page indexed. It is
+// built in two passes over the connectors and a few slices, instead of a
+// map lookup (and a copy of the server) per connector.
+type x400Ends struct {
+	list     []x400End
+	from, to []int32 // per connector: the index in list of its server and of its remote server
+	// onServer is every connector, grouped by its server: list[e]'s own
+	// connectors are onServer[list[e].first : list[e].first+list[e].n].
+	onServer []*mailnet.Connector
+	builds   map[int64]mta.Version
+	byText   map[string]x400Version // versions by the text configured: a network has few
+}
+
+type x400End struct {
+	srv      mailnet.Server // the zero Server when the id names none
+	id       int64
+	first, n int32 // its own connectors in onServer
+	// As B: every entry of its x400 connectors' Stack pages, indexed.
+	stackDone bool
+	stackList []string
+	ix        stackIndex
+	// Its MTA version, learned from a startup event or read from the
+	// configured text.
+	verDone bool
+	ver     mta.Version
+	label   string
+}
+
+type x400Version struct {
+	v     mta.Version
+	label string
+}
+
+func newX400Ends(conns []mailnet.Connector, servers map[int64]mailnet.Server, builds map[int64]mta.Version) *x400Ends {
+	e := &x400Ends{from: make([]int32, len(conns)), to: make([]int32, len(conns)), builds: builds, byText: map[string]x400Version{}}
+	// At most every server, or two per connector: sized once, as the
+	// entries are large.
+	e.list = make([]x400End, 0, min(len(servers), 2*len(conns))+1)
+	pos := make(map[int64]int32, cap(e.list))
+	end := func(id int64) int32 {
+		if p, ok := pos[id]; ok {
+			return p
+		}
+		p := int32(len(e.list))
+		e.list = append(e.list, x400End{srv: servers[id], id: id})
+		pos[id] = p
+		return p
+	}
+	// The servers in connector order (a connector's server, then its
+	// remote), and each one's count of connectors.
+	for i := range conns {
+		e.from[i] = end(conns[i].ServerID)
+		e.list[e.from[i]].n++
+		e.to[i] = end(conns[i].RemoteServerID)
+	}
+	var first int32
+	for i := range e.list {
+		e.list[i].first = first
+		first += e.list[i].n
+		e.list[i].n = 0
+	}
+	e.onServer = make([]*mailnet.Connector, len(conns))
+	for i := range conns {
+		s := &e.list[e.from[i]]
+		e.onServer[s.first+s.n] = &conns[i]
+		s.n++
+	}
+	return e
+}
+
+// on is end i's own x400 connectors, in connector order.
+func (e *x400Ends) on(i int32) []*mailnet.Connector {
+	s := &e.list[i]
+	return e.onServer[s.first : s.first+s.n : s.first+s.n]
+}
+
+// stack is every Stack entry of end i's x400 connectors, indexed on first
+// use; a server with one connector shares that connector's list.
+func (e *x400Ends) stack(i int32) []string {
+	s := &e.list[i]
+	if s.stackDone {
+		return s.stackList
+	}
+	on := e.on(i)
+	var st []string
+	switch len(on) {
+	case 0:
+	case 1:
+		st = on[0].StackAddresses
+	default:
+		n := 0
+		for _, c := range on {
+			n += len(c.StackAddresses)
+		}
+		st = make([]string, 0, n)
+		for _, c := range on {
+			st = append(st, c.StackAddresses...)
+		}
+	}
+	s.stackList = slices.Clip(nonNil(st))
+	s.ix.init(s.stackList)
+	s.stackDone = true
+	return s.stackList
+}
+
+// version is end i's MTA version: its latest startup event's build, else
+// the configured text's.
+func (e *x400Ends) version(i int32) *mta.Version {
+	s := &e.list[i]
+	if !s.verDone {
+		if v, ok := e.builds[s.srv.ID]; ok {
+			s.ver, s.label = v, versionLabel(v)
+		} else {
+			tv, ok := e.byText[s.srv.Version]
+			if !ok {
+				pv, _ := mta.ParseVersion(s.srv.Version)
+				tv = x400Version{pv, versionLabel(pv)}
+				e.byText[s.srv.Version] = tv
+			}
+			s.ver, s.label = tv.v, tv.label
+		}
+		s.verDone = true
+	}
+	return &s.ver
 }
 
 // WriteText writes the text of every finding that lacks it.
@@ -527,17 +682,20 @@ func (r *X400Result) WriteText() {
 // text writes the text of finding i into f (the finding or a copy).
 func (r *X400Result) text(i int, f *X400Finding) {
 	lz := r.lazy
-	if lz == nil || i >= len(lz.rows) || lz.rows[i].done || f.Prediction != "" {
+	if lz == nil || i >= len(lz.done) || lz.done[i] || f.Prediction != "" {
 		return
 	}
-	row := &lz.rows[i]
-	a, b := lz.servers[f.ServerID], lz.servers[f.RemoteServerID]
+	// The verdict again: cheaper for the rows shown than keeping every
+	// row's.
+	ai, bi := lz.ends.from[i], lz.ends.to[i]
+	v, _ := lz.ends.verdict(&lz.conns[i], ai, bi)
+	a, b := lz.ends.list[ai].srv, lz.ends.list[bi].srv
 	f.RegistryValue = RegistryValue(f.Connector)
-	f.Prediction = x400Prediction(f, row.v)
-	f.Fix = x400Fix(f, row.v, a, b, row.av, lz.onServer[b.ID])
+	f.Prediction = x400Prediction(f, v)
+	f.Fix = x400Fix(f, v, a, b, *lz.ends.version(ai), lz.ends.on(bi))
 	f.Note = x400Note(f)
 	if f == &r.Findings[i] {
-		row.done = true
+		lz.done[i] = true
 	}
 }
 
