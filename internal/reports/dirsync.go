@@ -99,7 +99,7 @@ func DirSync(ctx context.Context, st *store.Store, now time.Time, silentCycles i
 		addrs[i] = reqs[i].Address()
 	}
 	collide := dirsync.PrefixCollisions(addrs)
-	facts, err := st.LoadDirSyncRuleFacts(ctx)
+	facts, err := st.LoadDirSyncRuleFacts(ctx, changeCandidates(reqs))
 	if err != nil {
 		return nil, err
 	}

@@ -70,9 +70,21 @@ func networkFindings(facts store.DirSyncRuleFacts) []store.DirSyncFinding {
 // DirSyncNetworkFindings are the dir-sync findings of the organization that
 // no requestor owns, as the inventory shows them now (R21 (b)).
 func DirSyncNetworkFindings(ctx context.Context, st *store.Store) ([]store.DirSyncFinding, error) {
-	facts, err := st.LoadDirSyncRuleFacts(ctx)
+	facts, err := st.LoadDirSyncRuleFacts(ctx, nil)
 	if err != nil {
 		return nil, err
 	}
 	return networkFindings(facts), nil
+}
+
+// changeCandidates are the requestors R15 (6) may speak of: at least one
+// ReqTx, the last with nothing sent.
+func changeCandidates(reqs []store.ReportRequestor) []int64 {
+	var out []int64
+	for _, r := range reqs {
+		if tx, ok := dirsync.Parse(r.LastReqTx); ok && tx.Kind == dirsync.ReqTx && tx.Sent == 0 {
+			out = append(out, r.ID)
+		}
+	}
+	return out
 }

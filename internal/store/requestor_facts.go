@@ -47,9 +47,11 @@ func scanFacts(sc rowScanner, extra ...any) (RequestorFacts, error) {
 	if err := sc.Scan(dest...); err != nil {
 		return f, err
 	}
-	f.ExportContainers = unmarshalList(containers)
-	if f.ExportContainers == nil {
-		f.ExportContainers = []string{}
+	// Most rows hold the empty lists: skip the decoder for them (the
+	// report reads every requestor).
+	f.ExportContainers = []string{}
+	if containers != "[]" {
+		f.ExportContainers = unmarshalList(containers)
 	}
 	if t := parseNullTime(contAt); !t.IsZero() {
 		f.ExportContainersAt = &t
@@ -64,8 +66,10 @@ func scanFacts(sc rowScanner, extra ...any) (RequestorFacts, error) {
 		f.ImportedCountBefore = &impBefore.Int64
 	}
 	f.SystemRecipients = []SystemRecipient{}
-	if err := json.Unmarshal([]byte(recipients), &f.SystemRecipients); err != nil || f.SystemRecipients == nil {
-		f.SystemRecipients = []SystemRecipient{}
+	if recipients != "[]" {
+		if err := json.Unmarshal([]byte(recipients), &f.SystemRecipients); err != nil || f.SystemRecipients == nil {
+			f.SystemRecipients = []SystemRecipient{}
+		}
 	}
 	return f, nil
 }
@@ -127,8 +131,8 @@ type ReqTxSince struct {
 // beyond the requestors themselves, loaded in one read transaction.
 type DirSyncRuleFacts struct {
 	Facts map[int64]RequestorFacts // by requestor id
-	// Changes: by requestor id, for requestors whose postoffice server is
-	// known and has users.
+	// Changes: by requestor id, for the candidates whose postoffice
+	// server is known and has users.
 	Changes map[int64]ReqTxSince
 	// FullExportSince: by requestor id, a full-export SrvTx was logged
 	// after its Exported Containers last changed.
@@ -142,7 +146,9 @@ type DirSyncRuleFacts struct {
 }
 
 // LoadDirSyncRuleFacts reads the facts the dir-sync rules need.
-func (s *Store) LoadDirSyncRuleFacts(ctx context.Context) (DirSyncRuleFacts, error) {
+// changeCandidates are the requestors whose local changes R15 (6) needs
+// (those whose last ReqTx sent nothing); the others are not looked up.
+func (s *Store) LoadDirSyncRuleFacts(ctx context.Context, changeCandidates []int64) (DirSyncRuleFacts, error) {
 	out := DirSyncRuleFacts{Facts: map[int64]RequestorFacts{}, Changes: map[int64]ReqTxSince{}, FullExportSince: map[int64]bool{},
 		DX: map[int64]mailnet.DXServer{}, DXName: map[int64]string{}, DXSite: map[int64]int64{}, SiteNames: map[int64]string{}}
 	err := s.Read(ctx, func(tx *sql.Tx) error {
@@ -163,33 +169,34 @@ func (s *Store) LoadDirSyncRuleFacts(ctx context.Context) (DirSyncRuleFacts, err
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		// The last user created on each requestor's own server (users_server
-		// is (server_id, id): one seek each), and the ReqTx logged since.
-		rows, err = tx.QueryContext(ctx, `
-			SELECT lu.rid, lu.at,
-			       (SELECT count(*) FROM dirsync_cycles c WHERE c.requestor_id = lu.rid AND c.kind = 'ReqTx' AND c.late = 0 AND c.at > lu.at),
-			       (SELECT coalesce(max(c.sent), 0) FROM dirsync_cycles c WHERE c.requestor_id = lu.rid AND c.kind = 'ReqTx' AND c.late = 0 AND c.at > lu.at)
-			FROM (SELECT r.id AS rid,
-			             (SELECT u.created_at FROM users u WHERE u.server_id = r.server_id ORDER BY u.id DESC LIMIT 1) AS at
-			      FROM requestors r WHERE r.server_id IS NOT NULL) lu
-			WHERE lu.at IS NOT NULL`)
-		if err != nil {
-			return err
-		}
-		for rows.Next() {
-			var id int64
-			var at string
-			var c ReqTxSince
-			if err := rows.Scan(&id, &at, &c.Count, &c.MaxSent); err != nil {
-				rows.Close()
+		// The last user created on each candidate's own server (users_server
+		// is (server_id, id): one seek each, then its row), and the ReqTx
+		// logged since. Only the candidates: reading a user row is a random
+		// page of the largest table.
+		if len(changeCandidates) > 0 {
+			st, err := tx.PrepareContext(ctx, `
+				SELECT lu.at,
+				       (SELECT count(*) FROM dirsync_cycles c WHERE c.requestor_id = ?1 AND c.kind = 'ReqTx' AND c.late = 0 AND c.at > lu.at),
+				       (SELECT coalesce(max(c.sent), 0) FROM dirsync_cycles c WHERE c.requestor_id = ?1 AND c.kind = 'ReqTx' AND c.late = 0 AND c.at > lu.at)
+				FROM (SELECT u.created_at AS at FROM requestors r JOIN users u ON u.server_id = r.server_id
+				      WHERE r.id = ?1 ORDER BY u.id DESC LIMIT 1) lu`)
+			if err != nil {
 				return err
 			}
-			c.ChangedAt = parseTime(at)
-			out.Changes[id] = c
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
+			defer st.Close()
+			for _, id := range changeCandidates {
+				var at string
+				var c ReqTxSince
+				err := st.QueryRowContext(ctx, id).Scan(&at, &c.Count, &c.MaxSent)
+				if errors.Is(err, sql.ErrNoRows) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				c.ChangedAt = parseTime(at)
+				out.Changes[id] = c
+			}
 		}
 		rows, err = tx.QueryContext(ctx, `
 			SELECT r.id FROM requestors r WHERE r.export_containers_at IS NOT NULL AND EXISTS (
