@@ -240,5 +240,11 @@ func (s *Server) apiReportDirSync(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"requestors": rows})
+	// The findings no requestor owns (R21 (b)) beside the requestors'.
+	network, err := reports.DirSyncNetworkFindings(r.Context(), s.store)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"requestors": rows, "findings": network})
 }

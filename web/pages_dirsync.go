@@ -20,6 +20,9 @@ func (s *Server) dirSyncPage(ctx context.Context) (*views.DirSyncPage, error) {
 		return nil, err
 	}
 	p := &views.DirSyncPage{Rows: rows}
+	if p.NetworkFindings, err = reports.DirSyncNetworkFindings(ctx, s.store); err != nil {
+		return nil, err
+	}
 	seen := map[string]bool{}
 	for _, r := range rows {
 		if k := strings.ToUpper(r.Network); !seen[k] {

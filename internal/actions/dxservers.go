@@ -22,6 +22,13 @@ type DXPatch struct {
 	// PauseKicksDX records that PauseKicksDX=1 is set in the registry of
 	// an Exchange 4.0 DX (and the service restarted), so pausing triggers T2.
 	PauseKicksDX Patch[bool] `json:"pause_kicks_dx"`
+	// KeepUpdatesDays is the DX's Keep Updates time in days (R17 (b),
+	// Q108067); null makes it unknown again.
+	KeepUpdatesDays Patch[int] `json:"keep_updates_days"`
+	// RequestorOf names the MS Mail dir-sync server (NETWORK/POSTOFFICE)
+	// this server's Dir-Sync Requestor object requests from (R21 (b),
+	// Q201084); null or "" clears it.
+	RequestorOf Patch[string] `json:"requestor_of"`
 }
 
 // DXSettings are a DX server's settings as the pages and the API show them.
@@ -86,6 +93,9 @@ func (a *Actions) UpdateDXServer(ctx context.Context, serverID int64, p DXPatch)
 		}
 		if p.PauseKicksDX.Set {
 			d.PauseKicksDX = p.PauseKicksDX.Value
+		}
+		if err := applyDXRuleFacts(&d.DXServer, p); err != nil {
+			return err
 		}
 		if err := tx.UpsertDXServer(ctx, d.DXServer); err != nil {
 			return err

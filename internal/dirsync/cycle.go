@@ -9,24 +9,29 @@ import (
 
 // Finding kinds, each with the rule (KB-RULES.md) that names it.
 const (
-	KindReqTxInconsistent = "reqtx-inconsistent"       // R15 (1)
-	KindReqSyncExceeds    = "reqsync-exceeds-srvsync"  // R15 (2)
-	KindMissedReqTx       = "srvtx-missed-reqtx"       // R15 (3)
-	KindSentExceeds       = "srvtx-sent-exceeds"       // R15 (4)
-	KindSyncMismatch      = "srvtx-sync-mismatch"      // R15 (5)
-	KindUpdatesIgnored    = "updates-ignored"          // R15 (6)
-	KindSrvSkip           = "srvtx-was-mismatch"       // R15: the server's "was s#" is not the last S
-	KindImportRegression  = "import-sync-regression"   // R16
-	KindServerBehind      = "server-behind-requestor"  // R17 (a)
-	KindUnconfirmed       = "unconfirmed-updates"      // R18
-	KindNewWithoutExport  = "new-requestor-no-export"  // R19 (a)
-	KindLostMessages      = "dxa-lost-messages"        // R20
-	KindIdentityConflict  = "identity-conflict"        // R21
-	KindUnknownRequestor  = "unregistered-requestor"   // R21 (c), not registered
-	KindCircularRoute     = "circular-route-ndr"       // R22
-	KindUnparsedSubject   = "unparsed-subject"         // a dir-sync subject that does not parse
-	KindUnattributed      = "unattributed-evidence"    // dir-sync evidence naming no known requestor
-	KindPOPrefixCollision = "po-name-prefix-collision" // R22, static
+	KindReqTxInconsistent  = "reqtx-inconsistent"           // R15 (1)
+	KindReqSyncExceeds     = "reqsync-exceeds-srvsync"      // R15 (2)
+	KindMissedReqTx        = "srvtx-missed-reqtx"           // R15 (3)
+	KindSentExceeds        = "srvtx-sent-exceeds"           // R15 (4)
+	KindSyncMismatch       = "srvtx-sync-mismatch"          // R15 (5)
+	KindUpdatesIgnored     = "updates-ignored"              // R15 (6)
+	KindSrvSkip            = "srvtx-was-mismatch"           // R15: the server's "was s#" is not the last S
+	KindImportRegression   = "import-sync-regression"       // R16
+	KindServerBehind       = "server-behind-requestor"      // R17 (a)
+	KindInactiveBeyondKeep = "inactive-beyond-keep-updates" // R17 (b)
+	KindUnconfirmed        = "unconfirmed-updates"          // R18
+	KindNewWithoutExport   = "new-requestor-no-export"      // R19 (a)
+	KindContainerAdded     = "export-container-added"       // R19 (b)
+	KindImportedShrank     = "imported-list-shrank"         // R19 (c)
+	KindLostMessages       = "dxa-lost-messages"            // R20
+	KindIdentityConflict   = "identity-conflict"            // R21 (c), a known requestor
+	KindDuplicateSystemCR  = "duplicate-system-cr"          // R21 (a)
+	KindRequestorConflict  = "duplicate-exchange-requestor" // R21 (b)
+	KindUnknownRequestor   = "unregistered-requestor"       // R21 (c), not registered
+	KindCircularRoute      = "circular-route-ndr"           // R22
+	KindUnparsedSubject    = "unparsed-subject"             // a dir-sync subject that does not parse
+	KindUnattributed       = "unattributed-evidence"        // dir-sync evidence naming no known requestor
+	KindPOPrefixCollision  = "po-name-prefix-collision"     // R22, static
 )
 
 // Finding is one condition found on a requestor (or, RequestorAddr empty,
@@ -163,7 +168,11 @@ func Apply(st State, tx Tx, at time.Time) Outcome {
 		if fresh(*r) {
 			out.Baseline = true
 		} else {
-			check(KindMissedReqTx, KindImportRegression, KindSrvSkip, KindSentExceeds, KindReqSyncExceeds)
+			check(KindMissedReqTx, KindImportRegression, KindSrvSkip, KindSentExceeds, KindSyncMismatch, KindReqSyncExceeds)
+			if out.FullExport {
+				// The Import Reply that Q108067's Export and Import ask for.
+				check(KindInactiveBeyondKeep)
+			}
 			if r.LastReqTx != "" && tx.R < r.RequestorSync {
 				add(Finding{Rule: "R15(3)", Kind: KindMissedReqTx, Severity: "warning",
 					Text:   fmt.Sprintf("SrvTx to %s acknowledges R=%d, but its last ReqTx carried R=%d: the server did not process the last ReqTx before T2", addr, tx.R, r.RequestorSync),
@@ -192,6 +201,19 @@ func Apply(st State, tx Tx, at time.Time) Outcome {
 						Cause:  "a SrvTx between the two was lost or not logged",
 						Fix:    "Check the DXA queue and the dir-sync administrator's copies; an Export on Next Cycle resends everything.",
 						Source: "Q96060"})
+				}
+				if tx.S >= tx.WasS && tx.Sent < tx.S-tx.WasS {
+					// R15 (5) as Q152231 has it for an Exchange DX (the only
+					// kind of DX the inventory holds): DXA-Svr-Seq counts what
+					// the server sent to this one requestor, so S rises by
+					// exactly ## sent. KB-RULES' "same S# for every requestor
+					// of one T2" holds only for an MS Mail dir-sync server
+					// (Q96060); see README.
+					add(Finding{Rule: "R15(5)", Kind: KindSyncMismatch, Severity: "warning",
+						Text:   fmt.Sprintf("SrvTx to %s raised S by %d (%d to %d) but sent %d updates: the server counts transactions it did not send to this requestor", addr, tx.S-tx.WasS, tx.WasS, tx.S, tx.Sent),
+						Cause:  "\"DXA-Svr-Seq (Server sequence number) - Cumulative total of number of transactions sent by the server to the one requestor.\"",
+						Fix:    "Compare DXA-Svr-Seq and DXA-Conf-Seq on the Remote Dir-Sync Requestor (admin /r, Raw Properties); set Export on Next Cycle to resend in full, or reset the numbers as Q152231 describes.",
+						Source: "Q152231"})
 				}
 				if tx.S >= tx.WasS && tx.Sent > tx.S-tx.WasS {
 					add(Finding{Rule: "R15(4)", Kind: KindSentExceeds, Severity: "warning",

@@ -13,7 +13,45 @@ var (
 	importRe   = regexp.MustCompile(`(?i)An Import Reply \(full export\) will be done to (.+?) on the next reply`)
 	ddavRe     = regexp.MustCompile(`(?i)/ddav="([^"/]+)/([^"/]+)/\$?SYSTEM\d*"`)
 	circularRe = regexp.MustCompile(`(?i)circular\s+route`)
+	// The requestor a DIRSYNC.LOG line names: "PCM:Net/PO" (the type is
+	// the gateway's for a gateway requestor).
+	logReqRe = regexp.MustCompile(`\b[A-Za-z0-9]+:([^\s/:]+/[^\s/()]+)`)
 )
+
+// purgedTexts are the DIRSYNC.LOG errors of a requestor that missed purged
+// updates, as Q108067 gives them (3.2 and 3.5, then 3.0 and 3.0b).
+var purgedTexts = []string{
+	"Server sync does not exist anymore",
+	"Number of missing transactions",
+	"Could not find the specified sync number",
+	"Error reading file: MSTTRANS",
+}
+
+// readPurged reads Q108067's DIRSYNC.LOG errors (R17 (b)).
+func readPurged(ev mailnet.Event) (RuleEvent, bool) {
+	hit := false
+	for _, p := range purgedTexts {
+		if strings.Contains(ev.Description, p) {
+			hit = true
+			break
+		}
+	}
+	if !hit {
+		return RuleEvent{}, false
+	}
+	desc := strings.Join(strings.Fields(ev.Description), " ")
+	name := ""
+	if m := logReqRe.FindStringSubmatch(desc); m != nil {
+		name = m[1]
+	} else if strings.Count(ev.Server, "/") == 1 {
+		name = ev.Server
+	}
+	return RuleEvent{Name: name, Finding: &Finding{Rule: "R17(b)", Kind: KindInactiveBeyondKeep, Severity: "error",
+		Text:   fmt.Sprintf("%s missed updates the server has purged: DIRSYNC.LOG on %s says %q", nameOrUnknown(name), ev.Server, desc),
+		Cause:  "\"These errors occur when a requestor postoffice does not participate in directory synchronization (Dir-Sync) for a period greater than the Keep Updates time\"",
+		Fix:    "On the postoffice, Config, Dir-Sync, Requestor, Export (its complete address list to the server) and Config, Dir-Sync, Requestor, Import (the full list from the server); on an Exchange DX, Export on Next Cycle sends the full list.",
+		Source: "Q108067"}}, true
+}
 
 // RuleEvent is an event that R20-R22 read: the finding, the requestor it
 // names (NET/PO, or a Remote Dirsync Requestor's name), and whether the
@@ -32,7 +70,7 @@ func ReadRuleEvent(ev mailnet.Event, known func(addr string) bool) (RuleEvent, b
 	switch ev.EventID {
 	case 220, 221, 136, 2117:
 	default:
-		return RuleEvent{}, false
+		return readPurged(ev)
 	}
 	desc := strings.Join(strings.Fields(ev.Description), " ")
 	switch ev.EventID {

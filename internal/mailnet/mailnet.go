@@ -142,6 +142,13 @@ type DXServer struct {
 	CopyAdmin      bool   `json:"copy_admin"`
 	ForwardToAdmin bool   `json:"forward_to_admin"`
 	CycleMinutes   int    `json:"cycle_minutes"`
+	// KeepUpdatesDays is the Keep Updates time in days (nil: unknown): a
+	// requestor inactive for longer misses purged updates (R17 (b), Q108067).
+	KeepUpdatesDays *int `json:"keep_updates_days"`
+	// RequestorOf is the MS Mail dir-sync server (NETWORK/POSTOFFICE) that
+	// this Exchange server's Dir-Sync Requestor object requests from, ""
+	// for none: one per organization (R21 (b), Q201084).
+	RequestorOf string `json:"requestor_of"`
 }
 
 // Requestor is a Remote Dir-Sync Requestor: a PC Mail postoffice that

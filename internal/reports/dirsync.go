@@ -72,6 +72,8 @@ type DirSyncRow struct {
 	// PauseKicksDX). Anomalies are their texts, plus silence.
 	Findings  []store.DirSyncFinding `json:"findings"`
 	Anomalies []string               `json:"anomalies"`
+	// The inventory facts the rules R19 (b), R19 (c) and R21 (a) read.
+	store.RequestorFacts
 }
 
 // DirSync reports every requestor at time now. A requestor is silent when
@@ -97,6 +99,10 @@ func DirSync(ctx context.Context, st *store.Store, now time.Time, silentCycles i
 		addrs[i] = reqs[i].Address()
 	}
 	collide := dirsync.PrefixCollisions(addrs)
+	facts, err := st.LoadDirSyncRuleFacts(ctx, changeCandidates(reqs))
+	if err != nil {
+		return nil, err
+	}
 	out := make([]DirSyncRow, 0, len(reqs))
 	for _, r := range reqs {
 		row := BuildDirSyncRow(r, now, silentCycles)
@@ -110,6 +116,7 @@ func DirSync(ctx context.Context, st *store.Store, now time.Time, silentCycles i
 			row.Findings = append(row.Findings, current(f))
 			row.Anomalies = append(row.Anomalies, f.Text)
 		}
+		addInventoryFindings(&row, r, facts, now)
 		out = append(out, row)
 	}
 	return out, nil

@@ -10,12 +10,17 @@ import (
 	"mailnet/internal/mailnet"
 )
 
-const dxCols = `server_id, admin_account, paused, copy_admin, forward_to_admin, cycle_minutes`
+const dxCols = `server_id, admin_account, paused, copy_admin, forward_to_admin, cycle_minutes, keep_updates_days, requestor_of`
 
 func scanDX(sc rowScanner) (mailnet.DXServer, error) {
 	var d mailnet.DXServer
 	var paused, copyAdmin, forward int
-	err := sc.Scan(&d.ServerID, &d.AdminAccount, &paused, &copyAdmin, &forward, &d.CycleMinutes)
+	var keep sql.NullInt64
+	err := sc.Scan(&d.ServerID, &d.AdminAccount, &paused, &copyAdmin, &forward, &d.CycleMinutes, &keep, &d.RequestorOf)
+	if keep.Valid {
+		k := int(keep.Int64)
+		d.KeepUpdatesDays = &k
+	}
 	d.Paused, d.CopyAdmin, d.ForwardToAdmin = paused != 0, copyAdmin != 0, forward != 0
 	return d, err
 }
@@ -65,12 +70,19 @@ func (tx *Tx) EnsureDXServer(ctx context.Context, serverID int64) (bool, error) 
 
 // UpsertDXServer writes d's settings, creating the DX row if needed.
 func (tx *Tx) UpsertDXServer(ctx context.Context, d mailnet.DXServer) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO dx_servers (server_id, admin_account, paused, copy_admin, forward_to_admin, cycle_minutes, updated_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?)
+	var keep any
+	if d.KeepUpdatesDays != nil {
+		keep = *d.KeepUpdatesDays
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO dx_servers (server_id, admin_account, paused, copy_admin, forward_to_admin, cycle_minutes,
+			keep_updates_days, requestor_of, updated_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (server_id) DO UPDATE SET admin_account = excluded.admin_account, paused = excluded.paused,
 			copy_admin = excluded.copy_admin, forward_to_admin = excluded.forward_to_admin,
-			cycle_minutes = excluded.cycle_minutes, updated_at = excluded.updated_at`,
-		d.ServerID, d.AdminAccount, boolInt(d.Paused), boolInt(d.CopyAdmin), boolInt(d.ForwardToAdmin), d.CycleMinutes, fmtTime(tx.now))
+			cycle_minutes = excluded.cycle_minutes, keep_updates_days = excluded.keep_updates_days,
+			requestor_of = excluded.requestor_of, updated_at = excluded.updated_at`,
+		d.ServerID, d.AdminAccount, boolInt(d.Paused), boolInt(d.CopyAdmin), boolInt(d.ForwardToAdmin), d.CycleMinutes,
+		keep, d.RequestorOf, fmtTime(tx.now))
 	if err != nil {
 		return fmt.Errorf("dx server %d: %w", d.ServerID, err)
 	}

@@ -36,13 +36,15 @@ type ExportSel struct {
 
 // DirSyncPage is the dir-sync status page.
 type DirSyncPage struct {
-	Rows     []reports.DirSyncRow
-	DXs      []DXInfo
-	Networks []string
-	Runs     []mailnet.DirSyncRun
-	Plan     *actions.ExportPlan
-	Sel      ExportSel
-	Done     string
+	Rows []reports.DirSyncRow
+	// NetworkFindings are the findings no requestor owns (R21 (b)).
+	NetworkFindings []mailnet.DirSyncFinding
+	DXs             []DXInfo
+	Networks        []string
+	Runs            []mailnet.DirSyncRun
+	Plan            *actions.ExportPlan
+	Sel             ExportSel
+	Done            string
 }
 
 // RequestorPage is one requestor's history.
@@ -237,4 +239,15 @@ func RunbookCommands(drive string) Commands {
 		T3Rebuild:  "rebuild -d" + d + " -f",
 		T3Forcedos: "forcedos reqmain -d" + d + " -r",
 	}
+}
+
+// hasCurrent reports whether fs holds a finding the inventory shows now
+// (no stored id), which the requestor page lists before the stored ones.
+func hasCurrent(fs []mailnet.DirSyncFinding) bool {
+	for i := range fs {
+		if fs[i].ID == 0 {
+			return true
+		}
+	}
+	return false
 }
