@@ -67,7 +67,8 @@ func articleEvidence(dx, org, site string, q mailnet.Requestor) (t1, t2 []map[st
 
 // TestBrowserDirSyncManualRun is issue 12's "Done when": Export on Next
 // Cycle set in bulk from the page (preview, then apply), the manual
-// procedure's page for those requestors, a run started from it, the
+// procedure's page for those requestors with preparation C's connector
+// fixes clicked (audited, the checks turn ok), a run started from it, the
 // article's T1 and T2 evidence posted by the DX server's agent (a token
 // bound to that server), the ticks arriving live on the run page without
 // a reload, and the flags cleared by the full export.
@@ -178,6 +179,34 @@ func TestBrowserDirSyncManualRun(t *testing.T) {
 		}
 	}
 	screenshot(t, ctx, "dirsync-runbook")
+	// Preparation C's connector checks: the demo's DX connector is set
+	// for everyday running; one click each prepares it, and the runbook
+	// comes back for the same requestors with the check ok.
+	checkJS := func(fix string) string {
+		return fmt.Sprintf(`(() => {
+			const li = [...document.querySelectorAll("li.check")].find(li => li.textContent.includes(%q));
+			return li ? (li.querySelector(".badge.ok") ? "ok" : li.querySelector(".badge.warn") ? "to do" : "?") : "missing";
+		})()`, fix)
+	}
+	for _, fix := range []struct{ value, title string }{{"pcmta-logging", "MSExchangePCMTA diagnostics logging at Maximum"}, {"poll-1-minute", "Connector polls every 1 minute"}} {
+		if state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](checkJS(fix.title))); state != "to do" {
+			t.Fatalf("%s: %q before the fix, want to do", fix.title, state)
+		}
+		if _, err := chromedp.RunResponse(ctx, chromedp.Click(fmt.Sprintf(`form:has(input[name="fix"][value=%q]) button`, fix.value))); err != nil {
+			t.Fatalf("fix %s: %v", fix.value, err)
+		}
+		if state, _ := chromedp.Run(ctx, chromedp.Evaluate[string](checkJS(fix.title))); state != "ok" {
+			t.Errorf("%s: %q after the fix, want ok", fix.title, state)
+		}
+		if loc, _ := chromedp.Run(ctx, chromedp.Location()); !strings.Contains(loc, "network="+network) || !strings.Contains(loc, "drive=M") {
+			t.Errorf("after the fix the runbook is %s, want the same selection", loc)
+		}
+	}
+	var audited int
+	c.Store.DB().QueryRow(`SELECT count(*) FROM audit WHERE action = 'connector.update' AND actor = ?`, c.Name).Scan(&audited)
+	if audited != 2 {
+		t.Errorf("%d connector.update audit rows by %s, want one per fix", audited, c.Name)
+	}
 	if _, err := chromedp.RunResponse(ctx, chromedp.Click("#start-run button")); err != nil {
 		t.Fatalf("start the run: %v", err)
 	}

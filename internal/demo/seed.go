@@ -413,8 +413,11 @@ func Seed(ctx context.Context, st *store.Store) (Summary, error) {
 	for _, site := range seedSites {
 		h := hub[site]
 		if h == dxID {
+			// Set for everyday running, not yet for a manual dir-sync:
+			// the runbook's preparation C offers its one-click fixes
+			// (MSExchangePCMTA at Maximum, polling every 1 minute).
 			conns = append(conns, store.BulkConnector{Kind: "msmail", Name: "Microsoft Mail Connector", ServerID: h, RemoteServerID: id["PO-SALES"],
-				PollMinutes: 1, Logging: map[string]string{"MSExchangePCMTA": "maximum"}})
+				PollMinutes: 5, Logging: map[string]string{"MSExchangePCMTA": "medium"}})
 			continue
 		}
 		for i, s := range seedServers {
