@@ -66,8 +66,8 @@ type agentRequestor struct {
 	reqS       int64 // the S the postoffice holds (REQCONF.GLB): q.s once T3 has run
 	prevR      int64 // R before this cycle's ReqTx
 
-	// The anomaly showcase (showcasePO only): the anomaly of this cycle,
-	// how many cycles it still lasts, and the slot it was shown in.
+	// The anomaly showcase (showcasePO only): the mode of this cycle, the
+	// modes of the cycles after it, and the slot they were planned in.
 	showcase  bool
 	bad       string
 	plan      []string
