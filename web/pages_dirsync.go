@@ -329,15 +329,11 @@ func (s *Server) runbookChecks(ctx context.Context, p *views.RunbookPage) ([]vie
 			out = append(out, views.RunbookCheck{Part: "C", Title: "Microsoft Mail Connector on " + d.Name, Detail: "No MS Mail connector is registered on this server."})
 			continue
 		}
-		level := msm.Logging["MSExchangePCMTA"]
-		out = append(out, views.RunbookCheck{Part: "C", Title: "MSExchangePCMTA diagnostics logging at Maximum on " + msm.Name, OK: strings.EqualFold(level, "maximum"),
-			Detail: "Now: " + orDash(level) + ". Set it on the connector's Diagnostics Logging page (PATCH /api/v1/connectors/" + strconv.FormatInt(msm.ID, 10) + ")."})
-		poll := "unset"
-		if msm.PollMinutes > 0 {
-			poll = strconv.Itoa(msm.PollMinutes) + " minutes"
+		cs, err := s.connectorChecks(ctx, *msm)
+		if err != nil {
+			return nil, err
 		}
-		out = append(out, views.RunbookCheck{Part: "C", Title: "Connector polls every 1 minute (" + msm.Name + ")", OK: msm.PollMinutes == 1,
-			Detail: "Now: " + poll + `. "Check for mail every __ minute" = 1 on the Connector MTA page, then restart the service.`})
+		out = append(out, cs...)
 	}
 	var missing []string
 	for _, row := range p.Rows {

@@ -1,12 +1,18 @@
 package web
 
 import (
+	"context"
 	"net/http"
+	"net/url"
+	"strconv"
 	"strings"
+	"time"
 
 	"mailnet/internal/actions"
 	"mailnet/internal/dirsync"
+	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
+	"mailnet/web/views"
 )
 
 // apiDirSyncFindings lists dir-sync findings: ?open=true for the open
@@ -261,4 +267,93 @@ func (s *Server) apiDirSyncRunFinish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeJSON(w, http.StatusOK, run)
+}
+
+// connectorChecks are the runbook's two preparation C checks on the DX
+// server's Microsoft Mail Connector, read from the inventory: MSExchangePCMTA
+// logging at maximum and polling every 1 minute, each with its one-click
+// fix (POST /dirsync/runbook/fix, actions.ApplyRunbookFix: the connector
+// page's own UpdateConnector, audited).
+func (s *Server) connectorChecks(ctx context.Context, c mailnet.Connector) ([]views.RunbookCheck, error) {
+	id := strconv.FormatInt(c.ID, 10)
+	level := actions.PCMTALevel(c)
+	logging := views.RunbookCheck{Part: "C", Title: "MSExchangePCMTA diagnostics logging at Maximum on " + c.Name, OK: actions.PCMTAAtMaximum(c),
+		Detail: "Now: " + orDash(level) + ". Diagnostics Logging property page of the connector (/connectors/" + id + ")."}
+	reverts, err := s.store.LoggingReverts(ctx, c.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range reverts {
+		if strings.EqualFold(r.Category, actions.PCMTACategory) {
+			logging.Detail += " Goes back to " + orDash(r.To) + " at " + r.At.UTC().Format("2006-01-02 15:04") + " UTC."
+		}
+	}
+	if !logging.OK {
+		revert := int(actions.DefaultRunbookRevert / time.Minute)
+		logging.FixAction = "/dirsync/runbook/fix"
+		logging.FixFields = map[string]string{"connector_id": id, "fix": actions.RunbookFixPCMTALogging, "revert_minutes": strconv.Itoa(revert)}
+		logging.FixLabel = "Set to Maximum for " + strconv.Itoa(revert/60) + " hours"
+	}
+	poll := "unset"
+	if c.PollMinutes > 0 {
+		poll = strconv.Itoa(c.PollMinutes) + " minutes"
+		if c.PollMinutes == 1 {
+			poll = "1 minute"
+		}
+	}
+	polling := views.RunbookCheck{Part: "C", Title: "Connector polls every 1 minute (" + c.Name + ")", OK: c.PollMinutes == actions.RunbookPollMinutes,
+		Detail: "Now: every " + poll + `. "Check for mail every __ minute" = 1 on the Connector MTA page, then restart the service.`}
+	if !polling.OK {
+		polling.FixAction = "/dirsync/runbook/fix"
+		polling.FixFields = map[string]string{"connector_id": id, "fix": actions.RunbookFixPoll}
+		polling.FixLabel = "Set to 1 minute"
+	}
+	return []views.RunbookCheck{logging, polling}, nil
+}
+
+// pageRunbookFix applies one of the runbook's preparation C fixes on a
+// Microsoft Mail Connector (connector_id, fix, revert_minutes for the
+// logging) and returns to the runbook (back_query: its selection).
+func (s *Server) pageRunbookFix(w http.ResponseWriter, r *http.Request) {
+	if err := parseForm(w, r); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	f := r.PostForm
+	in := actions.RunbookFix{Fix: f.Get("fix")}
+	id, ok := parseID(strings.TrimSpace(f.Get("connector_id")))
+	if !ok {
+		s.error(w, r, mailnet.Invalid("connector_id", "connector_id %q is not a connector id", f.Get("connector_id")))
+		return
+	}
+	in.ConnectorID = id
+	if raw := strings.TrimSpace(f.Get("revert_minutes")); raw != "" {
+		m, err := strconv.Atoi(raw)
+		if err != nil || m < 1 || m > maxRevertMinutes {
+			s.error(w, r, mailnet.Invalid("revert_minutes", "revert_minutes must be a whole number of minutes from 1 to %d", maxRevertMinutes))
+			return
+		}
+		in.RevertAfter = time.Duration(m) * time.Minute
+	}
+	if _, err := s.actions.ApplyRunbookFix(r.Context(), in); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/dirsync/runbook?"+runbookBackQuery(f.Get("back_query")), http.StatusSeeOther)
+}
+
+// runbookBackQuery keeps the runbook's own selection (id, network, drive)
+// of a back_query, re-encoded, so a redirect can carry nothing else.
+func runbookBackQuery(raw string) string {
+	q, err := url.ParseQuery(raw)
+	if err != nil {
+		return ""
+	}
+	out := url.Values{}
+	for _, k := range []string{"id", "network", "drive"} {
+		if v, ok := q[k]; ok {
+			out[k] = v
+		}
+	}
+	return out.Encode()
 }

@@ -77,6 +77,7 @@ func (s *Server) routes() http.Handler {
 		t.post(admin, "/dirsync/findings/{id}/acknowledge", s.pageDirSyncAck)
 		t.post(admin, "/dirsync/dx/{id}", s.pageDirSyncDX)
 		t.post(admin, "/dirsync/runs", s.pageRunStart)
+		t.post(admin, "/dirsync/runbook/fix", s.pageRunbookFix)
 		t.post(admin, "/dirsync/runs/{id}/finish", s.pageRunFinish)
 	})
 

@@ -6,10 +6,12 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"time"
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/mta"
+	"mailnet/internal/reports"
 	"mailnet/internal/store"
 )
 
@@ -35,10 +37,10 @@ type Agents struct {
 	links   []x400Link
 	weights []float64
 	reqs    []*agentRequestor
-	paused  map[int64]bool // DX servers paused
 
 	nextReq int // round robin over reqs
 	steps   int
+	pending []mailnet.Event // events due before the next one drawn
 }
 
 // x400Link is an X.400 connector from A to B and what B's MTA accepts.
@@ -57,10 +59,20 @@ type agentRequestor struct {
 	postoffice string
 	dx         mailnet.Server
 	r, s, i    int64
-	phase      int // 0 Moved Out, 1 Received, 2 Sent, 3 Moved In
+	phase      int // 0 Moved Out, 1 Received, 2 status report, 3 Sent, 4 Moved In
 	reqTx      string
 	srvTx      string
-	export     bool
+	export     bool  // the DX read Export on Next Cycle at T2: this SrvTx is the full export
+	reqS       int64 // the S the postoffice holds (REQCONF.GLB): q.s once T3 has run
+	prevR      int64 // R before this cycle's ReqTx
+
+	// The anomaly showcase (showcasePO only): the mode of this cycle, the
+	// modes of the cycles after it, and the slot they were planned in.
+	showcase  bool
+	bad       string
+	plan      []string
+	shownSlot int64
+	lostSent  bool // the 220 and 221 of showLostMessages are logged
 }
 
 // silentScenario is the requestor the demo keeps silent (the dir-sync
@@ -135,14 +147,6 @@ func (a *Agents) load(ctx context.Context) error {
 		}
 		a.weights = append(a.weights, w)
 	}
-	dxs, err := a.st.DXServers(ctx)
-	if err != nil {
-		return err
-	}
-	a.paused = map[int64]bool{}
-	for _, d := range dxs {
-		a.paused[d.ServerID] = d.Paused
-	}
 	if a.reqs == nil {
 		reqs, err := a.st.Requestors(ctx, store.RequestorFilter{})
 		if err != nil {
@@ -154,11 +158,16 @@ func (a *Agents) load(ctx context.Context) error {
 				continue
 			}
 			a.reqs = append(a.reqs, &agentRequestor{id: q.ID, address: q.Address(), postoffice: q.Postoffice, dx: dx,
-				r: q.RequestorSync, s: q.ServerSync, i: q.Imports, export: q.ExportOnNextCycle})
+				r: q.RequestorSync, s: q.ServerSync, i: q.Imports, reqS: q.ServerSync, shownSlot: -1,
+				showcase: strings.EqualFold(q.Address(), showcasePO)})
 		}
 	}
 	return nil
 }
+
+// SetClock sets the clock the events are stamped with (and the showcase
+// reads its slot from); the default is the wall clock.
+func (a *Agents) SetClock(now func() time.Time) { a.now = now }
 
 // Requestors returns the addresses of the requestors the agents drive.
 func (a *Agents) Requestors() []string {
@@ -171,6 +180,11 @@ func (a *Agents) Requestors() []string {
 
 // Next returns the next event of the simulated network.
 func (a *Agents) Next(ctx context.Context) mailnet.Event {
+	if len(a.pending) > 0 {
+		ev := a.pending[0]
+		a.pending = a.pending[1:]
+		return ev
+	}
 	a.steps++
 	if a.steps%500 == 0 {
 		// Follow the inventory: decommissions, new connectors, a paused DX.
@@ -270,24 +284,97 @@ func (a *Agents) startup() (mailnet.Event, bool) {
 }
 
 // dirSyncStep is the next event of the next requestor's cycle, in the
-// order of the dir-sync article: 4395 Moved Out on the requestor and 4355
-// Received on the DX carry its ReqTx; 4395 Sent on the DX and 4355 Moved
-// In on the requestor carry the DX's SrvTx. A paused DX sends nothing.
+// order of the dir-sync article. T1: 4395 Moved Out on the postoffice and
+// 4355 Received on the DX carry its ReqTx, and the DXA administrator
+// receives the "Status report from NET/PO". T2: 4395 Sent on the DX and
+// 4355 Moved In on the postoffice carry the DX's SrvTx. A paused DX holds
+// T2 only where pausing does not trigger it (Exchange 4.0 without
+// PauseKicksDX=1), as the dir-sync report says: on 5.0, or 4.0 with
+// PauseKicksDX=1, pausing is what runs T2, so the SrvTx goes out.
 func (a *Agents) dirSyncStep(ctx context.Context) (mailnet.Event, bool) {
+	var held map[int64]bool
 	for range len(a.reqs) {
 		q := a.reqs[a.nextReq]
-		if q.phase >= 2 && a.paused[q.dx.ID] {
-			a.nextReq = (a.nextReq + 1) % len(a.reqs)
-			continue
+		if q.phase == 0 && q.showcase {
+			a.planShowcase(q)
+		}
+		if q.phase == 3 {
+			if q.bad == showUnconfirmed {
+				// The showcase's R18: no T2 reaches the postoffice
+				// this cycle; the next T1 follows.
+				q.phase = 0
+				a.endCycle(q)
+				a.nextReq = (a.nextReq + 1) % len(a.reqs)
+				continue
+			}
+			if held == nil {
+				held = a.t2Held(ctx)
+			}
+			if held[q.dx.ID] {
+				// No T2 this cycle; the postoffice's next T1 comes on
+				// its own schedule.
+				q.phase = 0
+				a.endCycle(q)
+				a.nextReq = (a.nextReq + 1) % len(a.reqs)
+				continue
+			}
+			if q.bad == showLostMessages && !q.lostSent {
+				// Q175588: the DXA logs 220 and 221 before the reply
+				// that is the full export.
+				q.lostSent = true
+				lost, reply := a.lostMessages(q)
+				a.pending = append(a.pending, reply)
+				return lost, true
+			}
 		}
 		ev := a.cycleEvent(ctx, q)
-		q.phase = (q.phase + 1) % 4
-		if q.phase == 0 || q.phase == 2 {
+		q.phase = (q.phase + 1) % 5
+		if q.phase == 0 || q.phase == 3 {
+			if q.phase == 0 {
+				a.endCycle(q)
+			}
 			a.nextReq = (a.nextReq + 1) % len(a.reqs)
 		}
 		return ev, true
 	}
 	return mailnet.Event{}, false
+}
+
+// lostMessages are the DX's Event 220 and 221 about q (Q175588).
+func (a *Agents) lostMessages(q *agentRequestor) (lost, reply mailnet.Event) {
+	ev := mailnet.Event{Time: a.now(), Server: q.dx.Name, Source: "MSExchangeDX", Category: "Directory Synchronization", Severity: mailnet.SeverityWarning}
+	lost, reply = ev, ev
+	lost.EventID = 220
+	lost.Description = "Multiple dirsync messages to and from " + q.address + " have been lost or delayed."
+	reply.EventID, reply.Severity = 221, mailnet.SeverityInfo
+	reply.Description = "An Import Reply (full export) will be done to " + q.address + " on the next reply."
+	return lost, reply
+}
+
+// t2Held is, per DX server, whether T2 is held: paused on a version where
+// pausing does not trigger T2 (reports.PauseTriggersT2, the report's own
+// rule). It reads the settings as they are now.
+func (a *Agents) t2Held(ctx context.Context) map[int64]bool {
+	out := map[int64]bool{}
+	dxs, err := a.st.DXServers(ctx)
+	if err != nil {
+		return out
+	}
+	kicks, err := a.st.DXPauseKicks(ctx)
+	if err != nil {
+		return out
+	}
+	for _, d := range dxs {
+		if !d.Paused {
+			continue
+		}
+		version := a.servers[d.ServerID].Version
+		if sv, err := a.st.ServerByID(ctx, d.ServerID); err == nil {
+			version = sv.Version
+		}
+		out[d.ServerID] = !reports.PauseTriggersT2(version, kicks[d.ServerID])
+	}
+	return out
 }
 
 func (a *Agents) cycleEvent(ctx context.Context, q *agentRequestor) mailnet.Event {
@@ -296,16 +383,26 @@ func (a *Agents) cycleEvent(ctx context.Context, q *agentRequestor) mailnet.Even
 	ev := mailnet.Event{Time: a.now(), Source: "MSExchangePCMTA", Severity: mailnet.SeverityInfo}
 	switch q.phase {
 	case 0: // T1: reqmain -t on the postoffice
-		if cur, err := a.st.RequestorByID(ctx, q.id); err == nil {
-			q.export = cur.ExportOnNextCycle
-		}
 		// x = y + z (Q133428): R is the old number plus the updates sent.
 		was, sent := q.r, int64(1+a.rng.IntN(24))
+		if q.bad == showReqSyncExceeds {
+			// Enough updates that R passes the server's S, which this
+			// cycle's SrvTx will not raise.
+			sent = q.s - q.r + 5
+		}
+		q.prevR = q.r
 		q.r += sent
 		if a.rng.IntN(4) == 0 {
 			q.i++ // an import was requested
 		}
-		q.reqTx = ReqTx(q.r, was, q.s, q.i, sent)
+		s, reported := q.reqS, sent
+		switch q.bad {
+		case showInconsistent:
+			reported = sent + 3 // REQTRANS and REQCONF disagree
+		case showServerBehind:
+			s = q.s + 50 // the server was restored from an older backup
+		}
+		q.reqTx = ReqTx(q.r, was, s, q.i, reported)
 		ev.Server, ev.EventID, ev.Category, ev.Subject = q.address, 4395, "Moved Out", q.reqTx
 		ev.Description = `Mail sent from \\` + q.postoffice + `\MAILDATA`
 		ev.Fields = map[string]string{"from": reqSys, "to": dxSys}
@@ -313,19 +410,46 @@ func (a *Agents) cycleEvent(ctx context.Context, q *agentRequestor) mailnet.Even
 		ev.Server, ev.EventID, ev.Category, ev.Subject = q.dx.Name, 4355, "Received", q.reqTx
 		ev.Description = `Mail received on \\` + q.dx.Name + `\MAILDAT$`
 		ev.Fields = map[string]string{"from": reqSys, "to": dxSys}
-	case 2: // T2: the DX answers, acknowledging R and advancing S
+	case 2: // the status report in the DXA administrator's mailbox
+		ev.Server, ev.Source, ev.EventID, ev.Category = q.dx.Name, "MSExchangeDX", 0, "Directory Synchronization"
+		ev.Subject = "Status report from " + q.address
+		ev.Description = "Status report from " + q.address + " received by the DXA administrator."
+		ev.Fields = map[string]string{"from": reqSys, "to": dxSys}
+	case 3: // T2: the DX answers, acknowledging R and advancing S
+		// The DX reads Export on Next Cycle now: the reply to a flagged
+		// requestor is the full export.
+		if cur, err := a.st.RequestorByID(ctx, q.id); err == nil {
+			q.export = cur.ExportOnNextCycle
+		}
+		if q.bad == showLostMessages {
+			q.export = true // announced by the 221 the DX logged
+		}
 		// The server's number grows by what it sends this requestor and
 		// by the others' updates; it never falls below R (Q96060).
 		sent := int64(a.rng.IntN(20))
-		was := q.s
+		was, r, i := q.s, q.r, q.i
 		q.s = max(q.s+sent+int64(a.rng.IntN(3)), q.r)
-		if q.export {
+		switch {
+		case q.export:
 			// The full export, an Import Reply: "(was 0)" and many
 			// updates, as Q162841's "S=87298 (was 0), I=2 15603 sen".
 			sent, was = 400+int64(a.rng.IntN(200)), 0
 			q.s += sent
+		case q.bad == showMissedReqTx:
+			r = q.prevR // the ReqTx arrived after T2
+		case q.bad == showSkip:
+			was += 3 // a SrvTx between the two was lost
+			q.s += 3
+		case q.bad == showSentExceeds:
+			sent = q.s - was + 9
+		case q.bad == showReqSyncExceeds:
+			sent, q.s = 0, was // S stays below the R just sent
+		case q.bad == showImportRegression && q.i > 0:
+			i = q.i - 1 // the requestor was deleted and re-added
+		case q.bad == showUnconfirmedPrep && q.s == was:
+			q.s++ // S moves, so the postoffice that skips T3 lags it
 		}
-		q.srvTx = SrvTx(q.r, q.s, was, q.i, sent)
+		q.srvTx = SrvTx(r, q.s, was, i, sent)
 		ev.Server, ev.EventID, ev.Category, ev.Subject = q.dx.Name, 4395, "Sent", q.srvTx
 		ev.Description = `Mail sent from \\` + q.dx.Name + `\MAILDAT$`
 		ev.Fields = map[string]string{"from": dxSys, "to": reqSys}
@@ -334,6 +458,9 @@ func (a *Agents) cycleEvent(ctx context.Context, q *agentRequestor) mailnet.Even
 		ev.Server, ev.EventID, ev.Category, ev.Subject = q.address, 4355, "Moved In", q.srvTx
 		ev.Description = `Mail received on \\` + q.postoffice + `\MAILDATA`
 		ev.Fields = map[string]string{"from": dxSys, "to": reqSys}
+		if q.bad != showUnconfirmedPrep {
+			q.reqS = q.s
+		}
 	}
 	return ev
 }

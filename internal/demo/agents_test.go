@@ -2,6 +2,7 @@ package demo_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"mailnet/internal/demo"
@@ -38,10 +39,15 @@ func TestAgentsDirSyncCyclesAdvanceWithoutAnomalies(t *testing.T) {
 		t.Fatalf("driven requestors: got %d of %d, want all but the silent one", len(driven), len(reqs))
 	}
 	cycles := map[string]int{}
+	reports := map[string]int{}
 	for range agentSteps {
 		ev := a.Next(ctx)
-		if ev.Subject == "" {
+		if addr, ok := strings.CutPrefix(ev.Subject, "Status report from "); ok {
+			reports[addr]++
 			continue
+		}
+		if ev.Subject == "" || strings.Contains(ev.Fields["to"]+ev.Fields["from"], demo.ShowcaseRequestor()) {
+			continue // the showcase requestor's anomalies are on purpose (TestAgentsShowcase...)
 		}
 		tx, ok := dirsync.Parse(ev.Subject)
 		if !ok {
@@ -76,6 +82,12 @@ func TestAgentsDirSyncCyclesAdvanceWithoutAnomalies(t *testing.T) {
 		state[ev.Server] = out.State.Requestor
 	}
 	for _, addr := range driven {
+		if reports[addr] < 2 {
+			t.Errorf("%s: got %d status reports, want one per T1", addr, reports[addr])
+		}
+		if addr == demo.ShowcaseRequestor() {
+			continue
+		}
 		if cycles[addr] < 2 {
 			t.Errorf("%s: got %d complete cycles, want at least 2", addr, cycles[addr])
 		}

@@ -314,8 +314,10 @@ func TestSeedDirSync(t *testing.T) {
 	if err := db.QueryRow(`SELECT poll_minutes, logging FROM connectors WHERE kind = 'msmail' AND server_id = ?`, dx).Scan(&poll, &logging); err != nil {
 		t.Fatalf("msmail connector on the DX: %v", err)
 	}
-	if poll != 1 || logging != `{"MSExchangePCMTA":"maximum"}` {
-		t.Errorf("msmail connector: got poll %d logging %s, want 1 and MSExchangePCMTA maximum", poll, logging)
+	// Set for everyday running: the runbook's preparation C has its two
+	// one-click fixes to offer.
+	if poll != 5 || logging != `{"MSExchangePCMTA":"medium"}` {
+		t.Errorf("msmail connector: got poll %d logging %s, want 5 and MSExchangePCMTA medium", poll, logging)
 	}
 	for _, id := range []int{4395, 4355} {
 		if got := count(t, db, `SELECT count(*) FROM events WHERE event_id = ? AND source = 'MSExchangePCMTA'`, id); got == 0 {

@@ -3,6 +3,37 @@
 // servers, users and messages) into an empty database, and Generate loads
 // a large synthetic network for benchmarks. Both write through the bulk
 // path of the store (no audit rows: nobody acted) and are deterministic.
+//
+// RunAgents (serve --demo) then simulates the servers' event logs. Its
+// dir-sync follows the manual dir-sync article: each requestor's cycle is
+// 4395 Moved Out, 4355 Received, the status report (T1, the ReqTx with
+// x = y + z, Q133428), then 4395 Sent and 4355 Moved In (T2, the SrvTx).
+// The DX reads Export on Next Cycle at T2, so the reply after the flag is
+// set is the full export ("(was 0)", hundreds sent) that clears it. A
+// paused DX holds T2 only where pausing does not trigger it (Exchange 4.0
+// without PauseKicksDX=1; reports.PauseTriggersT2, the report's own rule).
+// At the default --demo-rate of 5 events per second each requestor
+// cycles about every 45 seconds.
+//
+// Timing of the anomaly showcase: EURONET/PO-MUNICH shows every anomaly of
+// the sequence rules in turn. The hour is cut into ShowcaseSlot (6m40s)
+// slots from the top of the hour, one anomaly each; its first cycle in
+// the slot is wrong, and the next clean cycle (about 45 s later) resolves
+// the finding by itself:
+//
+//	hh:00:00 R15(1) ReqTx with R - was != sent
+//	hh:06:40 R17(a) ReqTx S above the server's (server restored from backup)
+//	hh:13:20 R18    T3 not run, then no T2: two T1s below the server's S
+//	hh:20:00 R15(3) SrvTx acknowledges the R before the last ReqTx
+//	hh:26:40 R15    SrvTx "(was s#)" is not the last S (a SrvTx lost)
+//	hh:33:20 R15(4) SrvTx sends more than S - s
+//	hh:40:00 R15(2) R above S after the SrvTx
+//	hh:46:40 R16    SrvTx I below the requestor's (requestor re-added)
+//	hh:53:20 R20    DX Event 220 and 221, then the full export
+//
+// R20's finding stays open until an administrator acknowledges it (the
+// article's fix is removing the corrupted DXA message, which no cycle
+// shows); the full export follows it at once.
 package demo
 
 import (
@@ -42,6 +73,9 @@ type Summary struct {
 	DXServer        string
 	RequestorNames  []string
 	ExportRequestor string
+	// ShowcaseRequestor shows each anomaly kind and its resolution over
+	// an hour (see the package doc).
+	ShowcaseRequestor string
 
 	Elapsed time.Duration
 }
@@ -58,6 +92,9 @@ func (s Summary) String() string {
 	fmt.Fprintf(&b, "  KB197378 multihomed %s (%s): X.400 connector %q to %s has no Stack IP Address Override; %s's %q lists only %s\n",
 		s.MultihomedServer, strings.Join(s.MultihomedAddresses, ", "), s.X400Connector, s.RemoteServer, s.RemoteServer, s.RemoteConnector, s.MultihomedAddresses[0])
 	fmt.Fprintf(&b, "  Dir-sync: DX %s with %d requestors; Export on Next Cycle set on %s\n", s.DXServer, len(s.RequestorNames), s.ExportRequestor)
+	if s.ShowcaseRequestor != "" {
+		fmt.Fprintf(&b, "  Dir-sync: %s shows each anomaly and its resolution, one every %s from the top of the hour\n", s.ShowcaseRequestor, ShowcaseSlot)
+	}
 	return b.String()
 }
 
@@ -376,8 +413,11 @@ func Seed(ctx context.Context, st *store.Store) (Summary, error) {
 	for _, site := range seedSites {
 		h := hub[site]
 		if h == dxID {
+			// Set for everyday running, not yet for a manual dir-sync:
+			// the runbook's preparation C offers its one-click fixes
+			// (MSExchangePCMTA at Maximum, polling every 1 minute).
 			conns = append(conns, store.BulkConnector{Kind: "msmail", Name: "Microsoft Mail Connector", ServerID: h, RemoteServerID: id["PO-SALES"],
-				PollMinutes: 1, Logging: map[string]string{"MSExchangePCMTA": "maximum"}})
+				PollMinutes: 5, Logging: map[string]string{"MSExchangePCMTA": "medium"}})
 			continue
 		}
 		for i, s := range seedServers {
@@ -432,6 +472,7 @@ func Seed(ctx context.Context, st *store.Store) (Summary, error) {
 		sum.RequestorNames = append(sum.RequestorNames, q.network+"/"+q.postoffice)
 	}
 	sum.ExportRequestor = exportPO
+	sum.ShowcaseRequestor = showcasePO
 	sum.Elapsed = time.Since(start)
 	return sum, nil
 }
