@@ -5,7 +5,6 @@ import (
 	"strconv"
 
 	"mailnet/internal/actions"
-	"mailnet/internal/mailnet"
 )
 
 // apiMoveCreate queues a move: {"user_ids": [...], "to_server_id": N}, or
@@ -26,23 +25,34 @@ func (s *Server) apiMoveCreate(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusAccepted, j)
 }
 
-// apiJobList lists jobs, newest first: {"jobs": [...]}; ?limit= (default 100).
+// apiJobList lists jobs, newest first, a page at a time:
+// {"jobs": [...], "next_before_id": ID} with ?limit= (default 100, 1 to
+// 1000) and ?before_id= (the previous page's next_before_id); the last
+// page carries no next_before_id.
 func (s *Server) apiJobList(w http.ResponseWriter, r *http.Request) {
-	limit := 100
-	if v := r.URL.Query().Get("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 || n > 1000 {
-			s.error(w, r, mailnet.Invalid("limit", "limit must be a number from 1 to 1000"))
-			return
-		}
-		limit = n
-	}
-	jobs, err := s.store.Jobs(r.Context(), limit)
+	limit, err := queryLimit(r)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"jobs": jobs})
+	before, err := queryInt(r, "before_id", 0, 1, 1<<62)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	// One more than the page: whether another page follows.
+	jobs, err := s.store.JobsBefore(r.Context(), before, limit+1)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	body := map[string]any{}
+	if len(jobs) > limit {
+		jobs = jobs[:limit]
+		body["next_before_id"] = jobs[limit-1].ID
+	}
+	body["jobs"] = jobs
+	writeJSON(w, http.StatusOK, body)
 }
 
 // apiJobGet returns a job with its per-user items.

@@ -60,15 +60,30 @@ func (s *Server) dxInfos(ctx context.Context) ([]views.DXInfo, error) {
 	return out, nil
 }
 
-// pageDirSync is the dir-sync status of every requestor.
+// dirSyncTablePage is how many requestors a page of the dir-sync table
+// shows: 500 requestors with their forms and findings were 445 KB and
+// 10,705 elements at 10,000 servers.
+const dirSyncTablePage = 100
+
+// pageDirSync is the dir-sync status of every requestor, a page of the
+// table at a time (?page=).
 func (s *Server) pageDirSync(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
+	page, err := pageNumber(r.URL.Query(), "page")
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	p, err := s.dirSyncPage(ctx)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
 	p.Done = r.URL.Query().Get("done")
+	page, lo, hi := views.PageBounds(page, dirSyncTablePage, len(p.Rows))
+	p.Pager = views.Pager{Page: page, PerPage: dirSyncTablePage, Total: len(p.Rows),
+		Href: func(n int) string { return "/dirsync?page=" + strconv.Itoa(n) + "#requestors" }}
+	p.Rows = p.Rows[lo:hi]
 	s.render(w, r, http.StatusOK, s.pageFor(ctx, "Directory synchronization status", "dirsync"), views.DirSyncBody(p))
 }
 

@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"net/http"
 	"slices"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/reports"
+	"mailnet/internal/store"
 	"mailnet/web/views"
 )
 
@@ -37,26 +39,21 @@ func (s *Server) pageRouting(w http.ResponseWriter, r *http.Request) {
 		p.SiteID = id
 	}
 
-	servers, err := s.store.Servers(ctx)
+	sum, err := s.routing.Get(ctx)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	p.Names = make(map[int64]string, len(servers))
-	siteOf := make(map[int64]int64, len(servers))
-	for _, sv := range servers {
-		p.Names[sv.ID] = sv.Name
-		siteOf[sv.ID] = sv.SiteID
-	}
 	if p.Server != "" {
-		if id, ok := parseID(p.Server); ok && p.Names[id] != "" {
-			p.ServerID = id
-		} else {
-			for _, sv := range servers {
-				if strings.EqualFold(sv.Name, p.Server) {
-					p.ServerID = sv.ID
-					break
-				}
+		if id, ok := parseID(p.Server); ok {
+			if _, err := s.store.ServerByID(ctx, id); err == nil {
+				p.ServerID = id
+			}
+		}
+		if p.ServerID == 0 {
+			if p.ServerID, err = s.store.ServerIDByName(ctx, p.Server); err != nil {
+				s.error(w, r, err)
+				return
 			}
 		}
 		if p.ServerID == 0 {
@@ -80,43 +77,70 @@ func (s *Server) pageRouting(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	routes, err := reports.Routes(ctx, s.store, 0)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	p.TotalRoutes = len(routes)
-	var matched []mailnet.Route
-	for _, rt := range routes {
-		cutOff := rt.Effective == mailnet.RouteNone && rt.Configured != mailnet.RouteNone
-		if cutOff {
-			p.NoneCount++
-		}
-		if p.ServerID != 0 && rt.FromServerID != p.ServerID && rt.ToServerID != p.ServerID && rt.ViaServerID != p.ServerID {
-			continue
-		}
-		if p.NoneOnly && !cutOff {
-			continue
-		}
-		matched = append(matched, rt)
-	}
-	p.Matched = len(matched)
-	page, lo, hi := views.PageBounds(page, routeTablePage, len(matched))
-	p.Routes = matched[lo:hi]
-	p.Pager = views.Pager{Page: page, PerPage: routeTablePage, Total: len(matched),
-		Href: func(n int) string { return views.RoutingHref(p.Server, p.NoneOnly, p.SiteID, n) + "#table" }}
 
-	c, err := reports.LoadConflicts(ctx, s.store)
+	// The table: one page, read in SQL by the filter.
+	p.TotalRoutes, p.NoneCount = sum.Total, sum.Cut
+	f := store.RouteTableFilter{ServerID: p.ServerID, CutOnly: p.NoneOnly, CutBy: sum.CutBy}
+	if p.ServerID == 0 && !p.NoneOnly {
+		p.Matched = sum.Total
+	} else if p.Matched, err = s.store.CountRouteTable(ctx, f); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	page, lo, _ := views.PageBounds(page, routeTablePage, p.Matched)
+	f.Offset, f.Limit = lo, routeTablePage
+	if p.Routes, err = s.store.RouteTable(ctx, f); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	for i := range p.Routes {
+		p.Routes[i] = sum.Effective(p.Routes[i])
+	}
+	p.Pager = views.Pager{Page: page, PerPage: routeTablePage, Total: p.Matched,
+		Href: func(n int) string { return views.RoutingHref(p.Server, p.NoneOnly, p.SiteID, n) + "#table" }}
+	ids := []int64{p.ServerID}
+	for _, rt := range p.Routes {
+		ids = append(ids, rt.FromServerID, rt.ToServerID, rt.ViaServerID)
+	}
+	if p.Names, err = s.store.ReportServerNames(ctx, ids); err != nil {
+		s.error(w, r, err)
+		return
+	}
+
+	// The map: a large network as sites, from the summary's aggregates;
+	// a small one, or one site's drill-down, server by server.
+	siteHref := func(id int64) string { return views.RoutingHref("", p.NoneOnly, id, 0) + "#map" }
+	if p.SiteID == 0 && !views.MapShowsServers(sum.Servers) {
+		p.Map = views.BuildSiteMap(siteMapInput(sum, sites, siteHref))
+		s.render(w, r, http.StatusOK, s.pageFor(ctx, "Routing: configured versus effective", "routing"), views.RoutingPageBody(p))
+		return
+	}
+	var servers []mailnet.Server
+	var routes []mailnet.Route
+	if p.SiteID == 0 {
+		if servers, err = s.store.Servers(ctx); err == nil {
+			routes, err = s.store.Routes(ctx, 0)
+		}
+	} else {
+		servers, routes, err = s.siteServersAndRoutes(ctx, p.SiteID)
+	}
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	in := views.MapInput{Sites: sites, Servers: servers, Routes: routes, Dup: c.InGroup, Selected: p.ServerID,
-		SiteHref: func(id int64) string { return views.RoutingHref("", p.NoneOnly, id, 0) + "#map" },
+	for i := range routes {
+		routes[i] = sum.Effective(routes[i])
+	}
+	in := views.MapInput{Sites: sites, Servers: servers, Routes: routes, Dup: sum.Conflicts.InGroup, Selected: p.ServerID,
+		SiteHref: siteHref,
 		NodeHref: func(id int64) string {
 			return views.RoutingHref(strconv.FormatInt(id, 10), p.NoneOnly, p.SiteID, 0) + "#map"
 		}}
 	if p.SiteID != 0 {
+		siteOf := make(map[int64]int64, len(servers))
+		for _, sv := range servers {
+			siteOf[sv.ID] = sv.SiteID
+		}
 		in.Servers, in.Routes = drillDown(p.SiteID, servers, routes, siteOf)
 	}
 	if views.MapShowsServers(len(in.Servers)) {
@@ -145,6 +169,49 @@ func (s *Server) pageRouting(w http.ResponseWriter, r *http.Request) {
 	}
 	p.Map = views.BuildMap(in)
 	s.render(w, r, http.StatusOK, s.pageFor(ctx, "Routing: configured versus effective", "routing"), views.RoutingPageBody(p))
+}
+
+// siteMapInput is the sites-only map of the summary's aggregates.
+func siteMapInput(sum *reports.RoutingSummary, sites []mailnet.Site, href func(int64) string) views.SiteMapInput {
+	in := views.SiteMapInput{Sites: sites, SiteServers: sum.SiteServers, SiteDups: sum.SiteDups, Servers: sum.Servers, SiteHref: href}
+	for _, pr := range sum.Pairs {
+		in.Pairs = append(in.Pairs, views.SitePair{A: pr.FromSite, B: pr.ToSite, Routes: pr.Direct + pr.Cut, Cut: pr.Cut > 0})
+	}
+	return in
+}
+
+// siteServersAndRoutes reads what a site's drill-down draws from: the
+// site's servers and every server they have routes with, and those routes
+// (not the whole network's).
+func (s *Server) siteServersAndRoutes(ctx context.Context, site int64) ([]mailnet.Server, []mailnet.Route, error) {
+	local, err := s.store.ServersAtSite(ctx, site)
+	if err != nil {
+		return nil, nil, err
+	}
+	routes, err := s.store.RoutesOfSite(ctx, site)
+	if err != nil {
+		return nil, nil, err
+	}
+	have := make(map[int64]bool, len(local))
+	for _, sv := range local {
+		have[sv.ID] = true
+	}
+	var other []int64
+	for _, rt := range routes {
+		for _, id := range []int64{rt.FromServerID, rt.ToServerID} {
+			if !have[id] {
+				have[id] = true
+				other = append(other, id)
+			}
+		}
+	}
+	more, err := s.store.ServersByIDs(ctx, other)
+	if err != nil {
+		return nil, nil, err
+	}
+	servers := append(local, more...)
+	slices.SortFunc(servers, func(a, b mailnet.Server) int { return cmp.Compare(a.ID, b.ID) })
+	return servers, routes, nil
 }
 
 // drillDown keeps the servers of one site and the servers at other sites

@@ -107,6 +107,7 @@ type Server struct {
 
 	bodies   *bodyLimiter           // request-body deadline and slots (web/bodylimit.go)
 	overview *reports.OverviewCache // the overview's figures by store version (web/pages_overview.go)
+	routing  *reports.RoutingCache  // the routing page's network-wide figures by audit head (web/pages_routing.go)
 }
 
 // New builds the server: its state (authentication, metrics, caches) and
@@ -175,6 +176,7 @@ func New(cfg Config) (*Server, error) {
 	s.duplicates = reports.NewMemo(cfg.Store, duplicatesBuild(cfg.Store))
 	s.bodies = newBodyLimiter(cfg.BodyTimeout, cfg.MaxBodies)
 	s.overview = reports.NewOverviewCache(cfg.Store, s.now)
+	s.routing = reports.NewRoutingCache(cfg.Store)
 	s.handler = s.routes()
 	return s, nil
 }

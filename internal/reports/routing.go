@@ -3,6 +3,8 @@ package reports
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
@@ -85,4 +87,107 @@ func RoutesPage(ctx context.Context, st *store.Store, f store.RouteFilter) ([]ma
 		routes[i] = EffectiveRoute(routes[i], c, names)
 	}
 	return routes, nil
+}
+
+// RoutingSummary is what the routing page shows of the whole network,
+// read in SQL: the conflicts, the counts of the routing table and, for
+// the map, the servers per site and the routes between sites.
+type RoutingSummary struct {
+	Conflicts Conflicts
+	// CutBy are the servers a duplicate serial cuts off (Conflicts.Impacted),
+	// by id; Names names them, for EffectiveRoute's reasons.
+	CutBy []int64
+	Names map[int64]string
+	// Total is the number of routing entries, Cut those effectively "No
+	// Connection" although configured otherwise.
+	Total, Cut int
+	// Servers counts the servers; SiteServers per site.
+	Servers     int
+	SiteServers map[int64]int
+	// SiteDups counts the servers in a duplicate-serial group per site.
+	SiteDups map[int64]int
+	// Pairs are the routes between two sites (store.RouteSitePairs).
+	Pairs []store.RouteSitePair
+}
+
+// Effective sets rt's effective connection and reason from the summary's
+// conflicts.
+func (s *RoutingSummary) Effective(rt mailnet.Route) mailnet.Route {
+	return EffectiveRoute(rt, s.Conflicts, s.Names)
+}
+
+// LoadRoutingSummary reads the summary.
+func LoadRoutingSummary(ctx context.Context, st *store.Store) (*RoutingSummary, error) {
+	dups, err := st.DuplicateSerialServers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := FindConflicts(dups)
+	s := &RoutingSummary{Conflicts: c, SiteDups: map[int64]int{}}
+	for _, sv := range dups {
+		if c.InGroup(sv.ID) {
+			s.SiteDups[sv.SiteID]++
+		}
+	}
+	for id := range c.Impacted {
+		s.CutBy = append(s.CutBy, id)
+	}
+	slices.Sort(s.CutBy)
+	if s.Names, err = st.ReportServerNames(ctx, s.CutBy); err != nil {
+		return nil, err
+	}
+	if s.Total, err = st.CountRouteTable(ctx, store.RouteTableFilter{}); err != nil {
+		return nil, err
+	}
+	if s.Cut, err = st.CountRouteTable(ctx, store.RouteTableFilter{CutOnly: true, CutBy: s.CutBy}); err != nil {
+		return nil, err
+	}
+	if s.SiteServers, err = st.SiteServerCounts(ctx); err != nil {
+		return nil, err
+	}
+	for _, n := range s.SiteServers {
+		s.Servers += n
+	}
+	if s.Pairs, err = st.RouteSitePairs(ctx, s.CutBy); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// RoutingCache keeps the last RoutingSummary, keyed by
+// store.RoutingFingerprint: the audit log's head (routes, sites, serials
+// and statuses change through actions, and every action writes an audit
+// row, the command-line tools' too) and the routes' and servers' counts
+// and newest updated_at (any other write). Events, which arrive every
+// second, leave it alone: at 10,000 servers a build aggregates all
+// 69,098 routes.
+type RoutingCache struct {
+	st *store.Store
+
+	mu    sync.Mutex
+	key   store.RoutingFingerprint
+	val   *RoutingSummary
+	built bool
+}
+
+// NewRoutingCache returns an empty cache over st.
+func NewRoutingCache(st *store.Store) *RoutingCache { return &RoutingCache{st: st} }
+
+// Get returns the summary as of the current fingerprint.
+func (c *RoutingCache) Get(ctx context.Context) (*RoutingSummary, error) {
+	key, err := c.st.RoutingFingerprint(ctx) // before the reads: what is served is at least this new
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.built && c.key == key {
+		return c.val, nil
+	}
+	s, err := LoadRoutingSummary(ctx, c.st)
+	if err != nil {
+		return nil, err
+	}
+	c.key, c.val, c.built = key, s, true
+	return s, nil
 }

@@ -45,6 +45,9 @@ type DirSyncPage struct {
 	Plan            *actions.ExportPlan
 	Sel             ExportSel
 	Done            string
+	// Pager pages the requestors table (Rows is then one page of it);
+	// the zero Pager shows every row on one page.
+	Pager Pager
 }
 
 // RequestorPage is one requestor's history.

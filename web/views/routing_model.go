@@ -311,34 +311,80 @@ func sortedLines(lines map[pairKey]MapLine) []MapLine {
 }
 
 func buildSiteMap(in MapInput, sites []mailnet.Site, bySite map[int64][]mailnet.Server) *NetMap {
+	sm := SiteMapInput{Sites: sites, SiteServers: map[int64]int{}, SiteDups: map[int64]int{}, Servers: len(in.Servers), SiteHref: in.SiteHref}
+	siteOf := map[int64]int64{}
+	for _, sv := range in.Servers {
+		siteOf[sv.ID] = sv.SiteID
+	}
+	for site, svs := range bySite {
+		sm.SiteServers[site] = len(svs)
+		for _, sv := range svs {
+			if in.Dup != nil && in.Dup(sv.ID) {
+				sm.SiteDups[site]++
+			}
+		}
+	}
+	for _, r := range in.Routes {
+		a, b := siteOf[r.FromServerID], siteOf[r.ToServerID]
+		switch class := routeClass(r); {
+		case a == b || class == "":
+		case class == "link none":
+			sm.Pairs = append(sm.Pairs, SitePair{A: a, B: b, Routes: 1, Cut: true})
+		default:
+			sm.Pairs = append(sm.Pairs, SitePair{A: a, B: b, Routes: 1})
+		}
+	}
+	return BuildSiteMap(sm)
+}
+
+// SitePair is the routes between two sites, in either direction: how
+// many are drawn (direct, or cut off), and whether any is cut off
+// ("No Connection" although configured otherwise).
+type SitePair struct {
+	A, B   int64
+	Routes int
+	Cut    bool
+}
+
+// SiteMapInput is what a sites-only map is drawn from: aggregates, so a
+// network of any size costs its sites, not its servers and routes.
+type SiteMapInput struct {
+	Sites       []mailnet.Site // sorted by name; those without servers are left out
+	SiteServers map[int64]int  // servers per site
+	SiteDups    map[int64]int  // duplicate-serial servers per site
+	Servers     int            // servers in all
+	Pairs       []SitePair     // several entries for one pair add up
+	SiteHref    func(id int64) string
+}
+
+// BuildSiteMap draws the network as sites only, with a line wherever
+// routes join two sites.
+func BuildSiteMap(in SiteMapInput) *NetMap {
 	m := &NetMap{SitesOnly: true}
+	var sites []mailnet.Site
+	for _, st := range in.Sites {
+		if in.SiteServers[st.ID] > 0 {
+			sites = append(sites, st)
+		}
+	}
+	sort.SliceStable(sites, func(i, j int) bool { return sites[i].Name < sites[j].Name })
 	drawn := sites
 	if len(drawn) > maxMapSites {
 		drawn = drawn[:maxMapSites]
 	}
-	m.Note = "This network has " + Count(len(in.Servers)) + " servers, too many to draw one by one: the map shows sites, " +
+	m.Note = "This network has " + Count(in.Servers) + " servers, too many to draw one by one: the map shows sites, " +
 		"with a line wherever routes join two sites (red dashed when any of them is effectively \"No Connection\"). " +
 		"Sites outlined red hold a server with a duplicate serial. Click a site to see its servers and their routes."
 	if len(sites) > len(drawn) {
 		m.Note += " Only the first " + strconv.Itoa(len(drawn)) + " of " + strconv.Itoa(len(sites)) + " sites (by name) are drawn."
-	}
-	siteOf := map[int64]int64{}
-	for _, sv := range in.Servers {
-		siteOf[sv.ID] = sv.SiteID
 	}
 	center := map[int64][2]int{}
 	cols := (mapWidth - 2*mapMargin + siteGap) / (siteOnlyW + siteGap)
 	for i, st := range drawn {
 		x := mapMargin + (i%cols)*(siteOnlyW+siteGap)
 		y := mapMargin + (i/cols)*(siteOnlyH+siteGap*2)
-		svs := bySite[st.ID]
-		dups := 0
-		for _, sv := range svs {
-			if in.Dup != nil && in.Dup(sv.ID) {
-				dups++
-			}
-		}
-		sub := plural(len(svs), "server", "servers")
+		dups := in.SiteDups[st.ID]
+		sub := plural(in.SiteServers[st.ID], "server", "servers")
 		if dups > 0 {
 			sub += ", " + strconv.Itoa(dups) + " duplicate"
 		}
@@ -358,16 +404,18 @@ func buildSiteMap(in MapInput, sites []mailnet.Site, bySite map[int64][]mailnet.
 	m.Height = 2*mapMargin + rows*(siteOnlyH+siteGap*2)
 	lines := map[pairKey]MapLine{}
 	routes := map[pairKey]int{} // routes between two sites
-	for _, r := range in.Routes {
-		a, b := siteOf[r.FromServerID], siteOf[r.ToServerID]
-		class := routeClass(r)
-		ca, okA := center[a]
-		cb, okB := center[b]
-		if a == b || class == "" || !okA || !okB {
+	for _, p := range in.Pairs {
+		ca, okA := center[p.A]
+		cb, okB := center[p.B]
+		if p.A == p.B || p.Routes == 0 || !okA || !okB {
 			continue
 		}
-		k := pair(a, b)
-		routes[k]++
+		class := "link direct"
+		if p.Cut {
+			class = "link none"
+		}
+		k := pair(p.A, p.B)
+		routes[k] += p.Routes
 		if old, ok := lines[k]; ok && lineRank(old.Class) >= lineRank(class) {
 			continue
 		}
