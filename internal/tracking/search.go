@@ -186,7 +186,7 @@ func (s *SQLite) Trace(ctx context.Context, id string) (Trace, error) {
 	if err != nil {
 		return Trace{}, err
 	}
-	net, err := s.network(ctx, db)
+	net, err := s.network(ctx, db, false)
 	if err != nil {
 		return Trace{}, err
 	}
