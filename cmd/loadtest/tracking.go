@@ -219,7 +219,7 @@ func postTracking(c *child, body []byte) (int, error) {
 	req, _ := http.NewRequest("POST", "http://"+c.info.Addr+"/api/v1/tracking", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+c.info.Agent)
 	req.Header.Set("Content-Type", "application/json")
-	res, err := httpClient.Do(req)
+	res, err := trackingClient.Do(req)
 	if err != nil {
 		return 0, err
 	}
@@ -227,6 +227,11 @@ func postTracking(c *child, body []byte) (int, error) {
 	res.Body.Close()
 	return res.StatusCode, nil
 }
+
+// trackingClient waits longer than httpClient: a batch accepted into a
+// full queue is answered when its transaction commits, which on a loaded
+// machine can take more than a minute.
+var trackingClient = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}, Timeout: 5 * time.Minute}
 
 // insertTrackingRows writes the batches' rows into the tracking tables
 // with one prepared statement per table and one transaction per batch:
