@@ -93,48 +93,16 @@ func (s *Server) postTracking(w http.ResponseWriter, r *http.Request) {
 }
 
 // decodeTrackingBatch reads a JSON array of records strictly, one at a
-// time, as decodeIngestBatch reads events.
+// time (decodeArray), as decodeIngestBatch reads events.
 func decodeTrackingBatch(body io.Reader, now time.Time, maxRecords int) ([]tracking.Record, error) {
-	dec := jsontext.NewDecoder(body)
-	// A body that is not JSON is the body's fault, wherever it breaks
-	// (the message says where).
-	bodyErr := func(err error) error {
-		e, _ := mailnet.AsError(jsonError(err))
-		return mailnet.Errorf(e.Kind, "body", "%s", e.Message)
-	}
-	tok, err := dec.ReadToken()
-	if err != nil {
-		return nil, bodyErr(err)
-	}
-	if tok.Kind() != '[' {
-		return nil, mailnet.Errorf(mailnet.KindMalformed, "body", "request body must be a JSON array of tracking records")
-	}
 	recs := make([]tracking.Record, 0, 64)
-	for i := 0; ; i++ {
-		switch dec.PeekKind() {
-		case ']':
-			if _, err := dec.ReadToken(); err != nil {
-				return nil, bodyErr(err)
-			}
-			if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
-				if err == nil {
-					return nil, mailnet.Errorf(mailnet.KindMalformed, "body", "request body has data after the JSON array")
-				}
-				return nil, bodyErr(err)
-			}
-			return recs, nil
-		case 0:
-			_, err := dec.ReadToken()
-			return nil, bodyErr(err)
-		}
-		if i >= maxRecords {
-			return nil, mailnet.Errorf(mailnet.KindTooLarge, "body", "a batch may carry at most %d records; split it", maxRecords)
-		}
-		var in tracking.Input
+	var in tracking.Input
+	err := decodeArray(body, jsonArray{Noun: "tracking records", Unit: "records", Max: maxRecords}, func(i int, dec *jsontext.Decoder) error {
+		in = tracking.Input{}
 		if err := jsonv2.UnmarshalDecode(dec, &in, strictJSON); err != nil {
 			var sem *jsonv2.SemanticError
 			if !errors.As(err, &sem) {
-				return nil, bodyErr(err)
+				return bodyError(err)
 			}
 			e, _ := mailnet.AsError(jsonError(err))
 			field := fmt.Sprintf("[%d]", i)
@@ -144,14 +112,19 @@ func decodeTrackingBatch(body io.Reader, now time.Time, maxRecords int) ([]track
 			if _, rest, ok := strings.Cut(e.Field, "]"); ok && len(rest) > 1 && rest[0] == '.' {
 				field += rest
 			}
-			return nil, mailnet.Invalid(field, "record %d: %s", i, e.Message)
+			return mailnet.Invalid(field, "record %d: %s", i, e.Message)
 		}
 		rec, err := tracking.ValidateAt(i, &in, now)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		recs = append(recs, rec)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return recs, nil
 }
 
 // postExchangeLog takes an Exchange 5.0/5.5 tracking log as the server

@@ -75,6 +75,8 @@ func run(args []string) error {
 		return cmdEventsPage(args[1:])
 	case "pages":
 		return cmdPages(args[1:])
+	case "tracking":
+		return cmdTracking(args[1:])
 	case "_serve-mailnet":
 		return childMailnet(args[1:])
 	case "_serve-chat":

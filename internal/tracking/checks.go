@@ -125,23 +125,50 @@ func msDur(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond
 const EvidenceTTL = 5 * time.Second
 
 type evidenceCache struct {
-	mu sync.Mutex
-	ev Evidence
-	at time.Time
+	mu         sync.Mutex
+	ev         Evidence
+	at         time.Time
+	refreshing bool
 }
 
-// Evidence is LoadEvidence over the store, reused for EvidenceTTL.
+// Evidence is LoadEvidence over the store, reused for EvidenceTTL. Past
+// the TTL the last evidence is still answered while one goroutine loads
+// the next: a trace never waits for the whole inventory's checks but the
+// first time (at 1M records that load was the trace's p99).
 func (s *SQLite) Evidence(ctx context.Context) (Evidence, error) {
 	c := &s.evidence
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if !c.at.IsZero() && time.Since(c.at) < EvidenceTTL {
-		return c.ev, nil
+	if !c.at.IsZero() {
+		ev := c.ev
+		if time.Since(c.at) >= EvidenceTTL && !c.refreshing {
+			c.refreshing = true
+			go s.refreshEvidence()
+		}
+		c.mu.Unlock()
+		return ev, nil
 	}
+	c.mu.Unlock()
 	ev, err := LoadEvidence(ctx, s.st)
 	if err != nil {
 		return Evidence{}, err
 	}
-	c.ev, c.at = ev, time.Now()
+	c.mu.Lock()
+	if c.at.IsZero() {
+		c.ev, c.at = ev, time.Now()
+	}
+	c.mu.Unlock()
 	return ev, nil
+}
+
+func (s *SQLite) refreshEvidence() {
+	c := &s.evidence
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	ev, err := LoadEvidence(ctx, s.st)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.refreshing = false
+	if err == nil {
+		c.ev, c.at = ev, time.Now()
+	}
 }

@@ -14,7 +14,17 @@ import (
 
 // search builds the query for q: the most selective exact field drives
 // it (message id, recipient, sender, subject prefix), the rest filter.
-func searchSQL(q Query, limit int) (string, []any) {
+func searchSQL(q Query, limit int) (string, []any) { return searchSQLBy(q, limit, false) }
+
+// broadPrefix is how many messages a subject prefix may match before the
+// search walks the messages newest first instead of the prefix's index
+// range: the first 100 of a prefix that matches one message in twelve
+// are found after about 1,200, where sorting the range reads all of them.
+const broadPrefix = 5000
+
+// searchSQLBy is searchSQL; byID drives a subject search by the newest
+// messages rather than by the subject index.
+func searchSQLBy(q Query, limit int, byID bool) (string, []any) {
 	var b strings.Builder
 	var args []any
 	where := []string{}
@@ -49,7 +59,12 @@ func searchSQL(q Query, limit int) (string, []any) {
 		where = append(where, `m.sender = ?`)
 		args = append(args, q.Sender)
 	}
-	if q.Subject != "" {
+	if q.Subject != "" && byID {
+		// The unary + keeps the planner off the subject index (the
+		// column's NOCASE collation still applies).
+		where = append(where, `+m.subject >= ? AND +m.subject < ?`)
+		args = append(args, q.Subject, q.Subject+"\U0010FFFF")
+	} else if q.Subject != "" {
 		where = append(where, `m.subject >= ? AND m.subject < ?`)
 		args = append(args, q.Subject, q.Subject+"\U0010FFFF")
 	}
@@ -100,7 +115,17 @@ func (s *SQLite) Search(ctx context.Context, q Query) (Page, error) {
 
 func (s *SQLite) page(ctx context.Context, q Query, limit int) ([]Summary, error) {
 	db := s.st.DB()
-	query, args := searchSQL(q, limit)
+	byID := false
+	if q.Subject != "" && q.MessageID == "" && q.Recipient == "" && q.Sender == "" && q.Address == "" {
+		// How broad is the prefix? Counted in the index, up to broadPrefix.
+		var n int
+		if err := db.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM tracking_messages WHERE subject >= ? AND subject < ? LIMIT ?)`,
+			q.Subject, q.Subject+"\U0010FFFF", broadPrefix).Scan(&n); err != nil {
+			return nil, fmt.Errorf("search tracking: %w", err)
+		}
+		byID = n >= broadPrefix
+	}
+	query, args := searchSQLBy(q, limit, byID)
 	rows, err := db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("search tracking: %w", err)
@@ -186,7 +211,7 @@ func (s *SQLite) Trace(ctx context.Context, id string) (Trace, error) {
 	if err != nil {
 		return Trace{}, err
 	}
-	net, err := s.network(ctx, db)
+	net, err := s.network(ctx, db, false)
 	if err != nil {
 		return Trace{}, err
 	}
