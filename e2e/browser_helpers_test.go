@@ -39,7 +39,7 @@ func browser(t *testing.T) context.Context {
 }
 
 // browserFor is browser with the tab's whole life bounded by d, for tests
-// that walk many pages.
+// that need it for longer than 90 s.
 func browserFor(t *testing.T, d time.Duration) context.Context {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],

@@ -73,6 +73,8 @@ func run(args []string) error {
 		return cmdBigpost(args[1:])
 	case "eventspage":
 		return cmdEventsPage(args[1:])
+	case "watch":
+		return cmdWatch(args[1:])
 	case "pages":
 		return cmdPages(args[1:])
 	case "tracking":

@@ -27,6 +27,19 @@
   var pauseBtn = document.getElementById("events-pause");
   var pendingEl = document.getElementById("events-pending");
   var limit = parseInt(bar.dataset.limit, 10) || 150;
+  // At most DRAW new rows are drawn a frame (the newest): a frame's style,
+  // layout and paint grow with the rows it adds, and nobody reads more
+  // than that in a sixtieth of a second. The rest still count. While
+  // events come faster than that, the table also keeps only what fits
+  // the screen (paint grows with the rows kept): rows below it would be
+  // pushed out within the second anyway.
+  var DRAW = Math.min(limit, parseInt(bar.dataset.draw, 10) || 20);
+  var rowH = 0;
+  function screenRows() {
+    if (!rowH) rowH = (rows.rows[0] && rows.rows[0].offsetHeight) || 20;
+    return Math.max(30, Math.min(limit, Math.ceil(innerHeight / rowH) + 5));
+  }
+  window.addEventListener("resize", function () { rowH = 0; });
   var keep = (bar.dataset.severities || "").split(",").filter(Boolean);
   var counts = {};
   ["info", "warning", "error"].forEach(function (sev) {
@@ -181,7 +194,7 @@
     frame = 0;
     var list = queue;
     queue = [];
-    if (!paused) show(list.length > limit ? list.slice(list.length - limit) : list);
+    if (!paused) show(list.length > DRAW ? list.slice(list.length - DRAW) : list, list.length > DRAW ? screenRows() : limit);
     drawStats();
     var d = performance.now() - t0;
     stats.frames++;
@@ -194,14 +207,16 @@
     if (!frame) frame = requestAnimationFrame(flush);
   }
 
-  function show(list) {
+  // show puts list (oldest first) on top and cuts the table to keep rows.
+  function show(list, keep) {
     if (!list.length) return;
     var empty = document.getElementById("events-empty");
     if (empty) empty.remove();
     var frag = document.createDocumentFragment();
     for (var i = list.length - 1; i >= 0; i--) frag.appendChild(row(list[i]));
     rows.insertBefore(frag, rows.firstChild);
-    while (rows.rows.length > limit) rows.deleteRow(rows.rows.length - 1);
+    var n = rows.rows.length;
+    while (n > (keep || limit)) rows.deleteRow(--n);
     rows.dataset.received = String(received);
   }
 
