@@ -76,7 +76,7 @@ type seqFrame struct {
 
 // A client that stops reading is cut off with a close frame saying why,
 // while another keeps receiving every frame in order.
-func TestSlowReaderIsCutOffWithReasonOthersKeepReceiving(t *testing.T) {
+func TestWSSlowReaderIsCutOffWithReasonOthersKeepReceiving(t *testing.T) {
 	for _, gr := range []bool{false, true} {
 		t.Run(fmt.Sprintf("goroutineReader=%v", gr), func(t *testing.T) {
 			v := newEnv(t, Options{Queue: 8, GoroutineReader: gr})
@@ -138,7 +138,7 @@ func TestSlowReaderIsCutOffWithReasonOthersKeepReceiving(t *testing.T) {
 // A client that pings every millisecond while the server writes a large
 // backlog receives only well-formed frames, in order, and pongs: pongs
 // go through the connection's one writer.
-func TestPingFloodDuringLargeBacklogGetsWellFormedFrames(t *testing.T) {
+func TestWSPingFloodDuringLargeBacklogGetsWellFormedFrames(t *testing.T) {
 	for _, gr := range []bool{false, true} {
 		t.Run(fmt.Sprintf("goroutineReader=%v", gr), func(t *testing.T) {
 			v := newEnv(t, Options{Queue: 4096, GoroutineReader: gr})
@@ -327,7 +327,7 @@ func isReset(err error) bool { return err != nil && strings.Contains(err.Error()
 // The poller reassembles frames split across reads, answers a ping sent
 // one byte at a time, between the fragments of a message, and echoes a
 // close: it hangs up after its close frame.
-func TestPolledReaderSplitFramesPingAndClose(t *testing.T) {
+func TestWSPolledReaderSplitFramesPingAndClose(t *testing.T) {
 	v := newEnv(t, Options{})
 	r := v.rawDial()
 	var msg []byte
@@ -346,7 +346,7 @@ func TestPolledReaderSplitFramesPingAndClose(t *testing.T) {
 
 // A client that breaks the protocol gets a close frame naming why, from
 // the connection's writer, and the socket ends.
-func TestPolledReaderProtocolErrors(t *testing.T) {
+func TestWSPolledReaderProtocolErrors(t *testing.T) {
 	for _, c := range []struct {
 		name   string
 		frames []byte
@@ -378,7 +378,7 @@ func TestPolledReaderProtocolErrors(t *testing.T) {
 // A polled socket has no read deadline: a client silent for PongWait is
 // dropped by the engine's reaper, while one that answers pings stays and
 // keeps receiving.
-func TestPolledSilentClientIsDropped(t *testing.T) {
+func TestWSPolledSilentClientIsDropped(t *testing.T) {
 	v := newEnv(t, Options{PingInterval: 20 * time.Millisecond, PongWait: 100 * time.Millisecond})
 	silent := v.rawDial() // never answers the pings
 	live := v.dial("live")
