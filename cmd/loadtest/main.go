@@ -548,11 +548,18 @@ func ingestLatency(c *child, rate, secs int) error {
 	var mu sync.Mutex
 	phase := time.Now().UnixNano() // frames of the throughput run carry ts=1
 	readDone := make(chan struct{})
+	var postsDone atomic.Bool
 	var readEnd error // why the reader stopped: a close frame says why it was cut off
 	go func() {
 		defer close(readDone)
 		for {
-			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			// Frames may lag the posts by more than seconds when ingest
+			// queues: the reader gives up only 5 s after the last post.
+			wait := time.Minute
+			if postsDone.Load() {
+				wait = 5 * time.Second
+			}
+			conn.SetReadDeadline(time.Now().Add(wait))
 			_, msg, err := conn.ReadMessage()
 			if err != nil {
 				readEnd = err
@@ -609,6 +616,7 @@ func ingestLatency(c *child, rate, secs int) error {
 	postEnd := time.Since(start)
 	t.Stop()
 	pw.Wait()
+	postsDone.Store(true)
 	<-readDone
 	mu.Lock()
 	n := len(lat)
