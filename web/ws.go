@@ -26,11 +26,14 @@ type WSOptions struct {
 	ReplayPage    int           // events per replay query; default 500
 	CheckEvery    time.Duration // how often each socket's credential is checked again; default 2s
 	PerCredential int           // sockets one token or session may hold open; default 20
+	// GoroutineReader gives every socket a reader goroutine instead of
+	// the engine's shared poller (see internal/live/ws).
+	GoroutineReader bool
 }
 
 func (o WSOptions) engine() ws.Options {
 	return ws.Options{Queue: o.Queue, WriteTimeout: o.WriteTimeout, PingInterval: o.PingInterval, PongWait: o.PongWait,
-		ReplayPage: o.ReplayPage, CheckEvery: o.CheckEvery, PerCred: o.PerCredential}
+		ReplayPage: o.ReplayPage, CheckEvery: o.CheckEvery, PerCred: o.PerCredential, GoroutineReader: o.GoroutineReader}
 }
 
 // Close reasons the pages show (web/static/noc.js, events.js).
@@ -68,7 +71,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	}
 	cred, check := s.wsCredential(r)
 	up := &websocket.Upgrader{
-		ReadBufferSize:  256,
+		ReadBufferSize:  128, // gorilla's reader runs only without the poller (control frames fit)
 		WriteBufferSize: 1024,
 		WriteBufferPool: wsWriteBuffers,
 		CheckOrigin:     s.originAllowed,

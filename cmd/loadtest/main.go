@@ -80,7 +80,9 @@ func run(args []string) error {
 	case "tracking":
 		return cmdTracking(args[1:])
 	case "_serve-mailnet":
-		return childMailnet(args[1:])
+		return childMailnet(args[1:], false)
+	case "_serve-mailnet-goroutine":
+		return childMailnet(args[1:], true)
 	case "_serve-chat":
 		return childChat()
 	}
@@ -142,6 +144,9 @@ func spawn(kind, db string) (*child, error) {
 		args = append(args, "--db", db)
 	}
 	cmd := exec.Command(self, args...)
+	if serverCPUs != "" {
+		cmd = exec.Command("taskset", append([]string{"-c", serverCPUs, self}, args...)...)
+	}
 	cmd.Stderr = os.Stderr
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -192,7 +197,10 @@ func exitOnStdinClose() {
 	}()
 }
 
-func childMailnet(args []string) error {
+// childMailnet serves the console; goroutineReader gives every socket a
+// reader goroutine instead of the shared poller (server kind
+// mailnet-goroutine, for the comparison).
+func childMailnet(args []string, goroutineReader bool) error {
 	fs := flag.NewFlagSet("_serve-mailnet", flag.ContinueOnError)
 	db := fs.String("db", "", "database file")
 	if err := fs.Parse(args); err != nil {
@@ -211,7 +219,7 @@ func childMailnet(args []string) error {
 	// per-credential cap (20 by default) above the most clients a run has.
 	srv, err := web.New(web.Config{Store: st, Actions: actions.New(st, pub, log), Live: pub, Hub: hub, Ingest: w,
 		Log: log, Registry: prometheus.NewRegistry(), Now: func() time.Time { return time.Now().UTC() },
-		WS: web.WSOptions{PerCredential: 25_000}})
+		WS: web.WSOptions{PerCredential: 25_000, GoroutineReader: goroutineReader}})
 	if err != nil {
 		return err
 	}
@@ -243,6 +251,38 @@ func childChat() error {
 	fmt.Printf("%s\n", b)
 	exitOnStdinClose()
 	return runChatServer(ln)
+}
+
+// ---- pinning ----
+
+// serverCPUs, when set (--server-cpus), is the CPU list server children
+// run on (taskset -c: every thread, and GOMAXPROCS follows).
+var serverCPUs string
+
+// pinFlags adds --server-cpus and --client-cpus to fs.
+func pinFlags(fs *flag.FlagSet) (server, client *string) {
+	server = fs.String("server-cpus", "", "CPU list the server children run on (taskset -c), e.g. 0")
+	client = fs.String("client-cpus", "", "CPU list this process (the load) runs on (taskset -c), e.g. 1")
+	return server, client
+}
+
+// pin runs the servers on server's CPUs and this process on client's: it
+// re-executes itself under taskset (once) when client is set.
+func pin(server, client string) error {
+	serverCPUs = server
+	if client == "" || os.Getenv("LOADTEST_PINNED") == client {
+		return nil
+	}
+	ts, err := exec.LookPath("taskset")
+	if err != nil {
+		return fmt.Errorf("--client-cpus needs taskset: %w", err)
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	return syscall.Exec(ts, append([]string{"taskset", "-c", client, self}, os.Args[1:]...),
+		append(os.Environ(), "LOADTEST_PINNED="+client))
 }
 
 // ---- /proc ----
@@ -354,7 +394,7 @@ func percentile(d []time.Duration, p float64) time.Duration {
 func dialWS(c *child, kind string) (*websocket.Conn, error) {
 	h := http.Header{}
 	u := url.URL{Scheme: "ws", Host: c.info.Addr, Path: "/ws"}
-	if kind == "mailnet" {
+	if strings.HasPrefix(kind, "mailnet") {
 		h.Set("Authorization", "Bearer "+c.info.Viewer)
 		u.RawQuery = "types=event"
 	}
@@ -370,17 +410,30 @@ func cmdIngest(args []string) error {
 	events := fs.Int("events", 200_000, "events for the throughput comparison (at most 2,000,000)")
 	batch := fs.Int("batch", 1000, "events per POST and per baseline transaction")
 	senders := fs.Int("senders", 4, "concurrent POSTers")
-	rate := fs.Int("rate", 10_000, "events/s for the latency run (at most 50,000)")
+	rateList := fs.String("rate", "10000", "events/s for the latency run (at most 50,000); a comma list runs one after the other")
 	secs := fs.Int("seconds", 10, "length of the latency run (at most 120)")
+	serverCPUs, clientCPUs := pinFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
+	if err := pin(*serverCPUs, *clientCPUs); err != nil {
+		return err
+	}
+	fmt.Printf("load average at start: %s\n", loadAvg())
 	var err error
 	if *events, err = capInt("events", *events, 1000, 2_000_000); err != nil {
 		return err
 	}
-	if *rate, err = capInt("rate", *rate, 100, 50_000); err != nil {
-		return err
+	var rates []int
+	for _, f := range strings.Split(*rateList, ",") {
+		r, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil {
+			return fmt.Errorf("--rate: %w", err)
+		}
+		if r, err = capInt("rate", r, 100, 50_000); err != nil {
+			return err
+		}
+		rates = append(rates, r)
 	}
 	if *secs, err = capInt("seconds", *secs, 1, 120); err != nil {
 		return err
@@ -478,22 +531,42 @@ func cmdIngest(args []string) error {
 	fmt.Printf("http ingest: %d events in batches of %d from %d senders: %.0f events/s; ratio to baseline %.2f (target >= 0.5)\n",
 		*events, *batch, *senders, httpRate, httpRate/baseRate)
 
+	for _, r := range rates {
+		if err := ingestLatency(c, r, *secs); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ingestLatency posts at rate for secs while a websocket client
+// timestamps each frame: POST-to-frame latency.
+func ingestLatency(c *child, rate, secs int) error {
 	// Latency: POST at rate, a websocket client timestamps each frame.
 	conn, err := dialWS(c, "mailnet")
 	if err != nil {
 		return err
 	}
 	defer conn.Close()
-	var lat []time.Duration
+	var lat, rtt []time.Duration
 	var mu sync.Mutex
 	phase := time.Now().UnixNano() // frames of the throughput run carry ts=1
 	readDone := make(chan struct{})
+	var postsDone atomic.Bool
+	var readEnd error // why the reader stopped: a close frame says why it was cut off
 	go func() {
 		defer close(readDone)
 		for {
-			conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+			// Frames may lag the posts by more than seconds when ingest
+			// queues: the reader gives up only 5 s after the last post.
+			wait := time.Minute
+			if postsDone.Load() {
+				wait = 5 * time.Second
+			}
+			conn.SetReadDeadline(time.Now().Add(wait))
 			_, msg, err := conn.ReadMessage()
 			if err != nil {
+				readEnd = err
 				return
 			}
 			now := time.Now().UnixNano()
@@ -506,28 +579,63 @@ func cmdIngest(args []string) error {
 			mu.Unlock()
 		}
 	}()
+	// Every tick posts what is due by then (rate x elapsed): a tick the
+	// loaded machine delays posts a larger batch, never fewer events.
+	var refused atomic.Int64 // events of posts that failed (still 429 after the retries)
 	const tick = 10 * time.Millisecond
-	per := max(1, *rate/100)
+	total := rate * secs
 	t := time.NewTicker(tick)
 	sent := 0
-	end := time.Now().Add(time.Duration(*secs) * time.Second)
+	start := time.Now()
 	var pw sync.WaitGroup
-	for time.Now().Before(end) {
+	for sent < total {
 		<-t.C
+		due := min(total, int(float64(rate)*time.Since(start).Seconds())+1)
+		if time.Since(start) >= time.Duration(secs)*time.Second {
+			due = total
+		}
+		per := due - sent
+		if per <= 0 {
+			continue
+		}
 		b := batchBody(per, sent, time.Now().UnixNano())
 		sent += per
 		pw.Add(1)
-		go func() { defer pw.Done(); post(c, b) }()
+		go func() {
+			defer pw.Done()
+			t0 := time.Now()
+			if err := post(c, b); err != nil {
+				refused.Add(int64(per))
+				return
+			}
+			// The console answers once the batch is committed and its
+			// frames are handed to the hub: POST-to-202 is the ingest
+			// part of POST-to-frame, the rest is the delivery.
+			d := time.Since(t0)
+			mu.Lock()
+			rtt = append(rtt, d)
+			mu.Unlock()
+		}()
 	}
+	postEnd := time.Since(start)
 	t.Stop()
 	pw.Wait()
+	postsDone.Store(true)
 	<-readDone
 	mu.Lock()
 	n := len(lat)
 	p50, p99, pmax := percentile(lat, 0.5), percentile(lat, 0.99), percentile(lat, 1)
 	mu.Unlock()
-	fmt.Printf("latency at %d events/s for %ds: %d of %d frames; POST-to-frame p50 %v, p99 %v (target < 100ms), max %v\n",
-		*rate, *secs, n, sent, p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), pmax.Round(time.Millisecond))
+	fmt.Printf("latency at %d events/s for %ds (posted in %v): %d of %d frames (%d refused); POST-to-frame p50 %v, p99 %v (target < 100ms), max %v; load %s\n",
+		rate, secs, postEnd.Round(time.Millisecond), n, sent, refused.Load(), p50.Round(10*time.Microsecond), p99.Round(10*time.Microsecond), pmax.Round(time.Millisecond), loadAvg())
+	mu.Lock()
+	fmt.Printf("  of which POST to 202 (batch committed, frames handed to the hub): p50 %v, p99 %v over %d posts\n",
+		percentile(rtt, 0.5).Round(10*time.Microsecond), percentile(rtt, 0.99).Round(10*time.Microsecond), len(rtt))
+	mu.Unlock()
+	var ce *websocket.CloseError
+	if errors.As(readEnd, &ce) {
+		fmt.Printf("the websocket client was closed: %d %s\n", ce.Code, ce.Text)
+	}
 	return nil
 }
 
@@ -539,6 +647,8 @@ func cmdFanout(args []string) error {
 	clients := fs.Int("clients", 1000, "websocket clients (at most 10,000)")
 	rate := fs.Int("rate", 200, "events/s (at most 5,000)")
 	secs := fs.Int("seconds", 10, "length of the run (at most 120)")
+	runs := fs.Int("runs", 1, "rounds, each measuring every server in turn (at most 10)")
+	serverCPUs, clientCPUs := pinFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -552,36 +662,87 @@ func cmdFanout(args []string) error {
 	if *secs, err = capInt("seconds", *secs, 1, 120); err != nil {
 		return err
 	}
-	for _, kind := range strings.Split(*servers, ",") {
-		if err := fanout(strings.TrimSpace(kind), *clients, *rate, *secs); err != nil {
-			return fmt.Errorf("%s: %w", kind, err)
+	if *runs, err = capInt("runs", *runs, 1, 10); err != nil {
+		return err
+	}
+	if err := pin(*serverCPUs, *clientCPUs); err != nil {
+		return err
+	}
+	kinds := strings.Split(*servers, ",")
+	res := map[string][]fanoutResult{}
+	for r := range *runs {
+		for _, kind := range kinds {
+			kind = strings.TrimSpace(kind)
+			fr, err := fanout(kind, *clients, *rate, *secs)
+			if err != nil {
+				return fmt.Errorf("%s: %w", kind, err)
+			}
+			fmt.Printf("run %d: %s\n", r+1, fr)
+			res[kind] = append(res[kind], fr)
 		}
 	}
+	m, c := res["mailnet"], res["chat"]
+	if len(m) == 0 || len(m) != len(c) {
+		return nil
+	}
+	var cpuR, p99R []float64
+	for i := range m {
+		cpuR = append(cpuR, m[i].usPer/c[i].usPer)
+		p99R = append(p99R, float64(m[i].p99)/float64(c[i].p99))
+	}
+	fmt.Printf("mailnet/chat over %d runs: CPU per delivery %s (target <= 0.8), p99 %s (target <= 1)\n",
+		len(m), spread(cpuR, "x"), spread(p99R, "x"))
 	return nil
 }
 
-func fanout(kind string, clients, rate, secs int) error {
+// spread is "min-max" (or the one value) of vs with unit.
+func spread(vs []float64, unit string) string {
+	lo, hi := slices.Min(vs), slices.Max(vs)
+	if lo == hi {
+		return fmt.Sprintf("%.2f%s", lo, unit)
+	}
+	return fmt.Sprintf("%.2f-%.2f%s", lo, hi, unit)
+}
+
+type fanoutResult struct {
+	kind                string
+	clients, rate, secs int
+	got, want           int64
+	p50, p99            time.Duration
+	cpu, usPer          float64
+	loadCPU             float64 // this process's: the clients and the publisher
+	loadStart, loadEnd  string
+}
+
+func (r fanoutResult) String() string {
+	return fmt.Sprintf("fanout %-7s %d clients x %d events/s x %ds: delivered %d of %d (%.4f), p50 %v, p99 %v, server CPU %.2fs = %.2f us per delivery (clients' CPU %.2fs); load %s -> %s",
+		r.kind, r.clients, r.rate, r.secs, r.got, r.want, float64(r.got)/float64(max(1, r.want)),
+		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.cpu, r.usPer, r.loadCPU, r.loadStart, r.loadEnd)
+}
+
+func fanout(kind string, clients, rate, secs int) (fanoutResult, error) {
+	res := fanoutResult{kind: kind, clients: clients, rate: rate, secs: secs}
 	dir, err := os.MkdirTemp("", "loadtest-fanout-")
 	if err != nil {
-		return err
+		return res, err
 	}
 	defer os.RemoveAll(dir)
 	db := ""
-	if kind == "mailnet" {
+	if strings.HasPrefix(kind, "mailnet") {
 		db = filepath.Join(dir, "fanout.db")
 	} else if kind != "chat" {
-		return fmt.Errorf("unknown server %q", kind)
+		return res, fmt.Errorf("unknown server %q", kind)
 	}
 	c, err := spawn(kind, db)
 	if err != nil {
-		return err
+		return res, err
 	}
 	defer c.stop()
 
 	conns := make([]*websocket.Conn, clients)
 	for i := range conns {
 		if conns[i], err = dialWS(c, kind); err != nil {
-			return fmt.Errorf("client %d: %w", i, err)
+			return res, fmt.Errorf("client %d: %w", i, err)
 		}
 	}
 	var delivered atomic.Int64
@@ -593,14 +754,19 @@ func fanout(kind string, clients, rate, secs int) error {
 		go func() {
 			defer wg.Done()
 			defer conn.Close()
+			var buf bytes.Buffer // reused: the load's own cost stays small next to the server's
 			for {
 				conn.SetReadDeadline(time.Now().Add(time.Duration(secs+30) * time.Second))
-				_, msg, err := conn.ReadMessage()
+				_, r, err := conn.NextReader()
 				if err != nil {
 					return
 				}
+				buf.Reset()
+				if _, err := buf.ReadFrom(r); err != nil {
+					return
+				}
 				now := time.Now().UnixNano()
-				tsOf(msg, func(ts int64) {
+				tsOf(buf.Bytes(), func(ts int64) {
 					lats[i] = append(lats[i], time.Duration(now-ts))
 					delivered.Add(1)
 				})
@@ -615,7 +781,7 @@ func fanout(kind string, clients, rate, secs int) error {
 	var pub *websocket.Conn
 	if kind == "chat" {
 		if pub, err = dialWS(c, kind); err != nil {
-			return err
+			return res, err
 		}
 		defer pub.Close()
 		go func() { // the chat hub echoes to the publisher too; drain it
@@ -627,27 +793,39 @@ func fanout(kind string, clients, rate, secs int) error {
 		}()
 	}
 	time.Sleep(time.Second)
+	res.loadStart = loadAvg()
 	pid := c.cmd.Process.Pid
-	cpu0 := cpuSeconds(pid)
+	cpu0, self0 := cpuSeconds(pid), cpuSeconds(os.Getpid())
+	// Every tick sends what is due by then (rate x elapsed), so a tick
+	// the loaded machine delays sends more rather than the run sending
+	// fewer events: both servers get rate x seconds events.
 	const tick = 10 * time.Millisecond
-	per := max(1, rate/100)
 	every := tick
 	if rate < 100 {
 		every = time.Second / time.Duration(rate)
 	}
+	total := rate * secs
 	t := time.NewTicker(every)
 	sent := 0
-	end := time.Now().Add(time.Duration(secs) * time.Second)
+	start := time.Now()
 	var pw sync.WaitGroup
-	for time.Now().Before(end) {
+	for sent < total {
 		<-t.C
+		due := min(total, int(float64(rate)*time.Since(start).Seconds())+1)
+		if time.Since(start) >= time.Duration(secs)*time.Second {
+			due = total
+		}
+		per := due - sent
+		if per <= 0 {
+			continue
+		}
 		ts := time.Now().UnixNano()
 		if kind == "chat" {
 			for k := range per {
 				var buf bytes.Buffer
 				eventJSON(&buf, sent+k, ts)
 				if err := pub.WriteMessage(websocket.TextMessage, buf.Bytes()); err != nil {
-					return err
+					return res, err
 				}
 			}
 		} else {
@@ -661,10 +839,12 @@ func fanout(kind string, clients, rate, secs int) error {
 	pw.Wait()
 	// Let the queues drain, then stop.
 	want := int64(sent) * int64(clients)
-	for i := 0; i < 100 && delivered.Load() < want; i++ {
+	for i := 0; i < 300 && delivered.Load() < want; i++ {
 		time.Sleep(100 * time.Millisecond)
 	}
 	cpu := cpuSeconds(pid) - cpu0
+	res.loadCPU = cpuSeconds(os.Getpid()) - self0
+	res.loadEnd = loadAvg()
 	close(stopRead)
 	for _, conn := range conns {
 		conn.Close()
@@ -674,23 +854,22 @@ func fanout(kind string, clients, rate, secs int) error {
 	for _, l := range lats {
 		all = append(all, l...)
 	}
-	got := delivered.Load()
-	perDelivery := 0.0
-	if got > 0 {
-		perDelivery = cpu / float64(got) * 1e6
+	res.got, res.want, res.cpu = delivered.Load(), want, cpu
+	if res.got > 0 {
+		res.usPer = cpu / float64(res.got) * 1e6
 	}
-	fmt.Printf("fanout %-7s %d clients x %d events/s x %ds: delivered %d of %d (%.4f), p50 %v, p99 %v, server CPU %.2fs = %.2f us per delivery\n",
-		kind, clients, rate, secs, got, want, float64(got)/float64(want),
-		percentile(all, 0.5).Round(10*time.Microsecond), percentile(all, 0.99).Round(10*time.Microsecond), cpu, perDelivery)
-	return nil
+	res.p50, res.p99 = percentile(all, 0.5), percentile(all, 0.99)
+	return res, nil
 }
 
 // ---- idle ----
 
 func cmdIdle(args []string) error {
 	fs := flag.NewFlagSet("idle", flag.ContinueOnError)
-	servers := fs.String("server", "mailnet,chat", "servers to measure: mailnet, chat or both")
+	servers := fs.String("server", "mailnet,chat", "servers to measure: mailnet, mailnet-goroutine (a reader goroutine per socket), chat")
 	clients := fs.Int("clients", 5000, "idle websocket clients (at most 20,000)")
+	runs := fs.Int("runs", 1, "rounds, each measuring every server in turn (at most 10)")
+	serverCPUs, clientCPUs := pinFlags(fs)
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -698,46 +877,82 @@ func cmdIdle(args []string) error {
 	if *clients, err = capInt("clients", *clients, 1, 20_000); err != nil {
 		return err
 	}
-	for _, kind := range strings.Split(*servers, ",") {
-		kind = strings.TrimSpace(kind)
-		dir, err := os.MkdirTemp("", "loadtest-idle-")
-		if err != nil {
-			return err
-		}
-		db := ""
-		if kind == "mailnet" {
-			db = filepath.Join(dir, "idle.db")
-		}
-		c, err := spawn(kind, db)
-		if err != nil {
-			os.RemoveAll(dir)
-			return err
-		}
-		// Warm up: one connection, so code paths and pools exist before the baseline.
-		if w, err := dialWS(c, kind); err == nil {
-			w.Close()
-		}
-		time.Sleep(time.Second)
-		pid := c.cmd.Process.Pid
-		rss0 := rssKiB(pid)
-		conns := make([]*websocket.Conn, 0, *clients)
-		for i := range *clients {
-			conn, err := dialWS(c, kind)
-			if err != nil {
-				fmt.Printf("idle %s: client %d: %v\n", kind, i, err)
-				break
+	if *runs, err = capInt("runs", *runs, 1, 10); err != nil {
+		return err
+	}
+	if err := pin(*serverCPUs, *clientCPUs); err != nil {
+		return err
+	}
+	per := map[string][]float64{}
+	var kinds []string
+	for r := range *runs {
+		for _, kind := range strings.Split(*servers, ",") {
+			kind = strings.TrimSpace(kind)
+			if r == 0 {
+				kinds = append(kinds, kind)
 			}
-			conns = append(conns, conn)
+			kib, err := idle(kind, *clients)
+			if err != nil {
+				return err
+			}
+			per[kind] = append(per[kind], kib)
 		}
-		time.Sleep(3 * time.Second)
-		rss1 := rssKiB(pid)
-		fmt.Printf("idle %-7s %d connections: server RSS %d -> %d KiB: %.1f KiB per connection\n",
-			kind, len(conns), rss0, rss1, float64(rss1-rss0)/float64(max(1, len(conns))))
-		for _, conn := range conns {
-			conn.Close()
-		}
-		c.stop()
-		os.RemoveAll(dir)
+	}
+	for _, kind := range kinds {
+		fmt.Printf("idle %-7s over %d runs: %s per connection\n", kind, len(per[kind]), spread(per[kind], " KiB"))
 	}
 	return nil
+}
+
+// idle opens n idle sockets to a fresh kind server and returns its RSS
+// growth per socket in KiB.
+func idle(kind string, n int) (float64, error) {
+	dir, err := os.MkdirTemp("", "loadtest-idle-")
+	if err != nil {
+		return 0, err
+	}
+	db := ""
+	switch kind {
+	case "mailnet", "mailnet-goroutine":
+		db = filepath.Join(dir, "idle.db")
+	case "chat":
+	default:
+		os.RemoveAll(dir)
+		return 0, fmt.Errorf("unknown server %q", kind)
+	}
+	c, err := spawn(kind, db)
+	if err != nil {
+		os.RemoveAll(dir)
+		return 0, err
+	}
+	// Warm up: one connection, so code paths and pools exist before the baseline.
+	if w, err := dialWS(c, kind); err == nil {
+		w.Close()
+	}
+	time.Sleep(time.Second)
+	pid := c.cmd.Process.Pid
+	rss0 := rssKiB(pid)
+	conns := make([]*websocket.Conn, 0, n)
+	for i := range n {
+		conn, err := dialWS(c, kind)
+		if err != nil {
+			fmt.Printf("idle %s: client %d: %v\n", kind, i, err)
+			break
+		}
+		conns = append(conns, conn)
+	}
+	time.Sleep(3 * time.Second)
+	rss1 := rssKiB(pid)
+	kib := float64(rss1-rss0) / float64(max(1, len(conns)))
+	fmt.Printf("idle %-7s %d connections: server RSS %d -> %d KiB: %.1f KiB per connection; load %s\n",
+		kind, len(conns), rss0, rss1, kib, loadAvg())
+	for _, conn := range conns {
+		conn.Close()
+	}
+	c.stop()
+	os.RemoveAll(dir)
+	if len(conns) < n {
+		return kib, fmt.Errorf("idle %s: only %d of %d connections", kind, len(conns), n)
+	}
+	return kib, nil
 }

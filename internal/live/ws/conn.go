@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -64,6 +65,14 @@ type conn struct {
 
 	last    int64 // owner: highest event id sent (or the client's after_id)
 	closing bool  // owner: a close frame was written
+
+	// A polled connection (fd >= 0) has no reader goroutine: the poller
+	// reads its frames (readFrames), which only the poller touches.
+	fd         int32
+	lastRead   atomic.Int64 // unix ns of the last frame read: PongWait runs from it
+	partial    []byte       // poller: a frame split across reads
+	msgLen     int          // poller: bytes of the fragmented message so far
+	fragmented bool         // poller: a message's continuation frames follow
 
 	shutOnce sync.Once
 }
@@ -245,6 +254,16 @@ func (c *conn) writeClose(r closeReq) {
 		c.fail()
 		return
 	}
+	if c.fd >= 0 {
+		// Polled: hang up now when the client closed first (or broke the
+		// protocol), else on its reply (readFrames) or after CloseWait.
+		if c.readClosed() {
+			c.shutdown()
+		} else {
+			time.AfterFunc(c.e.opt.CloseWait, c.shutdown)
+		}
+		return
+	}
 	_ = c.bc.Conn.SetReadDeadline(time.Now().Add(c.e.opt.CloseWait))
 }
 
@@ -257,6 +276,9 @@ func (c *conn) shutdown() {
 		sub := c.sub
 		c.mu.Unlock()
 		c.e.hub.Unsubscribe(sub)
+		if c.fd >= 0 {
+			getPoller().remove(c) // before the descriptor can be reused
+		}
 		c.ws.Close()
 		c.e.remove(c)
 	})
@@ -304,11 +326,34 @@ func (c *conn) onPing(data string) error {
 }
 
 func (c *conn) onClose(code int, _ string) error {
+	c.markPeerClosed()
+	c.request(ctl{close: &closeReq{code: code}}) // echo the code (none for 1005)
+	return nil
+}
+
+func (c *conn) markPeerClosed() {
 	c.mu.Lock()
 	c.peerClosed = true
 	c.mu.Unlock()
-	c.request(ctl{close: &closeReq{code: code}}) // echo the code (none for 1005)
-	return nil
+}
+
+// readClosed reports whether reading is over: the client sent its close
+// (or broke the protocol).
+func (c *conn) readClosed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.peerClosed
+}
+
+// readStopped ends a polled connection's reading: it hangs up once its
+// close frame is out (at once if it is), after CloseWait at the latest.
+func (c *conn) readStopped() {
+	select {
+	case <-c.closeSent:
+		c.shutdown()
+	default:
+		time.AfterFunc(c.e.opt.CloseWait, c.shutdown)
+	}
 }
 
 // readEnd lets the writer answer the client's close before hanging up.

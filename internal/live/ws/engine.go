@@ -19,7 +19,12 @@
 //   - A full queue cuts the client off with a close frame saying why
 //     (it resumes from its last event id), never a silent gap.
 //
-// An idle connection holds one goroutine, its reader, and no write buffer.
+// An idle connection holds no goroutine and no write buffer: on Linux one
+// epoll instance, parked in the runtime's network poller, waits for every
+// socket to have something to read, and the client's few frames (pings,
+// pongs, a close) are parsed as they come (read.go). Elsewhere, or with
+// Options.GoroutineReader, each socket has a reader goroutine (gorilla's
+// reader, whose handlers only queue requests for the writer).
 package ws
 
 import (
@@ -47,6 +52,10 @@ type Options struct {
 	ReplayPage   int           // events per replay query; default 500
 	CheckEvery   time.Duration // how often each credential is checked again; default 2s
 	PerCred      int           // sockets per credential; default 20
+	// GoroutineReader reads every socket with a goroutine of its own
+	// (gorilla's reader) instead of the shared poller, as on systems
+	// without epoll; the load tool compares the two.
+	GoroutineReader bool
 }
 
 // WithDefaults fills in the zero values.
@@ -196,12 +205,21 @@ func (e *Engine) Serve(w http.ResponseWriter, r *http.Request, up *websocket.Upg
 		e.unreserve(st.Cred)
 		return nil
 	}
-	c := &conn{e: e, ws: wsc, bc: bc, cred: st.Cred, last: st.AfterID, closeSent: make(chan struct{})}
+	c := &conn{e: e, ws: wsc, bc: bc, cred: st.Cred, last: st.AfterID, closeSent: make(chan struct{}), fd: -1}
+	c.lastRead.Store(time.Now().UnixNano())
 	c.sub = e.hub.Subscribe(st.Filter, e.opt.Queue, c, true) // owned: this goroutine writes first
+	polled := false
+	if !e.opt.GoroutineReader {
+		if p := getPoller(); p != nil {
+			polled = p.add(c)
+		}
+	}
 	if !e.add(c) {
 		c.request(ctl{close: &closeReq{code: websocket.CloseGoingAway, reason: "console shutting down", resume: true}})
 	}
-	go c.read()
+	if !polled {
+		go c.read()
+	}
 	if st.Resume && st.Filter.Events() && st.History != nil {
 		if !c.catchUp(st.Filter, st.History) {
 			return nil
@@ -329,6 +347,10 @@ func (e *Engine) run() {
 	defer ping.Stop()
 	check := time.NewTicker(e.opt.CheckEvery)
 	defer check.Stop()
+	// Polled sockets have no read deadline: those silent for PongWait
+	// are dropped here, at most a quarter of it late.
+	reap := time.NewTicker(max(e.opt.PongWait/4, time.Millisecond))
+	defer reap.Stop()
 	for {
 		select {
 		case <-e.hub.Done():
@@ -345,6 +367,13 @@ func (e *Engine) run() {
 			}
 		case <-check.C:
 			e.checkCreds()
+		case now := <-reap.C:
+			silent := now.Add(-e.opt.PongWait).UnixNano()
+			for _, c := range e.conns(nil) {
+				if c.fd >= 0 && c.lastRead.Load() < silent {
+					c.shutdown()
+				}
+			}
 		}
 	}
 }
