@@ -225,6 +225,8 @@ func TestMTAClusterAndRASThroughTheAPI(t *testing.T) {
 		{fmt.Sprintf("/servers/%d", c), []string{"Q169113", "10.0.0.50", "NCOSTEST 10.0.0.51", `action="/servers/` + fmt.Sprint(c) + `/mta"`}},
 		{fmt.Sprintf("/servers/%d", hub), []string{"Q256844", "192.168.50.0-192.168.50.255", "presents the pool address 192.168.50.7"}},
 		{fmt.Sprintf("/connectors/%d", bh), []string{"Q256844", `<option value="rras" selected`, "TCP to MTA B"}},
+		// The X.400 check's page lists the MTA family's findings too.
+		{"/x400", []string{`id="mta-findings"`, "Q169113", "Q256844"}},
 	} {
 		st, html := e.getPage(e.Admin, pg.path)
 		if st != 200 {

@@ -18,9 +18,12 @@ type X400View struct {
 	Query          reports.X400Query
 	Next           int64 // after_id of the next page; 0: none
 	UnknownCallers []reports.X400UnknownCaller
-	Sites          []mailnet.Site
-	ServerName     string // the server filtered on, if any
-	Admin          bool   // the viewer may apply fixes
+	// MTA is the rest of the MTA family's findings (R3, R5-R9), all of
+	// them: each names one server or connector, so there are few.
+	MTA        []reports.Finding
+	Sites      []mailnet.Site
+	ServerName string // the server filtered on, if any
+	Admin      bool   // the viewer may apply fixes
 }
 
 // x400StatusOrder is the order statuses are shown in: worst first.
