@@ -87,7 +87,9 @@
   function row(d) {
     var tr = el("tr", "ev sev-" + d.severity + " ev-new");
     tr.dataset.id = d.id;
-    var t = el("time", "", String(d.time).replace("T", " ").slice(0, 19));
+    // The pages' one date format (views.DateLayout): d.time is UTC.
+    var t = el("time", "", String(d.time).replace("T", " ").slice(0, 19) + " UTC");
+    t.title = "just now";
     t.setAttribute("datetime", d.time);
     var td = el("td", "nowrap");
     td.appendChild(t);

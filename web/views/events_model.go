@@ -5,7 +5,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"time"
 
 	"mailnet/internal/mailnet"
 )
@@ -132,8 +131,6 @@ func IsRequestor(server string) bool {
 	return i > 0 && i < len(server)-1
 }
 
-// EventTime formats an event's time for the log.
-func EventTime(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") }
 
 // SeverityClass is the row's class for its severity.
 func SeverityClass(sev string) string { return "ev sev-" + sev }

@@ -16,9 +16,10 @@ import (
 
 func queryEscape(s string) string { return url.QueryEscape(s) }
 
-// DateLayout is the one date format of every page: to the minute, in
-// UTC, with the zone written out ("2026-12-01 14:05 UTC").
-const DateLayout = "2006-01-02 15:04 MST"
+// DateLayout is the one date format of every page: to the second (events
+// and audit rows need it), in UTC, with the zone written out
+// ("2026-12-01 14:05:09 UTC").
+const DateLayout = "2006-01-02 15:04:05 MST"
 
 // FormatDate shows t in DateLayout, or a dash for the zero time.
 func FormatDate(t time.Time) string {

@@ -37,7 +37,7 @@ func TestWhen(t *testing.T) {
 	if err := When(at).Render(context.Background(), &b); err != nil {
 		t.Fatal(err)
 	}
-	want := `<time datetime="2026-12-01T13:05:30Z" title="2 hours ago">2026-12-01 13:05 UTC</time>`
+	want := `<time datetime="2026-12-01T13:05:30Z" title="2 hours ago">2026-12-01 13:05:30 UTC</time>`
 	if b.String() != want {
 		t.Errorf("When = %s\nwant   %s", b.String(), want)
 	}
