@@ -93,13 +93,35 @@ func (s *Store) sharedSerials(ctx context.Context) (shared []string, ok bool, er
 	if strings.Count(packed.String, "\x1e") != n-1 {
 		return nil, false, nil
 	}
-	seen := make(map[string]int, n)
-	for serial := range strings.SplitSeq(packed.String, "\x1e") {
-		seen[serial]++
-		if seen[serial] == 2 {
+	return sharedOf(packed.String, n), true, nil
+}
+
+// sharedOf returns, sorted, the serials that occur twice or more among
+// the n serials packed (joined by 0x1e).
+func sharedOf(packed string, n int) (shared []string) {
+	// The index hands the serials over in order, so equal ones are
+	// neighbours; should the order ever differ, they are counted instead.
+	prev, sorted := "", true
+	for serial := range strings.SplitSeq(packed, "\x1e") {
+		if serial < prev {
+			sorted = false
+			break
+		}
+		if serial == prev && (len(shared) == 0 || shared[len(shared)-1] != serial) {
 			shared = append(shared, serial)
+		}
+		prev = serial
+	}
+	if !sorted {
+		shared = shared[:0]
+		seen := make(map[string]int, n)
+		for serial := range strings.SplitSeq(packed, "\x1e") {
+			seen[serial]++
+			if seen[serial] == 2 {
+				shared = append(shared, serial)
+			}
 		}
 	}
 	slices.Sort(shared)
-	return shared, true, nil
+	return shared
 }
