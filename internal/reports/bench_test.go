@@ -14,6 +14,7 @@ package reports_test
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"os"
@@ -171,6 +172,50 @@ func BenchmarkX400Build(b *testing.B) {
 	defer reportCPU(b)()
 	for b.Loop() {
 		reports.BuildX400Lazy(conns, servers, reports.X400Evidence{})
+	}
+}
+
+// BenchmarkX400Baseline is the floor the check is measured against in the
+// same run: a plain SELECT of the columns it needs of every x400
+// connector's row and every server's row, stepped row by row into raw
+// bytes, nothing parsed or built.
+func BenchmarkX400Baseline(b *testing.B) {
+	st := benchStore(b, benchSizes[0])
+	ctx := context.Background()
+	queries := []string{
+		`SELECT id, server_id, remote_server_id, name, stack_addresses, override_address FROM connectors WHERE kind = 'x400' ORDER BY id`,
+		`SELECT id, site_id, name, kind, version, serial, addresses, status FROM servers`,
+	}
+	b.ReportAllocs()
+	defer reportCPU(b)()
+	for b.Loop() {
+		err := st.Read(ctx, func(tx *sql.Tx) error {
+			for _, q := range queries {
+				rows, err := tx.QueryContext(ctx, q)
+				if err != nil {
+					return err
+				}
+				cols, _ := rows.Columns()
+				vals := make([]sql.RawBytes, len(cols))
+				ptrs := make([]any, len(cols))
+				for i := range vals {
+					ptrs[i] = &vals[i]
+				}
+				for rows.Next() {
+					if err := rows.Scan(ptrs...); err != nil {
+						rows.Close()
+						return err
+					}
+				}
+				if err := rows.Close(); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
 	}
 }
 
