@@ -6,7 +6,7 @@ import (
 	"mailnet/internal/actions"
 )
 
-// apiRequestorUpdate is PATCH /api/v1/requestors/{id}: a JSON merge patch
+// apiRequestorUpdate is PATCH /api/v1/requestors/{id}/facts: a JSON merge patch
 // of the inventory facts the dir-sync rules read (export_containers,
 // imported_count, system_recipients).
 func (s *Server) apiRequestorUpdate(w http.ResponseWriter, r *http.Request) {

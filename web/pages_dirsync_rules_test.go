@@ -73,10 +73,10 @@ func TestDirSyncInventoryRulesThroughTheAPI(t *testing.T) {
 		body  string
 		field string
 	}{
-		{"/api/v1/requestors/1", `{"export_containers": ["Recipients", " "]}`, "export_containers[1]"},
-		{"/api/v1/requestors/1", `{"export_containers": ["Recipients", "recipients"]}`, "export_containers[1]"},
-		{"/api/v1/requestors/1", `{"imported_count": -1}`, "imported_count"},
-		{"/api/v1/requestors/1", `{"system_recipients": [{"site_id": 1}, {"site_id": 99}]}`, "system_recipients[1].site_id"},
+		{"/api/v1/requestors/1/facts", `{"export_containers": ["Recipients", " "]}`, "export_containers[1]"},
+		{"/api/v1/requestors/1/facts", `{"export_containers": ["Recipients", "recipients"]}`, "export_containers[1]"},
+		{"/api/v1/requestors/1/facts", `{"imported_count": -1}`, "imported_count"},
+		{"/api/v1/requestors/1/facts", `{"system_recipients": [{"site_id": 1}, {"site_id": 99}]}`, "system_recipients[1].site_id"},
 		{"/api/v1/dx-servers/1", `{"keep_updates_days": 0}`, "keep_updates_days"},
 		{"/api/v1/dx-servers/1", `{"requestor_of": "DSSERVER"}`, "requestor_of"},
 	} {
@@ -85,10 +85,10 @@ func TestDirSyncInventoryRulesThroughTheAPI(t *testing.T) {
 	if got := e.factsState(); got != before {
 		t.Fatalf("refused patches changed the facts:\n%s\n%s", before, got)
 	}
-	if s, _ := e.do("PATCH", "/api/v1/requestors/1", e.Viewer, `{"imported_count": 5}`); s != http.StatusForbidden {
+	if s, _ := e.do("PATCH", "/api/v1/requestors/1/facts", e.Viewer, `{"imported_count": 5}`); s != http.StatusForbidden {
 		t.Errorf("viewer: %d, want 403", s)
 	}
-	if s, _ := e.do("PATCH", "/api/v1/requestors/99", e.Admin, `{"imported_count": 5}`); s != http.StatusNotFound {
+	if s, _ := e.do("PATCH", "/api/v1/requestors/99/facts", e.Admin, `{"imported_count": 5}`); s != http.StatusNotFound {
 		t.Errorf("unknown requestor: %d, want 404", s)
 	}
 	if rep := e.dirsyncReport(); rep.findingOf(1, "R19(b)") != nil || rep.findingOf(1, "R19(c)") != nil || rep.findingOf(1, "R21(a)") != nil {
@@ -100,15 +100,15 @@ func TestDirSyncInventoryRulesThroughTheAPI(t *testing.T) {
 		store.RequestorFacts
 		Network string `json:"network"`
 	}
-	e.json("PATCH", "/api/v1/requestors/1", e.Admin, `{"export_containers": ["Recipients", "New York"]}`, http.StatusOK, &out)
+	e.json("PATCH", "/api/v1/requestors/1/facts", e.Admin, `{"export_containers": ["Recipients", "New York"]}`, http.StatusOK, &out)
 	if out.Network != "NET1" || len(out.ExportContainers) != 2 || out.ExportContainersAt == nil {
 		t.Fatalf("patch answer %+v", out)
 	}
 	// R19 (c), Q152424: two snapshots, 20% fewer.
-	e.json("PATCH", "/api/v1/requestors/1", e.Admin, `{"imported_count": 1000}`, http.StatusOK, nil)
-	e.json("PATCH", "/api/v1/requestors/1", e.Admin, `{"imported_count": 800}`, http.StatusOK, nil)
+	e.json("PATCH", "/api/v1/requestors/1/facts", e.Admin, `{"imported_count": 1000}`, http.StatusOK, nil)
+	e.json("PATCH", "/api/v1/requestors/1/facts", e.Admin, `{"imported_count": 800}`, http.StatusOK, nil)
 	// R21 (a), Q147084: the $SYSTEM CR in HQ (the DX's site) and, hidden, in Branch.
-	e.json("PATCH", "/api/v1/requestors/1", e.Admin, `{"system_recipients": [{"site_id": 1}, {"site_id": 2, "hidden": true}]}`, http.StatusOK, nil)
+	e.json("PATCH", "/api/v1/requestors/1/facts", e.Admin, `{"system_recipients": [{"site_id": 1}, {"site_id": 2, "hidden": true}]}`, http.StatusOK, nil)
 	// R17 (b), Q108067: Keep Updates 7 days, the requestor's last cycle 10 days ago.
 	e.json("PATCH", "/api/v1/dx-servers/1", e.Admin, `{"keep_updates_days": 7}`, http.StatusOK, nil)
 	e.exec(`UPDATE requestors SET last_reqtx = 'ReqTx R=4 (was 3), S=41, I=2, 1 sent.', last_reqtx_at = ? WHERE id = 1`, now.Add(-240*time.Hour).Format(store.TimeLayout))
@@ -172,7 +172,7 @@ func TestDirSyncInventoryRulesThroughTheAPI(t *testing.T) {
 	// The fixes take the findings away: Export on Next Cycle (R19 (b)), one
 	// CR left in the DX's site (R21 (a)), a snapshot back at the count (R19 (c)).
 	e.json("POST", "/api/v1/requestors/export-on-next-cycle", e.Admin, `{"ids": [1], "enabled": true}`, http.StatusOK, nil)
-	e.json("PATCH", "/api/v1/requestors/1", e.Admin, `{"system_recipients": [{"site_id": 1}], "imported_count": 1000}`, http.StatusOK, nil)
+	e.json("PATCH", "/api/v1/requestors/1/facts", e.Admin, `{"system_recipients": [{"site_id": 1}], "imported_count": 1000}`, http.StatusOK, nil)
 	e.json("PATCH", "/api/v1/dx-servers/3", e.Admin, `{"requestor_of": null}`, http.StatusOK, nil)
 	rep = e.dirsyncReport()
 	for _, rule := range []string{"R19(b)", "R19(c)", "R21(a)"} {

@@ -153,7 +153,7 @@ func (s *Server) routes() http.Handler {
 		t.get(viewer, "/requestors", s.apiRequestors)
 		t.post(admin, "/requestors", s.apiRequestorCreate)
 		t.post(admin, "/requestors/export-on-next-cycle", s.apiExportOnNextCycle)
-		t.patch(admin, "/requestors/{id}", s.apiRequestorUpdate)
+		t.patch(admin, "/requestors/{id}/facts", s.apiRequestorUpdate)
 		t.get(viewer, "/requestors/{id}/history", s.apiRequestorHistory)
 		t.get(viewer, "/dirsync/findings", s.apiDirSyncFindings)
 		t.post(admin, "/dirsync/findings/{id}/acknowledge", s.apiDirSyncFindingAck)

@@ -12,6 +12,7 @@ import (
 	"mailnet/internal/actions"
 	"mailnet/internal/mailnet"
 	"mailnet/internal/store"
+	"mailnet/web/views"
 )
 
 const tokenUsage = "usage: admin-web token add NAME --role admin|viewer|agent [--servers NAME[,NAME...]] | list | revoke ID"
@@ -82,10 +83,47 @@ func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		if err != nil {
 			return err
 		}
+		bound, err := st.TokenServers(ctx)
+		if err != nil {
+			return err
+		}
+		names := map[int64]string{}
+		serverNames := func(ids []int64) (string, error) {
+			var out []string
+			for _, id := range ids {
+				n, ok := names[id]
+				if !ok {
+					sv, err := st.ServerByID(ctx, id)
+					switch {
+					case err == nil:
+						n = sv.Name
+					case mailnet.ErrorKind(err) == mailnet.KindNotFound:
+						n = "#" + strconv.FormatInt(id, 10)
+					default:
+						return "", err
+					}
+					names[id] = n
+				}
+				out = append(out, n)
+			}
+			return strings.Join(out, ","), nil
+		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tROLE\tCREATED\tBY\tLAST USED\tREVOKED")
+		fmt.Fprintln(tw, "ID\tNAME\tROLE\tSCOPE\tSERVERS\tCREATED\tBY\tLAST USED\tREVOKED")
 		for _, t := range toks {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, cliTime(t.CreatedAt), t.CreatedBy, cliTime(t.LastUsedAt), cliTime(t.RevokedAt))
+			servers, err := serverNames(bound[t.ID])
+			if err != nil {
+				return err
+			}
+			switch {
+			case servers != "":
+			case t.Role == mailnet.RoleAgent:
+				servers = "all"
+			default:
+				servers = "-"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role, views.TokenScope(t.Role, len(bound[t.ID])), servers,
+				cliTime(t.CreatedAt), t.CreatedBy, cliTime(t.LastUsedAt), cliTime(t.RevokedAt))
 		}
 		return tw.Flush()
 	case "revoke":

@@ -18,7 +18,7 @@ const (
 )
 
 // RequestorPatch is a JSON merge patch of a requestor's inventory facts
-// that the dir-sync rules read (PATCH /api/v1/requestors/{id}).
+// that the dir-sync rules read (PATCH /api/v1/requestors/{id}/facts).
 type RequestorPatch struct {
 	// ExportContainers is the requestor's list of Exported Containers
 	// (R19 (b), Q166154); null clears it. A changed list is dated.

@@ -131,7 +131,6 @@ func IsRequestor(server string) bool {
 	return i > 0 && i < len(server)-1
 }
 
-
 // SeverityClass is the row's class for its severity.
 func SeverityClass(sev string) string { return "ev sev-" + sev }
 
