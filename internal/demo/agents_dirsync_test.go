@@ -2,6 +2,10 @@ package demo_test
 
 import (
 	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,17 +36,70 @@ type agentPipe struct {
 	w     *ingest.Writer
 	clock *fakeClock
 	batch []ingest.Input
+	// per is how many dir-sync events go in one batch; the agents read
+	// the flags the batches change.
+	per int
+}
+
+// seedAt is the fake time the template network is seeded at; every pipe
+// starts after it.
+var seedAt = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+var template struct {
+	once sync.Once
+	dir  string
+	err  error
+}
+
+// seededCopy opens a copy of one demo network seeded at seedAt (seeding
+// takes most of a minute under -race; a copy of the file takes none).
+func seededCopy(t *testing.T) *store.Store {
+	t.Helper()
+	template.once.Do(func() {
+		if template.dir, template.err = os.MkdirTemp("", "demo-agents-"); template.err != nil {
+			return
+		}
+		st, err := store.Open(context.Background(), filepath.Join(template.dir, "demo.db"), store.Options{})
+		if err != nil {
+			template.err = err
+			return
+		}
+		st.Now = func() time.Time { return seedAt }
+		_, template.err = demo.Seed(context.Background(), st)
+		if err := st.Close(); template.err == nil {
+			template.err = err
+		}
+	})
+	if template.err != nil {
+		t.Fatalf("seed the template: %v", template.err)
+	}
+	dst := filepath.Join(t.TempDir(), "demo.db")
+	for _, suffix := range []string{"", "-wal"} {
+		b, err := os.ReadFile(filepath.Join(template.dir, "demo.db"+suffix))
+		if errors.Is(err, os.ErrNotExist) && suffix != "" {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst+suffix, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := store.Open(context.Background(), dst, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
 }
 
 func newAgentPipe(t *testing.T, start time.Time) *agentPipe {
 	t.Helper()
 	ctx := context.Background()
-	st := openStore(t)
+	st := seededCopy(t)
 	clock := &fakeClock{t: start}
 	st.Now = clock.now
-	if _, err := demo.Seed(ctx, st); err != nil {
-		t.Fatalf("seed: %v", err)
-	}
 	a, err := demo.NewAgents(ctx, st, 12)
 	if err != nil {
 		t.Fatal(err)
@@ -50,13 +107,12 @@ func newAgentPipe(t *testing.T, start time.Time) *agentPipe {
 	a.SetClock(clock.now)
 	w := ingest.New(st, nil, nil, ingest.Options{})
 	t.Cleanup(w.Close)
-	return &agentPipe{t: t, st: st, act: actions.New(st, nil, nil), a: a, w: w, clock: clock}
+	return &agentPipe{t: t, st: st, act: actions.New(st, nil, nil), a: a, w: w, clock: clock, per: 10}
 }
 
 // run drives the agents for d of fake time. Only the dir-sync events go
 // to ingest (the rest is routine traffic); each batch commits before the
-// next event is drawn in batches of 10, as an agent that posts every two
-// seconds.
+// next event is drawn (p.per events a batch).
 func (p *agentPipe) run(d time.Duration, each func(mailnet.Event)) {
 	p.t.Helper()
 	ctx := context.Background()
@@ -74,7 +130,7 @@ func (p *agentPipe) run(d time.Duration, each func(mailnet.Event)) {
 		p.batch = append(p.batch, ingest.Input{Server: ev.Server, Source: ev.Source, EventID: &id, Category: ev.Category,
 			Severity: ev.Severity, Description: ev.Description, Subject: ev.Subject, Fields: ev.Fields,
 			Time: ev.Time.UTC().Format(time.RFC3339Nano)})
-		if len(p.batch) >= 10 {
+		if len(p.batch) >= p.per {
 			p.flush()
 		}
 	}
@@ -128,6 +184,7 @@ func parseAt(t *testing.T, s string) time.Time {
 func TestAgentsShowcaseEveryAnomalyAndItsResolution(t *testing.T) {
 	start := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	p := newAgentPipe(t, start)
+	p.per = 50 // nothing reads the store's flags here: fewer commits
 	p.run(time.Hour, nil)
 	show := p.requestorID(demo.ShowcaseRequestor())
 

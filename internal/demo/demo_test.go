@@ -79,6 +79,9 @@ func TestMain(m *testing.M) {
 	if shared.dir != "" {
 		os.RemoveAll(shared.dir)
 	}
+	if template.dir != "" {
+		os.RemoveAll(template.dir)
+	}
 	os.Exit(code)
 }
 
