@@ -3,9 +3,12 @@ package tracking_test
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"testing"
 	"time"
 
+	"mailnet/internal/mailnet"
+	"mailnet/internal/store"
 	"mailnet/internal/tracking"
 )
 
@@ -121,4 +124,40 @@ func TestSubjectPrefixBroadAndNarrow(t *testing.T) {
 			t.Errorf("prefix %q: first %s, want the newest, %s", c.prefix, got[0], first)
 		}
 	}
+}
+
+// Reserve refuses (ErrBusy, 429) a body whose records may not fit in the
+// queue as it stands, before a byte of it is decoded.
+func TestReserveRefusesWhenTheQueueCannotTakeTheBody(t *testing.T) {
+	st, _ := openStore(t)
+	tk := tracking.NewSQLite(st, tracking.Options{MaxBatch: 10, MaxQueued: 10})
+	defer tk.Close()
+	// Hold the writer connection, so a batch stays queued.
+	hold, held := make(chan struct{}), make(chan struct{})
+	go st.Write(context.Background(), func(*store.Tx) error { close(held); <-hold; return nil })
+	<-held
+	recs := make([]tracking.Record, 8)
+	for i := range recs {
+		recs[i] = rec(i, "EXA", tracking.Submitted, "Q1", "", "")
+	}
+	done := make(chan error, 1)
+	go func() { _, err := tk.Submit(context.Background(), recs); done <- err }()
+	for deadline := time.Now().Add(10 * time.Second); tk.Stats().Queued != 8; runtime.Gosched() {
+		if time.Now().After(deadline) {
+			t.Fatal("the batch was never queued")
+		}
+	}
+	_, errBig := tk.Reserve(200) // up to 4 records: 8 + 4 > 10
+	small, errSmall := tk.Reserve(10)
+	close(hold)
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if mailnet.ErrorKind(errBig) != mailnet.KindTooMany {
+		t.Errorf("a 200-byte body while 8 of 10 records are queued: %v, want too many (429)", errBig)
+	}
+	if errSmall != nil {
+		t.Errorf("a body of one record while 8 of 10 are queued: %v, want it reserved", errSmall)
+	}
+	small.Release()
 }
