@@ -20,8 +20,7 @@ import (
 // leaves only warnings and errors, and pause holds new rows back until
 // resume.
 func TestBrowserEventsPageLive(t *testing.T) {
-	ctx := browser(t)
-	c := startConsole(t)
+	c := startConsole(t) // before the browser: seeding is slow under -race, and the tab has 90 s
 	_, agent, err := actions.New(c.Store, nil, nil).CreateToken(
 		mailnet.WithPrincipal(context.Background(), &mailnet.Principal{Name: "e2e", Role: mailnet.RoleAdmin}), "agent", "agent")
 	if err != nil {
@@ -30,6 +29,7 @@ func TestBrowserEventsPageLive(t *testing.T) {
 	for i := range 40 {
 		ingest(t, c.URL, agent, fmt.Sprintf("events page test %d: connection from 172.16.5.1 refused", i))
 	}
+	ctx := browser(t)
 	signIn(t, ctx, c, "/events")
 	waitFor(t, ctx, "the log live", `(document.getElementById("events-status")||{}).dataset.state === "live"`, 10*time.Second)
 	shown, err := chromedp.Run(ctx, chromedp.Evaluate[int](

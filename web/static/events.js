@@ -33,7 +33,7 @@
   // events come faster than that, the table also keeps only what fits
   // the screen (paint grows with the rows kept): rows below it would be
   // pushed out within the second anyway.
-  var DRAW = Math.min(limit, parseInt(bar.dataset.draw, 10) || 20);
+  var DRAW = Math.min(limit, parseInt(bar.dataset.draw, 10) || 10);
   var rowH = 0;
   function screenRows() {
     if (!rowH) rowH = (rows.rows[0] && rows.rows[0].offsetHeight) || 20;
