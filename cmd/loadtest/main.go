@@ -710,18 +710,29 @@ type fanoutResult struct {
 	got, want           int64
 	p50, p99            time.Duration
 	cpu, usPer          float64
-	loadCPU             float64 // this process's: the clients and the publisher
+	loadCPU             float64       // this process's: the clients and the publisher
+	refused             *atomic.Int64 // events of failed posts (mailnet)
+	postErr             string
 	loadStart, loadEnd  string
 }
 
 func (r fanoutResult) String() string {
 	return fmt.Sprintf("fanout %-7s %d clients x %d events/s x %ds: delivered %d of %d (%.4f), p50 %v, p99 %v, server CPU %.2fs = %.2f us per delivery (clients' CPU %.2fs); load %s -> %s",
 		r.kind, r.clients, r.rate, r.secs, r.got, r.want, float64(r.got)/float64(max(1, r.want)),
-		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.cpu, r.usPer, r.loadCPU, r.loadStart, r.loadEnd)
+		r.p50.Round(10*time.Microsecond), r.p99.Round(10*time.Microsecond), r.cpu, r.usPer, r.loadCPU, r.loadStart, r.loadEnd) +
+		r.failed()
+}
+
+// failed says which posts failed, if any.
+func (r fanoutResult) failed() string {
+	if n := r.refused.Load(); n > 0 {
+		return fmt.Sprintf("; %d events not accepted (%s)", n, r.postErr)
+	}
+	return ""
 }
 
 func fanout(kind string, clients, rate, secs int) (fanoutResult, error) {
-	res := fanoutResult{kind: kind, clients: clients, rate: rate, secs: secs}
+	res := fanoutResult{kind: kind, clients: clients, rate: rate, secs: secs, refused: new(atomic.Int64)}
 	dir, err := os.MkdirTemp("", "loadtest-fanout-")
 	if err != nil {
 		return res, err
@@ -805,6 +816,7 @@ func fanout(kind string, clients, rate, secs int) (fanoutResult, error) {
 		every = time.Second / time.Duration(rate)
 	}
 	total := rate * secs
+	var postErr atomic.Value
 	t := time.NewTicker(every)
 	sent := 0
 	start := time.Now()
@@ -831,7 +843,13 @@ func fanout(kind string, clients, rate, secs int) (fanoutResult, error) {
 		} else {
 			b := batchBody(per, sent, ts)
 			pw.Add(1)
-			go func() { defer pw.Done(); post(c, b) }()
+			go func() {
+				defer pw.Done()
+				if err := post(c, b); err != nil {
+					res.refused.Add(int64(per))
+					postErr.CompareAndSwap(nil, err.Error()) // a string: errors' types differ
+				}
+			}()
 		}
 		sent += per
 	}
@@ -859,6 +877,7 @@ func fanout(kind string, clients, rate, secs int) (fanoutResult, error) {
 		res.usPer = cpu / float64(res.got) * 1e6
 	}
 	res.p50, res.p99 = percentile(all, 0.5), percentile(all, 0.99)
+	res.postErr, _ = postErr.Load().(string)
 	return res, nil
 }
 

@@ -388,7 +388,7 @@ func TestWSPolledSilentClientIsDropped(t *testing.T) {
 		var f seqFrame
 		got <- live.ReadJSON(&f)
 	}()
-	waitFor(t, "two sockets", func() bool { return v.e.Stats().Conns >= 1 })
+	waitFor(t, "two sockets", func() bool { return v.e.Stats().Conns == 2 })
 	for {
 		op, _, err := silent.next()
 		if err != nil {
