@@ -424,11 +424,12 @@ func (a *Agents) cycleEvent(ctx context.Context, q *agentRequestor) mailnet.Even
 		if q.bad == showLostMessages {
 			q.export = true // announced by the 221 the DX logged
 		}
-		// The server's number grows by what it sends this requestor and
-		// by the others' updates; it never falls below R (Q96060).
-		sent := int64(a.rng.IntN(20))
+		// An Exchange DX counts per requestor what it sent to it
+		// (Q152231's DXA-Svr-Seq), so S grows by exactly "## sent"; it
+		// sends enough that S never falls below R (Q96060).
 		was, r, i := q.s, q.r, q.i
-		q.s = max(q.s+sent+int64(a.rng.IntN(3)), q.r)
+		sent := max(int64(a.rng.IntN(20)), q.r-q.s)
+		q.s += sent
 		switch {
 		case q.export:
 			// The full export, an Import Reply: "(was 0)" and many
