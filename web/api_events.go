@@ -128,7 +128,6 @@ func (s *Server) postEvents(w http.ResponseWriter, r *http.Request) {
 // "[i].field" for the first bad event (422, or 400 for a name given
 // twice or invalid UTF-8 inside it).
 func decodeIngestBatch(body io.Reader, now time.Time, maxEvents int) ([]ingest.Item, error) {
-	dec := jsontext.NewDecoder(body)
 	bodyErr := func(err error) error {
 		e, _ := mailnet.AsError(jsonError(err))
 		field := e.Field
@@ -137,34 +136,8 @@ func decodeIngestBatch(body io.Reader, now time.Time, maxEvents int) ([]ingest.I
 		}
 		return mailnet.Errorf(e.Kind, field, "%s", e.Message)
 	}
-	tok, err := dec.ReadToken()
-	if err != nil {
-		return nil, bodyErr(err)
-	}
-	if tok.Kind() != '[' {
-		return nil, mailnet.Errorf(mailnet.KindMalformed, "body", "request body must be a JSON array of events")
-	}
 	items := make([]ingest.Item, 0, 64)
-	for i := 0; ; i++ {
-		switch dec.PeekKind() {
-		case ']':
-			if _, err := dec.ReadToken(); err != nil {
-				return nil, bodyErr(err)
-			}
-			if _, err := dec.ReadToken(); !errors.Is(err, io.EOF) {
-				if err == nil {
-					return nil, mailnet.Errorf(mailnet.KindMalformed, "body", "request body has data after the JSON array")
-				}
-				return nil, bodyErr(err)
-			}
-			return items, nil
-		case 0: // an error: ReadToken reports it
-			_, err := dec.ReadToken()
-			return nil, bodyErr(err)
-		}
-		if i >= maxEvents {
-			return nil, mailnet.Errorf(mailnet.KindTooLarge, "body", "a batch may carry at most %d events; split it", maxEvents)
-		}
+	err := decodeArray(body, jsonArray{Noun: "events", Unit: "events", Max: maxEvents, BodyErr: bodyErr}, func(i int, dec *jsontext.Decoder) error {
 		var in ingest.Input
 		if err := jsonv2.UnmarshalDecode(dec, &in, strictJSON); err != nil {
 			e, _ := mailnet.AsError(jsonErrorNamed(err, eventFieldOf))
@@ -173,22 +146,27 @@ func decodeIngestBatch(body io.Reader, now time.Time, maxEvents int) ([]ingest.I
 				// Syntax: a name given twice or bad UTF-8 inside the
 				// event names it; anything else is the body's fault.
 				if e.Field == "" || e.Kind != mailnet.KindMalformed {
-					return nil, bodyErr(err)
+					return bodyErr(err)
 				}
-				return nil, e
+				return e
 			}
 			field := e.Field
 			if field == "" {
 				field = fmt.Sprintf("[%d]", i)
 			}
-			return nil, mailnet.Invalid(field, "event %d: %s", i, e.Message)
+			return mailnet.Invalid(field, "event %d: %s", i, e.Message)
 		}
 		it, err := ingest.ValidateAt(i, &in, now)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		items = append(items, it)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
+	return items, nil
 }
 
 // eventFieldOf names the field of a JSON Pointer into the events array:
