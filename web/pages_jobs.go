@@ -35,7 +35,13 @@ func (s *Server) pageJobs(w http.ResponseWriter, r *http.Request) {
 			p.Started[id] = true
 		}
 	}
-	if p.Names, err = s.store.ServerNameMap(ctx); err != nil {
+	// The names of the listed jobs' servers only, not the network's
+	// 10,000 (30 ms of CPU for a 2 KB page).
+	ids := make([]int64, 0, 2*len(jobs))
+	for _, j := range jobs {
+		ids = append(ids, j.FromServerID, j.ToServerID)
+	}
+	if p.Names, err = s.store.ReportServerNames(ctx, ids); err != nil {
 		s.error(w, r, err)
 		return
 	}
