@@ -184,6 +184,13 @@ type Waker interface {
 	Wake(s *Sub)
 }
 
+// Nudger is a Waker that may wait after Wake before it drains (to write
+// a burst at once): Nudge tells it that the queue is half full, so it
+// drains now, before the queue overflows. Same rules as Wake.
+type Nudger interface {
+	Nudge(s *Sub)
+}
+
 // Group is the frames of one publication that a subscriber gets.
 type Group struct{ Msgs []*Msg }
 
@@ -248,24 +255,25 @@ func (s *Sub) Push(g *Group) bool {
 }
 
 // offer queues g unless the queue is full; it reports whether s must be
-// woken and whether it overflowed now.
-func (s *Sub) offer(g *Group) (wake, overflowed bool) {
+// woken, whether its owner should be nudged (the queue just became half
+// full while the owner had not taken it), and whether it overflowed now.
+func (s *Sub) offer(g *Group) (wake, nudge, overflowed bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.over {
-		return false, false
+		return false, false, false
 	}
 	if len(s.q) >= s.limit {
 		s.over = true
 		s.q = nil
 		wake = !s.waking
 		s.waking = true
-		return wake, true
+		return wake, false, true
 	}
 	s.q = append(s.q, g)
 	wake = !s.waking
 	s.waking = true
-	return wake, false
+	return wake, !wake && len(s.q) == max(s.limit/2, 1), false
 }
 
 // HubStats are the hub's counters.
@@ -388,7 +396,7 @@ func (h *Hub) PublishMsgs(msgs []*Msg) {
 				group = &Group{Msgs: sel}
 			}
 		}
-		wake, over := s.offer(group)
+		wake, nudge, over := s.offer(group)
 		if over {
 			// Full: cut the subscriber off rather than skip frames.
 			delete(h.subs, s)
@@ -398,6 +406,11 @@ func (h *Hub) PublishMsgs(msgs []*Msg) {
 		}
 		if wake && s.waker != nil {
 			s.waker.Wake(s)
+		}
+		if nudge {
+			if nd, ok := s.waker.(Nudger); ok {
+				nd.Nudge(s)
+			}
 		}
 	}
 	h.mu.Unlock()

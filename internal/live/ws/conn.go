@@ -75,11 +75,35 @@ type conn struct {
 	fragmented bool         // poller: a message's continuation frames follow
 
 	shutOnce sync.Once
+	coalesce atomic.Pointer[time.Timer] // the writer's pending start while it waits for more (Wake)
 }
 
 // Wake implements live.Waker: the hub found c idle with frames queued, and
 // c's writer starts; it returns once the queue is empty.
-func (c *conn) Wake(*live.Sub) { go c.drain() }
+func (c *conn) Wake(*live.Sub) {
+	if d := c.e.opt.Coalesce; d > 0 && !c.ctlQueued() {
+		// What arrives meanwhile joins this write, unless the queue
+		// fills half way first (Nudge).
+		c.coalesce.Store(time.AfterFunc(d, c.drain))
+		return
+	}
+	go c.drain()
+}
+
+// Nudge implements live.Nudger: the queue is half full, so the writer
+// stops waiting for more. Only the party that stops the timer starts it.
+func (c *conn) Nudge(*live.Sub) {
+	if t := c.coalesce.Swap(nil); t != nil && t.Stop() {
+		go c.drain()
+	}
+}
+
+// ctlQueued reports whether control frames wait for the writer.
+func (c *conn) ctlQueued() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.queued
+}
 
 func (c *conn) subscription() *live.Sub {
 	c.mu.Lock()
