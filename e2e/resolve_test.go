@@ -61,6 +61,38 @@ func TestBrowserResolveDuplicateSerial(t *testing.T) {
 		t.Fatalf("the preview names neither server of the pair: %q", preview)
 	}
 
+	// Change the target after the preview and press Start: the console
+	// refuses the stale plan and previews the new target instead, and the
+	// next Start moves the users there.
+	previewed, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#resolve-form select[name="to"]').value`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(() => {
+		const sel = document.querySelector('#resolve-form select[name="to"]');
+		const o = [...sel.options].find(o => o.value !== "" && o.value !== sel.value);
+		if (!o) return "";
+		sel.value = o.value;
+		return o.value;
+	})()`))
+	if err != nil || other == "" {
+		t.Fatalf("no other target to choose (previewed %s): %v", previewed, err)
+	}
+	if _, err := chromedp.RunResponse(ctx, chromedp.Click(`#preview button[formmethod="post"]`)); err != nil {
+		t.Fatalf("start with a changed target: %v", err)
+	}
+	if err := chromedp.Do(ctx, chromedp.WaitVisible(chromedp.CSS("#preview"))); err != nil {
+		t.Fatalf("after a changed target, no new preview: %v", err)
+	}
+	if n, err := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#job-progress").length`)); err != nil || n != 0 {
+		t.Fatalf("Start with a changed target started a job (%d progress, %v) instead of showing the new preview", n, err)
+	}
+	now, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.querySelector('#resolve-form select[name="to"]').value`))
+	if err != nil || now != other {
+		t.Fatalf("the new preview is for target %q, want the changed %q (%v)", now, other, err)
+	}
+	var target int64
+	fmt.Sscan(other, &target)
 	if err := chromedp.Do(ctx,
 		chromedp.Click(`#preview button[formmethod="post"]`),
 		chromedp.WaitVisible("#job-progress"),
@@ -138,6 +170,13 @@ func TestBrowserResolveDuplicateSerial(t *testing.T) {
 	}
 	if none != 0 {
 		t.Errorf("%d users are still homed on a decommissioned server", none)
+	}
+	var wrong int64
+	if err := c.Store.DB().QueryRow(`SELECT count(*) FROM jobs WHERE to_server_id IS NOT ?`, target).Scan(&wrong); err != nil {
+		t.Fatal(err)
+	}
+	if wrong != 0 {
+		t.Errorf("%d move jobs went to another server than the changed target %d", wrong, target)
 	}
 	if err := chromedp.Do(ctx, chromedp.Navigate(c.URL+"/routing?none=1"), chromedp.WaitVisible(chromedp.CSS("main"))); err != nil {
 		t.Fatal(err)
