@@ -170,8 +170,10 @@ func Apply(st State, tx Tx, at time.Time) Outcome {
 		} else {
 			check(KindMissedReqTx, KindImportRegression, KindSrvSkip, KindSentExceeds, KindSyncMismatch, KindReqSyncExceeds)
 			if out.FullExport {
-				// The Import Reply that Q108067's Export and Import ask for.
-				check(KindInactiveBeyondKeep)
+				// The Import Reply that Q108067's Export and Import ask
+				// for, and the one Q175588's 220/221 announce: the DXA's
+				// traffic with the requestor has recovered.
+				check(KindInactiveBeyondKeep, KindLostMessages)
 			}
 			if r.LastReqTx != "" && tx.R < r.RequestorSync {
 				add(Finding{Rule: "R15(3)", Kind: KindMissedReqTx, Severity: "warning",
