@@ -31,9 +31,9 @@
 //	hh:46:40 R16    SrvTx I below the requestor's (requestor re-added)
 //	hh:53:20 R20    DX Event 220 and 221, then the full export
 //
-// R20's finding stays open until an administrator acknowledges it (the
-// article's fix is removing the corrupted DXA message, which no cycle
-// shows); the full export follows it at once.
+// R20's finding is resolved by the full export that the 221 announces,
+// which follows it at once: the DXA's traffic with the requestor has
+// recovered.
 package demo
 
 import (
