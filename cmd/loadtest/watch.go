@@ -262,7 +262,6 @@ type watch struct {
 	mu    sync.Mutex
 	start time.Time
 	pages map[string]*watchedPage
-	down  []string // console exits
 }
 
 func (w *watch) logf(format string, a ...any) {

@@ -12,18 +12,16 @@ import (
 	"mailnet/internal/store"
 )
 
-// search builds the query for q: the most selective exact field drives
-// it (message id, recipient, sender, subject prefix), the rest filter.
-func searchSQL(q Query, limit int) (string, []any) { return searchSQLBy(q, limit, false) }
-
 // broadPrefix is how many messages a subject prefix may match before the
 // search walks the messages newest first instead of the prefix's index
 // range: the first 100 of a prefix that matches one message in twelve
 // are found after about 1,200, where sorting the range reads all of them.
 const broadPrefix = 5000
 
-// searchSQLBy is searchSQL; byID drives a subject search by the newest
-// messages rather than by the subject index.
+// searchSQLBy builds the query for q: the most selective exact field
+// drives it (message id, recipient, sender, subject prefix), the rest
+// filter; byID drives a subject search by the newest messages rather
+// than by the subject index.
 func searchSQLBy(q Query, limit int, byID bool) (string, []any) {
 	var b strings.Builder
 	var args []any
