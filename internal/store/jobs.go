@@ -197,23 +197,7 @@ func (tx *Tx) SetItemTotal(ctx context.Context, itemID, total int64) error {
 // Jobs returns the most recent jobs, newest first, without their items.
 // limit <= 0 means 100.
 func (s *Store) Jobs(ctx context.Context, limit int) ([]mailnet.JobDetail, error) {
-	if limit <= 0 {
-		limit = 100
-	}
-	rows, err := s.r.QueryContext(ctx, `SELECT `+jobColumns+` FROM jobs j ORDER BY j.id DESC LIMIT ?`, limit)
-	if err != nil {
-		return nil, fmt.Errorf("jobs: %w", err)
-	}
-	defer rows.Close()
-	out := []mailnet.JobDetail{}
-	for rows.Next() {
-		j, err := scanJob(rows)
-		if err != nil {
-			return nil, fmt.Errorf("jobs: %w", err)
-		}
-		out = append(out, j)
-	}
-	return out, rows.Err()
+	return s.JobsBefore(ctx, 0, limit)
 }
 
 // UnfinishedJobs returns the ids of queued and running jobs, oldest first:
