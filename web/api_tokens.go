@@ -6,7 +6,6 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"mailnet/internal/live/ws"
@@ -81,7 +80,7 @@ func (s *Server) renderTokens(w http.ResponseWriter, r *http.Request, status int
 		return
 	}
 	v.Tokens = toks
-	if v.Servers, err = s.tokenServerNames(r.Context()); err != nil {
+	if v.Servers, err = s.store.TokenServerNames(r.Context()); err != nil {
 		s.error(w, r, err)
 		return
 	}
@@ -252,34 +251,4 @@ func (b boundToken) MarshalJSON() ([]byte, error) {
 	m["servers"], _ = json.Marshal(b.Servers)
 	m["scope"], _ = json.Marshal(b.Scope)
 	return json.Marshal(m)
-}
-
-// tokenServerNames are the names of the servers each bound token speaks
-// for, by token id, in id order (a server since removed shows its id).
-func (s *Server) tokenServerNames(ctx context.Context) (map[int64][]string, error) {
-	bound, err := s.store.TokenServers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	names := map[int64]string{}
-	out := make(map[int64][]string, len(bound))
-	for tok, ids := range bound {
-		for _, id := range ids {
-			n, ok := names[id]
-			if !ok {
-				sv, err := s.store.ServerByID(ctx, id)
-				switch {
-				case err == nil:
-					n = sv.Name
-				case mailnet.ErrorKind(err) == mailnet.KindNotFound:
-					n = "#" + strconv.FormatInt(id, 10)
-				default:
-					return nil, err
-				}
-				names[id] = n
-			}
-			out[tok] = append(out[tok], n)
-		}
-	}
-	return out, nil
 }

@@ -83,38 +83,14 @@ func cmdToken(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		if err != nil {
 			return err
 		}
-		bound, err := st.TokenServers(ctx)
+		bound, err := st.TokenServerNames(ctx)
 		if err != nil {
 			return err
-		}
-		names := map[int64]string{}
-		serverNames := func(ids []int64) (string, error) {
-			var out []string
-			for _, id := range ids {
-				n, ok := names[id]
-				if !ok {
-					sv, err := st.ServerByID(ctx, id)
-					switch {
-					case err == nil:
-						n = sv.Name
-					case mailnet.ErrorKind(err) == mailnet.KindNotFound:
-						n = "#" + strconv.FormatInt(id, 10)
-					default:
-						return "", err
-					}
-					names[id] = n
-				}
-				out = append(out, n)
-			}
-			return strings.Join(out, ","), nil
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tROLE\tSCOPE\tSERVERS\tCREATED\tBY\tLAST USED\tREVOKED")
 		for _, t := range toks {
-			servers, err := serverNames(bound[t.ID])
-			if err != nil {
-				return err
-			}
+			servers := strings.Join(bound[t.ID], ",")
 			switch {
 			case servers != "":
 			case t.Role == mailnet.RoleAgent:

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
+	"strconv"
 )
 
 // SetTokenServers binds token tokenID to the servers (none: network-wide).
@@ -65,4 +66,33 @@ func (s *Store) AgentScope(ctx context.Context, tokenID int64) (names map[string
 		return nil, false, fmt.Errorf("agent scope: %w", err)
 	}
 	return names, count > 0, nil
+}
+
+// TokenServerNames are the names of the servers each bound token speaks
+// for, by token id, in the order TokenServers gives (a server since
+// removed shows as "#id"), read with one names query.
+func (s *Store) TokenServerNames(ctx context.Context) (map[int64][]string, error) {
+	bound, err := s.TokenServers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var ids []int64
+	for _, sv := range bound {
+		ids = append(ids, sv...)
+	}
+	names, err := s.ReportServerNames(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[int64][]string, len(bound))
+	for tok, sv := range bound {
+		for _, id := range sv {
+			n, ok := names[id]
+			if !ok {
+				n = "#" + strconv.FormatInt(id, 10)
+			}
+			out[tok] = append(out[tok], n)
+		}
+	}
+	return out, nil
 }
