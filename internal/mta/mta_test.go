@@ -121,6 +121,11 @@ func TestParseVersion(t *testing.T) {
 		{"4.0a", "4.0.993.6", "SP2", false, false},
 		{"5.0 (build 1457.8)", "5.0.1457.8", "RTM", false, false},
 		{"3.1a", "3.1a", "", false, false},
+		// Build 0 means unknown: the release is read as "4.0" would be
+		// (the fuzzer found "4.0.0" reading back as 4.0.837.9).
+		{"4.0.0", "4.0.837.9", "RTM", false, false},
+		{"4.0a (build 0)", "4.0.993.6", "SP2", false, false},
+		{"9.9.0", "9.9", "", true, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

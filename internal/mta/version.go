@@ -84,13 +84,11 @@ func ParseVersion(s string) (Version, error) {
 	}
 	if m := reVersionDots.FindStringSubmatch(t); m != nil {
 		v := Version{Major: atoi(m[1]), Minor: atoi(m[2]), Build: atoi(m[3]), Rev: atoi(m[4]), Exact: true}
-		v.SP = v.servicePack()
-		return v, nil
+		return v.exact(), nil
 	}
 	if m := reVersionBuild.FindStringSubmatch(t); m != nil {
 		v := Version{Major: atoi(m[1]), Minor: atoi(m[2]), Suffix: strings.ToLower(m[3]), Build: atoi(m[6]), Rev: atoi(m[7]), Exact: true}
-		v.SP = v.servicePack()
-		return v, nil
+		return v.exact(), nil
 	}
 	if m := reVersionSP.FindStringSubmatch(t); m != nil {
 		v := Version{Major: atoi(m[1]), Minor: atoi(m[2]), Suffix: strings.ToLower(m[3]), SP: -1}
@@ -99,20 +97,41 @@ func ParseVersion(s string) (Version, error) {
 			v.SP = atoi(m[4])
 		case m[5] != "":
 			v.SP = 0
-		case v.Suffix == "a" && v.Major == 4 && v.Minor == 0:
-			v.SP = 2 // "4.0 SP2 / 4.0a" (Q163294)
 		}
-		if r, ok := v.release(); ok {
-			v.Build, v.Rev = r.Build, r.Rev
-			if v.SP < 0 {
-				v.SP = r.SP
-			}
-		} else if v.SP > 0 && v.hasTable() {
-			return Version{}, fmt.Errorf("%d.%d has no service pack %d", v.Major, v.Minor, v.SP)
-		}
-		return v, nil
+		return v.fromRelease()
 	}
 	return Version{}, fmt.Errorf("%q is not a version such as 5.5.2448.1, 5.5 SP2 or 5.5 (build 2448.1)", s)
+}
+
+// exact finishes a version whose build was written out. Build 0 means
+// "unknown" throughout, so "4.0.0" or "4.0 (build 0)" is read as the
+// release it names, the same as "4.0": its canonical form then reads back
+// the same.
+func (v Version) exact() Version {
+	if v.Build == 0 && v.Rev == 0 {
+		v.Exact, v.SP = false, -1
+		w, _ := v.fromRelease() // no service pack is named, so no error
+		return w
+	}
+	v.SP = v.servicePack()
+	return v
+}
+
+// fromRelease fills in the build of a version named by release from the
+// build table of Q163294; a service pack the table's line lacks is an error.
+func (v Version) fromRelease() (Version, error) {
+	if v.SP < 0 && v.Suffix == "a" && v.Major == 4 && v.Minor == 0 {
+		v.SP = 2 // "4.0 SP2 / 4.0a" (Q163294)
+	}
+	if r, ok := v.release(); ok {
+		v.Build, v.Rev = r.Build, r.Rev
+		if v.SP < 0 {
+			v.SP = r.SP
+		}
+	} else if v.SP > 0 && v.hasTable() {
+		return Version{}, fmt.Errorf("%d.%d has no service pack %d", v.Major, v.Minor, v.SP)
+	}
+	return v, nil
 }
 
 // parseDotted reads the commonest form, "5.5.2448.1" with nothing around
@@ -141,8 +160,7 @@ func parseDotted(s string) (Version, bool) {
 		return Version{}, false
 	}
 	v := Version{Major: parts[0], Minor: parts[1], Build: parts[2], Rev: parts[3], Exact: true}
-	v.SP = v.servicePack()
-	return v, true
+	return v.exact(), true
 }
 
 func atoi(s string) int {
