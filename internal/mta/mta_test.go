@@ -126,6 +126,7 @@ func TestParseVersion(t *testing.T) {
 		{"4.0.0", "4.0.837.9", "RTM", false, false},
 		{"4.0a (build 0)", "4.0.993.6", "SP2", false, false},
 		{"9.9.0", "9.9", "", true, false},
+		{"0.0.0.1", "0.0.0.1", "", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -236,7 +236,7 @@ func (v Version) Compare(w Version) int {
 	if c := sign(v.Minor - w.Minor); c != 0 {
 		return c
 	}
-	if c := cmpInts(v.Build, v.Rev, w.Build, w.Rev); c != 0 || v.Build != 0 {
+	if c := cmpInts(v.Build, v.Rev, w.Build, w.Rev); c != 0 || v.Build != 0 || v.Rev != 0 {
 		return c // a known build says everything a release letter does
 	}
 	return strings.Compare(v.Suffix, w.Suffix)
@@ -267,10 +267,10 @@ func (v Version) ServicePackName() string {
 	return "SP" + strconv.Itoa(v.SP)
 }
 
-// String is the canonical form: "5.5.2448.1" when the build is known,
-// else "5.5" with its letter.
+// String is the canonical form: "5.5.2448.1" when the build (or its
+// revision) is known, else "5.5" with its letter.
 func (v Version) String() string {
-	if v.Build == 0 {
+	if v.Build == 0 && v.Rev == 0 {
 		return fmt.Sprintf("%d.%d%s", v.Major, v.Minor, v.Suffix)
 	}
 	return fmt.Sprintf("%d.%d.%d.%d", v.Major, v.Minor, v.Build, v.Rev)
