@@ -58,7 +58,10 @@ func (s *Server) wsEngine() *ws.Engine {
 // replayed frame, so a connection holds none.
 var wsWriteBuffers = &sync.Pool{}
 
-// serveWS upgrades to a websocket that streams live frames. With after_id
+// serveWS upgrades to a websocket that streams live frames. With
+// batch=1 each message is a JSON array of the frames written together
+// (the pages ask for it: one task per batch in the browser, not one per
+// event); without it, each message is one frame. With after_id
 // it first replays the stored events after that id, then joins the live
 // stream with no gap and no duplicate; a resync frame comes first when
 // events after after_id were pruned. The socket ends with its
@@ -67,6 +70,15 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 	f, err := s.parseEventFilter(r, r.URL.Query())
 	if err != nil {
 		s.error(w, r, err)
+		return
+	}
+	var batch bool
+	switch b := r.URL.Query().Get("batch"); b {
+	case "", "0", "false":
+	case "1", "true":
+		batch = true
+	default:
+		s.error(w, r, mailnet.Invalid("batch", "batch must be 1 (each message a JSON array of frames) or 0, not %q", b))
 		return
 	}
 	cred, check := s.wsCredential(r)
@@ -89,6 +101,7 @@ func (s *Server) serveWS(w http.ResponseWriter, r *http.Request) {
 		Resume:  f.hasID,
 		AfterID: f.q.AfterID,
 		History: wsHistory{s: s, q: f.q},
+		Batch:   batch,
 	})
 	if e, ok := mailnet.AsError(err); ok { // over the per-credential cap: 429, as JSON for any client
 		writeJSON(w, statusOf(e.Kind), errorBody{Error: e.Message, Field: e.Field})

@@ -56,8 +56,16 @@ func (e *liveEnv) mustDial(query string) *websocket.Conn {
 }
 
 // readEvents reads frames until it has seen event id want (or the deadline),
-// returning the event ids in arrival order and the other frames.
+// returning the event ids in arrival order and the other frames. A
+// message may be one frame or (batch=1) an array of frames.
 func readEvents(t *testing.T, c *websocket.Conn, want int64, within time.Duration) (ids []int64, other []wsFrame) {
+	ids, other, _ = readEventMessages(t, c, want, within)
+	return ids, other
+}
+
+// readEventMessages is readEvents that also counts the messages, and
+// how many of them were arrays.
+func readEventMessages(t *testing.T, c *websocket.Conn, want int64, within time.Duration) (ids []int64, other []wsFrame, msgs msgCount) {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(within))
 	for {
@@ -65,20 +73,32 @@ func readEvents(t *testing.T, c *websocket.Conn, want int64, within time.Duratio
 		if err != nil {
 			t.Fatalf("read after ids up to %v: %v", last(ids), err)
 		}
-		var f wsFrame
-		if err := json.Unmarshal(b, &f); err != nil {
-			t.Fatalf("frame %s: %v", b, err)
+		msgs.n++
+		var fs []wsFrame
+		if len(b) > 0 && b[0] == '[' {
+			msgs.arrays++
+			err = json.Unmarshal(b, &fs)
+		} else {
+			fs = make([]wsFrame, 1)
+			err = json.Unmarshal(b, &fs[0])
 		}
-		if f.Type != live.TypeEvent {
-			other = append(other, f)
-			continue
+		if err != nil {
+			t.Fatalf("message %s: %v", b, err)
 		}
-		ids = append(ids, f.ID)
-		if f.ID >= want {
-			return ids, other
+		for _, f := range fs {
+			if f.Type != live.TypeEvent {
+				other = append(other, f)
+				continue
+			}
+			ids = append(ids, f.ID)
+			if f.ID >= want {
+				return ids, other, msgs
+			}
 		}
 	}
 }
+
+type msgCount struct{ n, arrays int }
 
 func last(ids []int64) int64 {
 	if len(ids) == 0 {
@@ -138,6 +158,33 @@ func TestWSResumeIsExactWhileEventsArrive(t *testing.T) {
 	}
 	ids, _ := readEvents(t, c, total, 10*time.Second)
 	checkExact(t, ids, 100, total)
+}
+
+// With batch=1 (as the pages ask) the replay and the live frames arrive
+// as arrays of frames, still exact: no gap, no duplicate, in order, and
+// far fewer messages than events.
+func TestWSBatchedResumeIsExactWhileEventsArrive(t *testing.T) {
+	e := newLiveEnv(t, "", liveOpts{ws: web.WSOptions{ReplayPage: 37}})
+	e.seed()
+	for i := range 6 {
+		e.post(batchOf(50, i*50))
+	}
+	c := e.mustDial("after_id=100&batch=1")
+	for i := range 40 {
+		e.post(batchOf(10, 1000+i*10))
+	}
+	total := e.maxID()
+	ids, _, msgs := readEventMessages(t, c, total, 10*time.Second)
+	checkExact(t, ids, 100, total)
+	if msgs.arrays != msgs.n {
+		t.Errorf("%d of %d messages were arrays of frames, want all", msgs.arrays, msgs.n)
+	}
+	if msgs.n > (200/37+1)+40 {
+		t.Errorf("%d messages for %d events (a replay of 200 in pages of 37, then 40 posts), want at most one per page or post", msgs.n, len(ids))
+	}
+	if _, res, err := e.dial("batch=yes", e.Viewer, ""); err == nil || res == nil || res.StatusCode != http.StatusUnprocessableEntity {
+		t.Errorf("batch=yes: %v %v, want 422 as for any bad filter", res, err)
+	}
 }
 
 func TestWSResumeAcrossRestart(t *testing.T) {

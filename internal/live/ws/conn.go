@@ -3,6 +3,7 @@ package ws
 import (
 	"bufio"
 	"context"
+	"io"
 	"net"
 	"net/http"
 	"sync"
@@ -65,6 +66,9 @@ type conn struct {
 
 	last    int64 // owner: highest event id sent (or the client's after_id)
 	closing bool  // owner: a close frame was written
+
+	batch bool           // frames go out as JSON arrays, one message per batch (Stream.Batch)
+	out   io.WriteCloser // owner: the batch message being written, nil between batches
 
 	// A polled connection (fd >= 0) has no reader goroutine: the poller
 	// reads its frames (readFrames), which only the poller touches.
@@ -186,6 +190,10 @@ func (c *conn) drain() {
 				return
 			}
 		}
+		if err := c.endBatch(); err != nil { // one message per batch taken
+			c.fail()
+			return
+		}
 		clear(groups)
 	}
 }
@@ -193,6 +201,10 @@ func (c *conn) drain() {
 // writeGroup writes one queued group; false ends the writer.
 func (c *conn) writeGroup(g *live.Group) bool {
 	if g == ctlGroup {
+		if err := c.endBatch(); err != nil {
+			c.fail()
+			return false
+		}
 		return c.handleCtl(c.takeCtl())
 	}
 	for _, m := range g.Msgs {
@@ -201,6 +213,13 @@ func (c *conn) writeGroup(g *live.Group) bool {
 				continue // sent by the replay already
 			}
 			c.last = m.ID
+		}
+		if c.batch {
+			if err := c.addToBatch(m.JSON); err != nil {
+				c.fail()
+				return false
+			}
+			continue
 		}
 		pm, err := m.Prepared()
 		if err != nil {
@@ -213,6 +232,46 @@ func (c *conn) writeGroup(g *live.Group) bool {
 		}
 	}
 	return true
+}
+
+// addToBatch writes frame into the batch message, opening it with "["
+// for the first frame of a batch.
+func (c *conn) addToBatch(frame []byte) error {
+	sep := []byte{','}
+	if c.out == nil {
+		w, err := c.ws.NextWriter(websocket.TextMessage)
+		if err != nil {
+			return err
+		}
+		c.out, sep = w, []byte{'['}
+	}
+	if _, err := c.out.Write(sep); err != nil {
+		return err
+	}
+	_, err := c.out.Write(frame)
+	return err
+}
+
+// endBatch closes the batch message with "]", when one is open.
+func (c *conn) endBatch() error {
+	w := c.out
+	if w == nil {
+		return nil
+	}
+	c.out = nil
+	if _, err := w.Write([]byte{']'}); err != nil {
+		return err
+	}
+	return w.Close()
+}
+
+// writeFrame writes one frame of the replay: into the batch message, or
+// as a message of its own.
+func (c *conn) writeFrame(frame []byte) error {
+	if c.batch {
+		return c.addToBatch(frame)
+	}
+	return c.ws.WriteMessage(websocket.TextMessage, frame)
 }
 
 // handleCtl writes the requested control frames; false ends the writer
@@ -262,6 +321,11 @@ func (c *conn) writeClose(r closeReq) {
 	}
 	c.closing = true
 	c.e.hub.Unsubscribe(c.subscription())
+	if err := c.endBatch(); err != nil {
+		close(c.closeSent)
+		c.fail()
+		return
+	}
 	reason := r.reason
 	if r.resume {
 		reason = resumeReason(reason, c.last)
@@ -423,7 +487,7 @@ func (c *conn) catchUp(f live.Filter, h History) bool {
 			c.replayFailed(err)
 			return false
 		}
-		if err := c.ws.WriteMessage(websocket.TextMessage, m.JSON); err != nil {
+		if err := c.writeFrame(m.JSON); err != nil {
 			c.fail()
 			return false
 		}
@@ -465,11 +529,15 @@ func (c *conn) replay(ctx context.Context, h History) (done, ok bool) {
 			return false, false
 		}
 		for _, m := range msgs {
-			if err := c.ws.WriteMessage(websocket.TextMessage, m.JSON); err != nil {
+			if err := c.writeFrame(m.JSON); err != nil {
 				c.fail()
 				return false, false
 			}
 			c.last = m.ID
+		}
+		if err := c.endBatch(); err != nil {
+			c.fail()
+			return false, false
 		}
 		if err := c.bc.flush(); err != nil {
 			c.fail()

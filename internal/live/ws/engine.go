@@ -147,6 +147,11 @@ type Stream struct {
 	Resume  bool
 	AfterID int64
 	History History
+	// Batch sends each drained batch (and each replayed page) as one
+	// message, a JSON array of the frames in order, instead of one
+	// message per frame: a browser then runs one task per batch rather
+	// than one per event (the Events page at thousands of events/s).
+	Batch bool
 }
 
 // Stats are the engine's counters.
@@ -214,7 +219,7 @@ func (e *Engine) Serve(w http.ResponseWriter, r *http.Request, up *websocket.Upg
 		e.unreserve(st.Cred)
 		return nil
 	}
-	c := &conn{e: e, ws: wsc, bc: bc, cred: st.Cred, last: st.AfterID, closeSent: make(chan struct{}), fd: -1}
+	c := &conn{e: e, ws: wsc, bc: bc, cred: st.Cred, last: st.AfterID, closeSent: make(chan struct{}), fd: -1, batch: st.Batch}
 	c.lastRead.Store(time.Now().UnixNano())
 	c.sub = e.hub.Subscribe(st.Filter, e.opt.Queue, c, true) // owned: this goroutine writes first
 	polled := false

@@ -34,7 +34,7 @@ func newEnv(t *testing.T, opt Options) *env {
 	up := &websocket.Upgrader{ReadBufferSize: 128, WriteBufferSize: 1024}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		cred := Cred{Session: r.URL.Query().Get("who")}
-		if err := e.Serve(w, r, up, Stream{Cred: cred}); err != nil {
+		if err := e.Serve(w, r, up, Stream{Cred: cred, Batch: r.URL.Query().Get("batch") == "1"}); err != nil {
 			http.Error(w, err.Error(), http.StatusTooManyRequests)
 		}
 	}))
@@ -139,10 +139,15 @@ func TestWSSlowReaderIsCutOffWithReasonOthersKeepReceiving(t *testing.T) {
 // backlog receives only well-formed frames, in order, and pongs: pongs
 // go through the connection's one writer.
 func TestWSPingFloodDuringLargeBacklogGetsWellFormedFrames(t *testing.T) {
-	for _, gr := range []bool{false, true} {
-		t.Run(fmt.Sprintf("goroutineReader=%v", gr), func(t *testing.T) {
+	for _, mode := range []struct{ gr, batch bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
+		gr := mode.gr
+		t.Run(fmt.Sprintf("goroutineReader=%v,batch=%v", gr, mode.batch), func(t *testing.T) {
 			v := newEnv(t, Options{Queue: 4096, GoroutineReader: gr})
-			c := v.dial("pinger")
+			who := "pinger"
+			if mode.batch {
+				who += "&batch=1"
+			}
+			c := v.dial(who)
 			waitFor(t, "the subscription", func() bool { return v.hub.Stats().Subscribers == 1 })
 			var pongs atomic.Int64
 			c.SetPongHandler(func(string) error { pongs.Add(1); return nil })
@@ -176,24 +181,41 @@ func TestWSPingFloodDuringLargeBacklogGetsWellFormedFrames(t *testing.T) {
 				}
 			}
 			c.SetReadDeadline(time.Now().Add(time.Minute))
-			for i := range n {
+			// next reads one message: a frame, or in batch mode an array of
+			// frames (gorilla and the JSON decoder fail on anything malformed).
+			messages := 0
+			next := func() []seqFrame {
+				messages++
+				if mode.batch {
+					var fs []seqFrame
+					if err := c.ReadJSON(&fs); err != nil || len(fs) == 0 {
+						t.Fatalf("message %d: %v (%d frames), want a JSON array of frames", messages, err, len(fs))
+					}
+					return fs
+				}
 				var f seqFrame
-				if err := c.ReadJSON(&f); err != nil { // gorilla fails on any malformed frame
-					t.Fatalf("frame %d: %v", i, err)
+				if err := c.ReadJSON(&f); err != nil {
+					t.Fatalf("message %d: %v", messages, err)
 				}
-				if f.Data.Seq != i {
-					t.Fatalf("frame %d has seq %d", i, f.Data.Seq)
+				return []seqFrame{f}
+			}
+			for i := 0; i < n; {
+				for _, f := range next() {
+					if f.Data.Seq != i {
+						t.Fatalf("frame %d has seq %d", i, f.Data.Seq)
+					}
+					i++
 				}
+			}
+			if mode.batch && messages >= n/50 {
+				t.Errorf("batch mode sent %d messages for %d frames published 50 at a time, want fewer than %d", messages, n, n/50)
 			}
 			// A last frame after the pings that the backlog delayed: their
 			// pongs were read on the way.
 			v.hub.Publish(jobFrame(n, ""))
 			waitFor(t, "a pong", func() bool {
-				var f seqFrame
-				if err := c.ReadJSON(&f); err != nil {
-					t.Fatalf("last frame: %v", err)
-				}
-				return pongs.Load() > 0 || f.Data.Seq >= n
+				fs := next()
+				return pongs.Load() > 0 || fs[len(fs)-1].Data.Seq >= n
 			})
 			if pongs.Load() == 0 {
 				t.Error("no pong for any of the pings")
