@@ -1,11 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -272,6 +274,7 @@ loop:
 	}
 	fmt.Printf("eventspage: timeline: %d tasks on the renderer's main thread: over 50 ms %d by wall time (longest %.0f ms), %d by CPU time (longest %.1f ms); main-thread CPU %.2f s; trace data lost %v\n",
 		len(mainTasks), wallOver, wallMax, cpuOver, cpuMax, cpuSum/1000, tr.lost)
+	fmt.Printf("eventspage: main-thread CPU by event (ms, nested events counted in each): %s\n", tr.top)
 	for _, t := range mainTasks {
 		if t.cpu > 50 {
 			fmt.Printf("  task of %.0f ms CPU (%.0f ms wall): %s (ms of CPU, nested events counted in each)\n", t.cpu, t.wall, t.parts)
@@ -297,6 +300,7 @@ type trace struct {
 	events []jsonv2.Value
 	done   chan struct{}
 	lost   bool
+	top    string // after stop: the main thread's CPU by event name, most first (ms; nested events counted in each)
 }
 
 type mainTask struct {
@@ -392,8 +396,10 @@ func (tr *trace) stop(ctx context.Context) ([]mainTask, error) {
 		return 0
 	})
 	var out []mainTask
+	total := map[string]float64{}
 	for i, e := range inMain {
 		if e.Name != "RunTask" {
+			total[e.Name] += e.Tdur / 1000
 			continue
 		}
 		t := mainTask{wall: e.Dur / 1000, cpu: e.Tdur / 1000}
@@ -416,6 +422,13 @@ func (tr *trace) stop(ctx context.Context) ([]mainTask, error) {
 		}
 		out = append(out, t)
 	}
+	names := slices.Collect(maps.Keys(total))
+	slices.SortFunc(names, func(a, b string) int { return cmp.Compare(total[b], total[a]) })
+	var top []string
+	for _, n := range names[:min(10, len(names))] {
+		top = append(top, fmt.Sprintf("%s %.0f", n, total[n]))
+	}
+	tr.top = strings.Join(top, ", ")
 	return out, nil
 }
 

@@ -34,10 +34,13 @@
   // the screen (paint grows with the rows kept): rows below it would be
   // pushed out within the second anyway.
   var DRAW = Math.min(limit, parseInt(bar.dataset.draw, 10) || 10);
-  var rowH = 0;
+  // The rows the log's box shows (it scrolls inside the page), plus one:
+  // each row kept costs the frame about half a millisecond of paint.
+  var rowH = 0, wrap = rows.closest(".table-wrap");
   function screenRows() {
     if (!rowH) rowH = (rows.rows[0] && rows.rows[0].offsetHeight) || 20;
-    return Math.max(30, Math.min(limit, Math.ceil(innerHeight / rowH) + 5));
+    var h = (wrap && wrap.clientHeight) || innerHeight;
+    return Math.max(30, Math.min(limit, Math.ceil(h / rowH) + 1));
   }
   window.addEventListener("resize", function () { rowH = 0; });
   var keep = (bar.dataset.severities || "").split(",").filter(Boolean);
@@ -196,6 +199,8 @@
     frame = 0;
     var list = queue;
     queue = [];
+    lastDraw = t0;
+    overrun = list.length > DRAW;
     if (!paused) show(list.length > DRAW ? list.slice(list.length - DRAW) : list, list.length > DRAW ? screenRows() : limit);
     drawStats();
     var d = performance.now() - t0;
@@ -205,8 +210,20 @@
     if (d > stats.max) stats.max = d;
   }
 
+  // While events come faster than a frame draws them (overrun), the
+  // table is redrawn at most every OVERRUN_MS: nobody reads thousands of
+  // rows a second, and a frame of the table costs the page 30-40 ms of
+  // style, layout and paint, which at 60 frames a second would leave the
+  // page no time for anything else.
+  var OVERRUN_MS = 250, lastDraw = 0, overrun = false;
   function schedule() {
-    if (!frame) frame = requestAnimationFrame(flush);
+    if (frame) return;
+    var wait = overrun ? lastDraw + OVERRUN_MS - performance.now() : 0;
+    if (wait > 0) {
+      frame = setTimeout(function () { frame = requestAnimationFrame(flush); }, wait);
+      return;
+    }
+    frame = requestAnimationFrame(flush);
   }
 
   // show puts list (oldest first) on top and cuts the table to keep rows.
@@ -227,7 +244,7 @@
       // Events after our id were pruned: the page reloads the newest state.
       setState("resync", "reloading: events were pruned");
       location.reload();
-      return;
+      return false;
     }
     if (f.type !== "event" || !f.data || f.id <= lastId) return;
     lastId = f.id;
@@ -259,6 +276,9 @@
     var u = new URL(bar.dataset.ws, location.href);
     u.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     u.searchParams.set("after_id", String(lastId));
+    // Each message is an array of the frames written together: one task
+    // per batch here, not one per event.
+    u.searchParams.set("batch", "1");
     setState("connecting", "connecting…");
     try {
       ws = new WebSocket(u.toString());
@@ -272,13 +292,16 @@
       setState(paused ? "paused" : "live", liveText());
     };
     ws.onmessage = function (e) {
-      var f;
+      var fs;
       try {
-        f = JSON.parse(e.data);
+        fs = JSON.parse(e.data);
       } catch (err) {
         return;
       }
-      onFrame(f);
+      if (!Array.isArray(fs)) fs = [fs];
+      for (var i = 0; i < fs.length; i++) {
+        if (onFrame(fs[i]) === false) return; // reloading
+      }
     };
     ws.onclose = function (e) {
       ws = null;

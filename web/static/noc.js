@@ -206,6 +206,7 @@
     var u = new URL(body.dataset.ws, location.href);
     u.protocol = location.protocol === "https:" ? "wss:" : "ws:";
     u.searchParams.set("after_id", String(lastId));
+    u.searchParams.set("batch", "1"); // each message an array of frames
     try {
       ws = new WebSocket(u.toString());
     } catch (e) {
@@ -222,14 +223,17 @@
       paint();
     };
     ws.onmessage = function (e) {
-      var f;
+      var fs;
       try {
-        f = JSON.parse(e.data);
+        fs = JSON.parse(e.data);
       } catch (err) {
         return;
       }
-      if (f.type === "event" && f.id > lastId) lastId = f.id;
-      if (f.type === "resync" && f.data && f.data.oldest_id) lastId = Math.max(lastId, f.data.oldest_id - 1);
+      if (!Array.isArray(fs)) fs = [fs];
+      fs.forEach(function (f) {
+        if (f.type === "event" && f.id > lastId) lastId = f.id;
+        if (f.type === "resync" && f.data && f.data.oldest_id) lastId = Math.max(lastId, f.data.oldest_id - 1);
+      });
       lastUpdate = Date.now();
       schedule();
     };
