@@ -506,6 +506,7 @@ func (w *Writer) write(group []*batch) (result, error) {
 	var res result
 	var stored, dups int64
 	err := w.st.Write(ctx, func(tx *store.Tx) error {
+		tx.EventLogOnly() // events, servers' last event, requestors' numbers
 		res = result{}
 		stored, dups = 0, 0
 		ins, err := tx.EventInserter(ctx)

@@ -328,6 +328,7 @@ func (s *Store) EventsPrunedThrough(ctx context.Context) (int64, error) {
 func (s *Store) PruneEvents(ctx context.Context, cutoff time.Time, keep int64, batch int) (int64, error) {
 	var n int64
 	err := s.Write(ctx, func(tx *Tx) error {
+		tx.EventLogOnly()
 		if keep > 0 {
 			var lo, hi sql.NullInt64
 			if err := tx.QueryRowContext(ctx, `SELECT min(id), max(id) FROM events`).Scan(&lo, &hi); err != nil {

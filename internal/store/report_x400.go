@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"mailnet/internal/mailnet"
@@ -163,4 +164,45 @@ func toInt64s(ns []int) []int64 {
 		out[i] = int64(n)
 	}
 	return out
+}
+
+// EventMark is the count and the lowest and highest id of the stored
+// events with one event id (all 0 when there is none). Marks taken before
+// and after a change differ when an event with that id was added (a new
+// highest id) or removed (a lower count).
+type EventMark struct {
+	EventID         int
+	Count, Min, Max int64
+}
+
+// EventMarks returns the mark of each event id, in the order given, from
+// the (event_id, id) index alone, so that a read model built from those
+// events can tell cheaply whether they changed.
+func (s *Store) EventMarks(ctx context.Context, eventIDs ...int) ([]EventMark, error) {
+	out := make([]EventMark, len(eventIDs))
+	if len(eventIDs) == 0 {
+		return out, nil
+	}
+	var q strings.Builder
+	args := make([]any, 0, len(eventIDs))
+	for i, id := range eventIDs {
+		if i > 0 {
+			q.WriteString(" UNION ALL ")
+		}
+		q.WriteString(`SELECT event_id, count(*), coalesce(min(id), 0), coalesce(max(id), 0) FROM events INDEXED BY events_event_id WHERE event_id = ?`)
+		args = append(args, id)
+	}
+	rows, err := s.r.QueryContext(ctx, q.String(), args...)
+	if err != nil {
+		return nil, fmt.Errorf("event marks: %w", err)
+	}
+	defer rows.Close()
+	for i := 0; rows.Next() && i < len(out); i++ {
+		var id sql.NullInt64 // NULL when no row has the id
+		if err := rows.Scan(&id, &out[i].Count, &out[i].Min, &out[i].Max); err != nil {
+			return nil, fmt.Errorf("event marks: %w", err)
+		}
+		out[i].EventID = eventIDs[i]
+	}
+	return out, rows.Err()
 }

@@ -139,7 +139,8 @@ func (s *Store) DB() *sql.DB { return s.r }
 // Tx is a write transaction, with the clock and the audit helper.
 type Tx struct {
 	*sql.Tx
-	now time.Time
+	now          time.Time
+	eventLogOnly bool // see EventLogOnly
 }
 
 // Now is the time the transaction started, in UTC.
@@ -206,7 +207,7 @@ func (s *Store) write(ctx context.Context, db interface {
 		return err
 	}
 	err = sqlTx.Commit()
-	s.bump()
+	s.bump(tx)
 	if err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

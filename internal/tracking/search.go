@@ -281,6 +281,7 @@ func (s *SQLite) pruneBatch(ctx context.Context, pick string, arg any, batch int
 	var n int64
 	found := false
 	err := s.st.Write(ctx, func(tx *store.Tx) error {
+		tx.EventLogOnly()
 		rows, err := tx.QueryContext(ctx, pick, arg, batch)
 		if err != nil {
 			return err

@@ -40,6 +40,7 @@ func (s *SQLite) commit(bs []*batch) error {
 	n := 0
 	sendsChanged := false
 	err := s.st.Write(ctx, func(tx *store.Tx) error {
+		tx.EventLogOnly()
 		// Checked under the writer connection, which a prune holds too.
 		if g := s.pruneGen.Load(); s.ids == nil || g != s.idsGen || len(s.ids) > maxCachedIDs {
 			s.ids, s.idsGen = make(map[string]int64, 1024), g
