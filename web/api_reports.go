@@ -175,7 +175,7 @@ func (s *Server) apiReportX400(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	res, err := reports.X400Check(r.Context(), s.store)
+	res, err := s.x400.Check(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -23,7 +23,7 @@ func (s *Server) pageX400(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	res, err := reports.X400Check(ctx, s.store)
+	res, err := s.x400.Check(ctx)
 	if err != nil {
 		s.error(w, r, err)
 		return

@@ -27,7 +27,7 @@ func (s *Server) x400FixData(ctx context.Context, id int64, action, address stri
 	if c.Kind != mailnet.ConnectorX400 {
 		return nil, mailnet.Invalid("id", "connector %q is %s; only an X.400 connector has a Stack IP Address Override", c.Name, c.Kind)
 	}
-	res, err := reports.X400Check(ctx, s.store)
+	res, err := s.x400.Check(ctx)
 	if err != nil {
 		return nil, err
 	}

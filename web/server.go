@@ -103,7 +103,8 @@ type Server struct {
 
 	serverReports *reports.ServerReportCache    // encoded Global Server Reports by store version
 	noc           *reports.NOCCache             // the NOC's costly tiles, shared by every screen
-	duplicates    *reports.Memo[*duplicatesDoc] // the duplicate-serial detector, encoded and for the page, by store version
+	duplicates    *reports.Memo[*duplicatesDoc] // the duplicate-serial detector, encoded and for the page, by inventory version
+	x400          *reports.X400Cache            // the X.400 check, by inventory version and its events' marks
 
 	bodies   *bodyLimiter           // request-body deadline and slots (web/bodylimit.go)
 	overview *reports.OverviewCache // the overview's figures by store version (web/pages_overview.go)
@@ -173,7 +174,8 @@ func New(cfg Config) (*Server, error) {
 	s.metricsHandler = promhttp.HandlerFor(cfg.Registry, promhttp.HandlerOpts{Registry: cfg.Registry})
 	s.serverReports = reports.NewServerReportCache(cfg.Store, 0, 0)
 	s.noc = reports.NewNOCCache(cfg.Store, 0)
-	s.duplicates = reports.NewMemo(cfg.Store, duplicatesBuild(cfg.Store))
+	s.duplicates = reports.NewInventoryMemo(cfg.Store, duplicatesBuild(cfg.Store))
+	s.x400 = reports.NewX400Cache(cfg.Store)
 	s.bodies = newBodyLimiter(cfg.BodyTimeout, cfg.MaxBodies)
 	s.overview = reports.NewOverviewCache(cfg.Store, s.now)
 	s.routing = reports.NewRoutingCache(cfg.Store)

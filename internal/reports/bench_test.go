@@ -143,6 +143,83 @@ func BenchmarkX400(b *testing.B) {
 	}
 }
 
+// BenchmarkX400Cache is the check as the console serves it (X400Cache,
+// one per console) on the same network, after each kind of change:
+//
+//   - unchanged: nothing written since the last check;
+//   - event: an event the check does not read was ingested;
+//   - 9301: a 9301 was ingested (Q193380's text), so the evidence is read
+//     and the findings built again on the inventory held;
+//   - inventory: a connector was changed, so everything is read again
+//     (as X400Check, BenchmarkX400).
+//
+// The write before each check is outside the timing; the events written
+// are deleted after.
+func BenchmarkX400Cache(b *testing.B) {
+	st := benchStore(b, benchSizes[0])
+	ctx := context.Background()
+	var connID, serverID int64
+	if err := st.DB().QueryRow(`SELECT id, remote_server_id FROM connectors WHERE kind = 'x400' AND remote_server_id IS NOT NULL ORDER BY id LIMIT 1`).Scan(&connID, &serverID); err != nil {
+		b.Fatal(err)
+	}
+	ingest := func(eventID int, description string) {
+		err := st.Write(ctx, func(tx *store.Tx) error {
+			tx.EventLogOnly()
+			_, err := tx.ExecContext(ctx, `INSERT INTO events (time, server, server_id, source, event_id, severity, description, fields)
+				VALUES (?, 'bench', ?, 'MSExchangeMTA', ?, 'warning', ?, '{}')`, st.Now().UTC().Format(store.TimeLayout), serverID, eventID, description)
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.Cleanup(func() {
+		_ = st.Write(ctx, func(tx *store.Tx) error {
+			_, err := tx.ExecContext(ctx, `DELETE FROM events WHERE server = 'bench'`)
+			return err
+		})
+	})
+	const text9301 = `The message transfer gateway that uses the network address 91F5C11B and the transport stack /o=Org/ou=Site/cn=Configuration/cn=Servers/cn=LocalMTA/cn=TCP (LocalMTA) could not be found. Check the configuration of the mail gateway. [BASE IL TCP/IP DRVR 8 218] (10)`
+	for _, tc := range []struct {
+		name   string
+		change func()
+	}{
+		{"unchanged", func() {}},
+		{"event", func() { ingest(1000, "an event no check reads") }},
+		{"9301", func() { ingest(9301, text9301) }},
+		{"inventory", func() {
+			err := st.Write(ctx, func(tx *store.Tx) error {
+				_, err := tx.ExecContext(ctx, `UPDATE connectors SET updated_at = ? WHERE id = ?`, st.Now().UTC().Format(store.TimeLayout), connID)
+				return err
+			})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			c := reports.NewX400Cache(st)
+			if _, err := c.Check(ctx); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for range b.N {
+				b.StopTimer()
+				tc.change()
+				b.StartTimer()
+				res, err := c.Check(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if len(res.Findings) < 12_000 {
+					b.Fatalf("%d findings", len(res.Findings))
+				}
+			}
+		})
+	}
+}
+
 // BenchmarkX400Load reads what the check needs from the store;
 // BenchmarkX400Build is the pure part on what it read.
 func BenchmarkX400Load(b *testing.B) {

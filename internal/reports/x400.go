@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"mailnet/internal/mailnet"
@@ -386,9 +387,11 @@ type X400Result struct {
 
 // x400Lazy is what BuildX400Lazy keeps to write a finding's text later.
 type x400Lazy struct {
+	// mu guards ends, which fills in each server's Stack index and version
+	// on first use: a cached result is read by many requests at once.
+	mu    sync.Mutex
 	ends  *x400Ends
 	conns []mailnet.Connector
-	done  []bool // parallel to Findings: the text is written
 }
 
 // X400UnknownCaller counts the Event 9301 that a receiving server logged
@@ -425,41 +428,82 @@ func X400(ctx context.Context, st *store.Store) ([]X400Finding, error) {
 // evidence its servers logged over the last X400Window (by the store's
 // clock). The findings carry their numbers, status and fix kind; their
 // text (Prediction, Fix, FixSteps, Note, RegistryValue) is written by
-// Page for the rows it returns, or by WriteText for all.
+// Page for the rows it returns, or by WriteText for all. It reads
+// everything afresh; X400Cache serves the same result without reading
+// what did not change.
 func X400Check(ctx context.Context, st *store.Store) (*X400Result, error) {
-	// Every server: a 9301's caller may be any server of the inventory.
+	inv, err := readX400Inventory(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	ev, mev, err := readX400Evidence(ctx, st, inv.facts)
+	if err != nil {
+		return nil, err
+	}
+	return inv.check(ev, mev), nil
+}
+
+// x400Inventory is what the check reads of the configuration: every x400
+// connector, every server (a 9301's caller may be any server of the
+// inventory) and the servers' MTA facts (R3, R5).
+type x400Inventory struct {
+	conns   []mailnet.Connector
+	servers map[int64]mailnet.Server
+	facts   mta.Facts
+}
+
+func readX400Inventory(ctx context.Context, st *store.Store) (*x400Inventory, error) {
 	conns, servers, err := st.ReportX400Inventory(ctx)
 	if err != nil {
 		return nil, err
 	}
-	since := st.Now().Add(-X400Window)
-	var ev X400Evidence
-	if ev.Events9301, err = st.ReportEventsByID(ctx, mta.EventGatewayNotFound, since); err != nil {
+	facts, err := st.MTAFacts(ctx)
+	if err != nil {
 		return nil, err
+	}
+	return &x400Inventory{conns: conns, servers: servers, facts: facts}, nil
+}
+
+// x400EventIDs are the events the check reads: those of the window
+// (x400WindowEventIDs) and the MTA startup events, whose latest per server
+// carries its build.
+var (
+	x400WindowEventIDs = append([]int{mta.EventGatewayNotFound, mta.EventSocketsError, mta.EventNoControlBlocks}, stallEvents...)
+	x400EventIDs       = append(slices.Clone(x400WindowEventIDs), mta.EventStartupX400, mta.EventStartup)
+)
+
+// readX400Evidence reads the events of the last X400Window and each
+// server's latest startup event.
+func readX400Evidence(ctx context.Context, st *store.Store, facts mta.Facts) (ev X400Evidence, mev MTAEvidence, err error) {
+	since := st.Now().Add(-X400Window)
+	if ev.Events9301, err = st.ReportEventsByID(ctx, mta.EventGatewayNotFound, since); err != nil {
+		return ev, mev, err
 	}
 	if ev.Events9202, err = st.ReportEventsByID(ctx, mta.EventSocketsError, since); err != nil {
-		return nil, err
+		return ev, mev, err
 	}
 	if ev.Startups, err = st.ReportLatestEvents(ctx, mta.EventStartupX400, mta.EventStartup); err != nil {
-		return nil, err
+		return ev, mev, err
 	}
-	var mev MTAEvidence
 	if mev.Events9156, err = st.ReportEventsByID(ctx, mta.EventNoControlBlocks, since); err != nil {
-		return nil, err
+		return ev, mev, err
 	}
 	for _, id := range stallEvents {
 		evs, err := st.ReportEventsByID(ctx, id, since)
 		if err != nil {
-			return nil, err
+			return ev, mev, err
 		}
 		mev.StallEvents = append(mev.StallEvents, evs...)
 	}
-	if mev.Facts, err = st.MTAFacts(ctx); err != nil { // R3, R5
-		return nil, err
-	}
-	res := BuildX400Lazy(conns, servers, ev)
-	res.MTA = BuildMTAFindings(conns, servers, learnedBuilds(ev.Startups), ev, mev, res.UnknownCallers)
-	return res, nil
+	mev.Facts = facts
+	return ev, mev, nil
+}
+
+// check is the pure part of X400Check over inv.
+func (inv *x400Inventory) check(ev X400Evidence, mev MTAEvidence) *X400Result {
+	res := BuildX400Lazy(inv.conns, inv.servers, ev)
+	res.MTA = BuildMTAFindings(inv.conns, inv.servers, learnedBuilds(ev.Startups), ev, mev, res.UnknownCallers)
+	return res
 }
 
 // BuildX400 is the pure part of X400Check, with the text of every
@@ -476,7 +520,7 @@ func BuildX400(conns []mailnet.Connector, servers map[int64]mailnet.Server, ev X
 func BuildX400Lazy(conns []mailnet.Connector, servers map[int64]mailnet.Server, ev X400Evidence) *X400Result {
 	ends := newX400Ends(conns, servers, learnedBuilds(ev.Startups))
 	calls, unknown := readCalls(servers, ev)
-	lz := &x400Lazy{ends: ends, conns: conns, done: make([]bool, len(conns))}
+	lz := &x400Lazy{ends: ends, conns: conns}
 	out := &X400Result{Findings: make([]X400Finding, len(conns)), UnknownCallers: unknown, lazy: lz}
 	for i := range conns {
 		c := &conns[i]
@@ -498,7 +542,6 @@ func BuildX400Lazy(conns []mailnet.Connector, servers map[int64]mailnet.Server, 
 			f.Prediction = "The connector names no remote server, so no mail flows over it."
 			f.Fix = fmt.Sprintf("Set the remote server of connector %q on %s.", c.Name, a.Name)
 			f.FixSteps = []string{f.Fix}
-			lz.done[i] = true
 			continue
 		}
 		av, bv := ends.version(ai), ends.version(bi)
@@ -682,9 +725,11 @@ func (r *X400Result) WriteText() {
 // text writes the text of finding i into f (the finding or a copy).
 func (r *X400Result) text(i int, f *X400Finding) {
 	lz := r.lazy
-	if lz == nil || i >= len(lz.done) || lz.done[i] || f.Prediction != "" {
+	if lz == nil || i >= len(lz.conns) || f.Prediction != "" {
 		return
 	}
+	lz.mu.Lock()
+	defer lz.mu.Unlock()
 	// The verdict again: cheaper for the rows shown than keeping every
 	// row's.
 	ai, bi := lz.ends.from[i], lz.ends.to[i]
@@ -694,9 +739,6 @@ func (r *X400Result) text(i int, f *X400Finding) {
 	f.Prediction = x400Prediction(f, v)
 	f.Fix = x400Fix(f, v, a, b, *lz.ends.version(ai), lz.ends.on(bi))
 	f.Note = x400Note(f)
-	if f == &r.Findings[i] {
-		lz.done[i] = true
-	}
 }
 
 // Counts returns how many findings have each status.

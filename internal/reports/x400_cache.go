@@ -1,0 +1,130 @@
+package reports
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/singleflight"
+
+	"mailnet/internal/store"
+)
+
+// X400Cache serves the X.400 check (X400Check) without reading again what
+// did not change. Its result depends on two things, kept apart:
+//
+//   - the inventory (x400 connectors, servers, MTA facts), read again only
+//     when store.InventoryVersion moved: a stream of events leaves it be;
+//   - the evidence (the X.400 and MTA events of the window, the startup
+//     events), whose store.EventMarks (the lowest and highest id per
+//     event id) change when such an event is added or pruned. The result
+//     is also rebuilt once its oldest event of the window leaves it.
+//
+// Both are read before the data they key, so a request after a committed
+// write gets a result with that write (read-your-writes), and concurrent
+// requests share one build. A result it returns is shared: read it, page
+// it (Page writes the text of the rows it returns), never change it; call
+// WriteText on a Clone.
+type X400Cache struct {
+	st    *store.Store
+	group singleflight.Group
+
+	mu     sync.Mutex
+	invVer uint64
+	inv    *x400Inventory
+	key    string
+	res    *X400Result
+	until  time.Time // the result's evidence is valid before this (store clock)
+}
+
+// NewX400Cache returns an empty cache over st.
+func NewX400Cache(st *store.Store) *X400Cache { return &X400Cache{st: st} }
+
+// Check returns the X.400 check at the store's current state.
+func (c *X400Cache) Check(ctx context.Context) (*X400Result, error) {
+	invVer := c.st.InventoryVersion()
+	marks, err := c.st.EventMarks(ctx, x400EventIDs...)
+	if err != nil {
+		return nil, err
+	}
+	key := fmt.Sprint(invVer, marks)
+	now := c.st.Now()
+	c.mu.Lock()
+	if c.res != nil && c.key == key && now.Before(c.until) {
+		res := c.res
+		c.mu.Unlock()
+		return res, nil
+	}
+	c.mu.Unlock()
+	ch := c.group.DoChan(key, func() (v any, err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				v, err = nil, fmt.Errorf("x400 check: panic: %v", p)
+			}
+		}()
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheBuildTimeout)
+		defer cancel()
+		return c.build(bctx, invVer, key)
+	})
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return nil, r.Err
+		}
+		return r.Val.(*X400Result), nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (c *X400Cache) build(ctx context.Context, invVer uint64, key string) (*X400Result, error) {
+	c.mu.Lock()
+	inv := c.inv
+	if c.invVer != invVer {
+		inv = nil
+	}
+	c.mu.Unlock()
+	if inv == nil {
+		var err error
+		if inv, err = readX400Inventory(ctx, c.st); err != nil {
+			return nil, err
+		}
+	}
+	ev, mev, err := readX400Evidence(ctx, c.st, inv.facts)
+	if err != nil {
+		return nil, err
+	}
+	res := inv.check(ev, mev)
+	until := oldestInWindow(ev, mev).Add(X400Window)
+	c.mu.Lock()
+	if invVer >= c.invVer {
+		c.invVer, c.inv = invVer, inv
+		c.key, c.res, c.until = key, res, until
+	}
+	c.mu.Unlock()
+	return res, nil
+}
+
+// oldestInWindow is the time of the oldest event of the window that the
+// check read (far in the future when it read none): once it is older
+// than X400Window, the result no longer holds.
+func oldestInWindow(ev X400Evidence, mev MTAEvidence) time.Time {
+	oldest := time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, list := range [][]store.ReportEvent{ev.Events9301, ev.Events9202, mev.Events9156, mev.StallEvents} {
+		for i := range list {
+			if list[i].Time.Before(oldest) {
+				oldest = list[i].Time
+			}
+		}
+	}
+	return oldest
+}
+
+// Clone returns a copy of r whose findings can be changed (WriteText)
+// without touching r.
+func (r *X400Result) Clone() *X400Result {
+	out := *r
+	out.Findings = append([]X400Finding(nil), r.Findings...)
+	return &out
+}
