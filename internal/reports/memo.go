@@ -17,9 +17,10 @@ import (
 // one-entry form of ServerReportCache, for the duplicate-serial detector
 // and the like.
 type Memo[T any] struct {
-	st    *store.Store
-	build func(context.Context) (T, error)
-	group singleflight.Group
+	st        *store.Store
+	versionOf func() uint64 // st.Version, or st.InventoryVersion
+	build     func(context.Context) (T, error)
+	group     singleflight.Group
 
 	mu      sync.Mutex
 	version uint64
@@ -29,13 +30,20 @@ type Memo[T any] struct {
 
 // NewMemo returns a Memo of build over st.
 func NewMemo[T any](st *store.Store, build func(context.Context) (T, error)) *Memo[T] {
-	return &Memo[T]{st: st, build: build}
+	return &Memo[T]{st: st, versionOf: st.Version, build: build}
+}
+
+// NewInventoryMemo is NewMemo keyed by st.InventoryVersion, for a read
+// model of the configuration alone (it reads no event, no server's last
+// event, no requestor's numbers): a stream of events leaves it built.
+func NewInventoryMemo[T any](st *store.Store, build func(context.Context) (T, error)) *Memo[T] {
+	return &Memo[T]{st: st, versionOf: st.InventoryVersion, build: build}
 }
 
 // Get returns the value built at the current version, building it if
 // none is held.
 func (m *Memo[T]) Get(ctx context.Context) (T, error) {
-	v := m.st.Version() // before any read: what is served is at least this new
+	v := m.versionOf() // before any read: what is served is at least this new
 	m.mu.Lock()
 	if m.ok && m.version == v {
 		val := m.val
