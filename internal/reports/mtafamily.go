@@ -45,13 +45,66 @@ type MTAEvidence struct {
 // servers, the MTA builds and the evidence. unknown is the 9301 reading
 // of BuildX400: the callers that are no server of the inventory.
 func BuildMTAFindings(conns []mailnet.Connector, servers map[int64]mailnet.Server, builds map[int64]mta.Version, ev X400Evidence, mev MTAEvidence, unknown []X400UnknownCaller) []Finding {
-	var out []Finding
-	x400 := map[int64][]mailnet.Connector{} // by local server
+	return buildMTAFindings(newMTAIndex(conns), conns, servers, builds, ev, mev, unknown)
+}
+
+// mtaIndex is what R7-R9 need of the inventory, built once per inventory:
+// every server's x400 connectors, and the Stack addresses that two or
+// more of one server's connectors point at (R7's candidates).
+type mtaIndex struct {
+	x400    map[int64][]mailnet.Connector // by local server
+	servers []int64                       // the keys of x400, in order
+	shared  map[int64][]sharedTarget      // by local server, by address
+}
+
+type sharedTarget struct {
+	addr  string
+	conns []mailnet.Connector
+}
+
+func newMTAIndex(conns []mailnet.Connector) *mtaIndex {
+	ix := &mtaIndex{x400: map[int64][]mailnet.Connector{}, shared: map[int64][]sharedTarget{}}
 	for _, c := range conns {
 		if c.Kind == mailnet.ConnectorX400 {
-			x400[c.ServerID] = append(x400[c.ServerID], c)
+			ix.x400[c.ServerID] = append(ix.x400[c.ServerID], c)
 		}
 	}
+	ix.servers = sortedKeys(ix.x400)
+	for _, id := range ix.servers {
+		list := ix.x400[id]
+		if len(list) < 2 {
+			continue
+		}
+		byAddr := map[string][]mailnet.Connector{}
+		for _, c := range list {
+			for _, a := range c.StackAddresses {
+				k := strings.ToLower(strings.TrimSpace(a))
+				if k != "" {
+					byAddr[k] = append(byAddr[k], c)
+				}
+			}
+		}
+		for _, addr := range slices.Sorted(mapKeys(byAddr)) {
+			if same := byAddr[addr]; len(same) >= 2 {
+				ix.shared[id] = append(ix.shared[id], sharedTarget{addr, same})
+			}
+		}
+	}
+	return ix
+}
+
+// byServer groups events by the server that logged them.
+func byServer(evs []store.ReportEvent) map[int64][]store.ReportEvent {
+	out := map[int64][]store.ReportEvent{}
+	for _, e := range evs {
+		out[e.ServerID] = append(out[e.ServerID], e)
+	}
+	return out
+}
+
+func buildMTAFindings(ix *mtaIndex, conns []mailnet.Connector, servers map[int64]mailnet.Server, builds map[int64]mta.Version, ev X400Evidence, mev MTAEvidence, unknown []X400UnknownCaller) []Finding {
+	var out []Finding
+	x400 := ix.x400
 
 	// R3 and R5 first: a caller they explain (a cluster node, a RAS pool
 	// address) is no proxy.
@@ -69,7 +122,12 @@ func BuildMTAFindings(conns []mailnet.Connector, servers map[int64]mailnet.Serve
 			Fix:     "On the calling Exchange server, add [EMSMTA] with Disable=1 to Mspclnt.ini and restart the MTA; this affects only site, X.400 and Dynamic RAS connectors."})
 	}
 
-	for _, id := range sortedKeys(x400) {
+	ev9156, evStall := byServer(mev.Events9156), byServer(mev.StallEvents)
+	for _, id := range ix.servers {
+		shared, e9156, stalls := ix.shared[id], ev9156[id], evStall[id]
+		if len(shared) == 0 && len(e9156) == 0 && len(stalls) == 0 {
+			continue // nothing for R7-R9 to read
+		}
 		list := x400[id]
 		sv := servers[id]
 		v := builds[id]
@@ -78,18 +136,9 @@ func BuildMTAFindings(conns []mailnet.Connector, servers map[int64]mailnet.Serve
 		}
 		// R7: two connectors on one server to the same stack address, on
 		// an MTA older than 5.5 SP1.
-		byAddr := map[string][]mailnet.Connector{}
-		for _, c := range list {
-			for _, a := range c.StackAddresses {
-				k := strings.ToLower(strings.TrimSpace(a))
-				if k != "" {
-					byAddr[k] = append(byAddr[k], c)
-				}
-			}
-		}
-		for _, addr := range slices.Sorted(mapKeys(byAddr)) {
-			same := byAddr[addr]
-			if len(same) < 2 || v.IsZero() || (v.Major == 5 && v.Minor == 5 && v.Build >= 2232) || v.Major > 5 {
+		for _, t := range shared {
+			addr, same := t.addr, t.conns
+			if v.IsZero() || (v.Major == 5 && v.Minor == 5 && v.Build >= 2232) || v.Major > 5 {
 				continue
 			}
 			out = append(out, Finding{Rule: RuleDuplicateTarget, Article: "Q200588, Q198772", Severity: mailnet.SeverityError, ServerIDs: []int64{id}, ConnectorIDs: connectorIDs(same),
@@ -98,10 +147,7 @@ func BuildMTAFindings(conns []mailnet.Connector, servers map[int64]mailnet.Serve
 		}
 		// R8: the control blocks the 9156 names against 10 * N + 10.
 		need := mta.RequiredControlBlocks(len(list))
-		for _, e := range mev.Events9156 {
-			if e.ServerID != id {
-				continue
-			}
+		for _, e := range e9156 {
 			have, err := mta.ParseControlBlocks(e.Description)
 			if err != nil || have >= need {
 				continue
@@ -117,10 +163,7 @@ func BuildMTAFindings(conns []mailnet.Connector, servers map[int64]mailnet.Serve
 			break
 		}
 		// R9: interoperability errors on a link whose Stack uses names.
-		for _, e := range mev.StallEvents {
-			if e.ServerID != id {
-				continue
-			}
+		for _, e := range stalls {
 			for _, c := range list {
 				back := reverseConnector(conns, c)
 				if !namesByHost(c) && (back == nil || !namesByHost(*back)) {

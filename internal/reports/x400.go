@@ -385,13 +385,14 @@ type X400Result struct {
 	lazy *x400Lazy
 }
 
-// x400Lazy is what BuildX400Lazy keeps to write a finding's text later.
+// x400Lazy is what a result keeps to write a finding's text later, and
+// to check again after new evidence (build). Nothing in it changes once
+// built, so that many requests can read one result at once.
 type x400Lazy struct {
-	// mu guards ends, which fills in each server's Stack index and version
-	// on first use: a cached result is read by many requests at once.
-	mu    sync.Mutex
 	ends  *x400Ends
+	vers  []x400Version // per end of ends
 	conns []mailnet.Connector
+	calls x400Calls
 }
 
 // X400UnknownCaller counts the Event 9301 that a receiving server logged
@@ -450,6 +451,11 @@ type x400Inventory struct {
 	conns   []mailnet.Connector
 	servers map[int64]mailnet.Server
 	facts   mta.Facts
+	// Built by index on first use, then shared by every check.
+	once  sync.Once
+	ends  *x400Ends
+	names *serverLookup
+	mta   *mtaIndex
 }
 
 func readX400Inventory(ctx context.Context, st *store.Store) (*x400Inventory, error) {
@@ -501,8 +507,29 @@ func readX400Evidence(ctx context.Context, st *store.Store, facts mta.Facts) (ev
 
 // check is the pure part of X400Check over inv.
 func (inv *x400Inventory) check(ev X400Evidence, mev MTAEvidence) *X400Result {
-	res := BuildX400Lazy(inv.conns, inv.servers, ev)
-	res.MTA = BuildMTAFindings(inv.conns, inv.servers, learnedBuilds(ev.Startups), ev, mev, res.UnknownCallers)
+	return inv.checkAfter(nil, ev, mev)
+}
+
+// index builds, once per inventory, what every check on it shares: the
+// connectors' ends with their Stack pages indexed, the servers by address
+// and name, and the MTA rules' groups.
+func (inv *x400Inventory) index() {
+	inv.once.Do(func() {
+		inv.ends = newX400Ends(inv.conns, inv.servers)
+		inv.names = newServerLookup(inv.servers)
+		inv.mta = newMTAIndex(inv.conns)
+	})
+}
+
+// checkAfter is check, given the result prev of an earlier check on the
+// same inventory (nil: none). Evidence changes a finding only through the
+// MTA versions of its two ends and the 9301 counted between them, so the
+// findings whose ends and calls are unchanged are prev's.
+func (inv *x400Inventory) checkAfter(prev *X400Result, ev X400Evidence, mev MTAEvidence) *X400Result {
+	inv.index()
+	builds := learnedBuilds(ev.Startups)
+	res := inv.ends.build(inv.conns, inv.names, builds, ev, prev)
+	res.MTA = buildMTAFindings(inv.mta, inv.conns, inv.servers, builds, ev, mev, res.UnknownCallers)
 	return res
 }
 
@@ -518,88 +545,125 @@ func BuildX400(conns []mailnet.Connector, servers map[int64]mailnet.Server, ev X
 // status and fix kind, the text left to Page or WriteText. It keeps
 // conns and servers, which must not change while the result is used.
 func BuildX400Lazy(conns []mailnet.Connector, servers map[int64]mailnet.Server, ev X400Evidence) *X400Result {
-	ends := newX400Ends(conns, servers, learnedBuilds(ev.Startups))
-	calls, unknown := readCalls(servers, ev)
-	lz := &x400Lazy{ends: ends, conns: conns}
-	out := &X400Result{Findings: make([]X400Finding, len(conns)), UnknownCallers: unknown, lazy: lz}
+	return newX400Ends(conns, servers).build(conns, newServerLookup(servers), learnedBuilds(ev.Startups), ev, nil)
+}
+
+// build checks every connector, or, given prev (built on the same ends),
+// only those whose ends' versions or calls differ from prev's.
+func (e *x400Ends) build(conns []mailnet.Connector, names *serverLookup, builds map[int64]mta.Version, ev X400Evidence, prev *X400Result) *X400Result {
+	vers := e.versions(builds)
+	calls, unknown := readCalls(names, ev)
+	out := &X400Result{UnknownCallers: unknown, lazy: &x400Lazy{ends: e, vers: vers, conns: conns, calls: calls}}
+	if prev == nil || prev.lazy == nil || prev.lazy.ends != e {
+		out.Findings = make([]X400Finding, len(conns))
+		for i := range conns {
+			out.Findings[i] = e.finding(i, &conns[i], vers, calls)
+		}
+		return out
+	}
+	out.Findings = slices.Clone(prev.Findings)
+	pv, pc := prev.lazy.vers, prev.lazy.calls
+	changed := changedCalls(pc, calls)
 	for i := range conns {
-		c := &conns[i]
-		ai, bi := ends.from[i], ends.to[i]
-		ae, be := &ends.list[ai], &ends.list[bi]
-		a, b := &ae.srv, &be.srv
-		f := &out.Findings[i]
-		*f = X400Finding{
-			ConnectorID: c.ID, Connector: c.Name, ServerID: c.ServerID, Server: a.Name,
-			RemoteServerID: c.RemoteServerID, RemoteServer: b.Name, SiteID: a.SiteID, RemoteSiteID: b.SiteID,
-			ServerAddresses: slices.Clip(nonNil(a.Addresses)), Override: c.OverrideAddress,
-			RemoteStack: ends.stack(bi),
+		ai, bi := e.from[i], e.to[i]
+		k := callKey{receiver: e.list[bi].srv.ID, caller: e.list[ai].srv.ID}
+		if vers[ai] != pv[ai] || vers[bi] != pv[bi] || changed[k] {
+			out.Findings[i] = e.finding(i, &conns[i], vers, calls)
 		}
-		if c.RemoteServerID == 0 || b.ID == 0 {
-			f.Status, f.FailureRatio, f.AcceptedList = X400NoFlow, 1, []string{}
-			f.Addresses = len(a.Addresses)
-			f.FixKind = FixRemote
-			f.RegistryValue = RegistryValue(c.Name)
-			f.Prediction = "The connector names no remote server, so no mail flows over it."
-			f.Fix = fmt.Sprintf("Set the remote server of connector %q on %s.", c.Name, a.Name)
-			f.FixSteps = []string{f.Fix}
-			continue
-		}
-		av, bv := ends.version(ai), ends.version(bi)
-		f.MTABuild, f.RemoteMTABuild = ae.label, be.label
-		var v X400Verdict
-		v, f.OverrideIgnored = ends.verdict(c, ai, bi)
-		f.Addresses, f.Accepted, f.AcceptedList = v.Addresses, v.Accepted, v.AcceptedList
-		f.FailureRatio, f.Status = v.FailureRatio, v.Status
-		f.ByLookup = v.ByLookup
-		f.BlindSpot = bv.BlindTo9301()
-		if len(calls.count) > 0 {
-			k := callKey{receiver: b.ID, caller: a.ID}
-			f.Observed9301 = calls.count[k]
-			f.Failed9301 = calls.failed[k]
-		}
-		if v.ByLookup && f.Failed9301 > 0 {
-			// Q193380: the second 9301 (or a 9202) means the reverse
-			// lookup failed and the connection was dropped.
-			f.Status, f.FailureRatio = X400NoFlow, 1
-		}
-		for _, o := range ends.on(bi) {
-			if o.RemoteServerID == a.ID {
-				f.RemoteConnectorID = o.ID
-				break
-			}
-		}
-		p := planFix(f, v, a, *av)
-		f.FixKind, f.FixAddress, f.NeedsSP2 = p.kind, p.target, p.sp2 == sp2Needed
 	}
 	return out
 }
 
+// changedCalls is every caller and receiver whose counts differ in a and b.
+func changedCalls(a, b x400Calls) map[callKey]bool {
+	out := map[callKey]bool{}
+	for _, m := range [][2]map[callKey]int{{a.count, b.count}, {b.count, a.count}, {a.failed, b.failed}, {b.failed, a.failed}} {
+		for k, n := range m[0] {
+			if m[1][k] != n {
+				out[k] = true
+			}
+		}
+	}
+	return out
+}
+
+// finding checks connector i, c, with the ends' versions and the calls
+// counted.
+func (e *x400Ends) finding(i int, c *mailnet.Connector, vers []x400Version, calls x400Calls) X400Finding {
+	ai, bi := e.from[i], e.to[i]
+	ae, be := &e.list[ai], &e.list[bi]
+	a, b := &ae.srv, &be.srv
+	f := X400Finding{
+		ConnectorID: c.ID, Connector: c.Name, ServerID: c.ServerID, Server: a.Name,
+		RemoteServerID: c.RemoteServerID, RemoteServer: b.Name, SiteID: a.SiteID, RemoteSiteID: b.SiteID,
+		ServerAddresses: slices.Clip(nonNil(a.Addresses)), Override: c.OverrideAddress,
+		RemoteStack: be.stackList,
+	}
+	if c.RemoteServerID == 0 || b.ID == 0 {
+		f.Status, f.FailureRatio, f.AcceptedList = X400NoFlow, 1, []string{}
+		f.Addresses = len(a.Addresses)
+		f.FixKind = FixRemote
+		f.RegistryValue = RegistryValue(c.Name)
+		f.Prediction = "The connector names no remote server, so no mail flows over it."
+		f.Fix = fmt.Sprintf("Set the remote server of connector %q on %s.", c.Name, a.Name)
+		f.FixSteps = []string{f.Fix}
+		return f
+	}
+	av, bv := &vers[ai], &vers[bi]
+	f.MTABuild, f.RemoteMTABuild = av.label, bv.label
+	var v X400Verdict
+	v, f.OverrideIgnored = e.verdict(c, ai, bi, vers)
+	f.Addresses, f.Accepted, f.AcceptedList = v.Addresses, v.Accepted, v.AcceptedList
+	f.FailureRatio, f.Status = v.FailureRatio, v.Status
+	f.ByLookup = v.ByLookup
+	f.BlindSpot = bv.v.BlindTo9301()
+	if len(calls.count) > 0 {
+		k := callKey{receiver: b.ID, caller: a.ID}
+		f.Observed9301 = calls.count[k]
+		f.Failed9301 = calls.failed[k]
+	}
+	if v.ByLookup && f.Failed9301 > 0 {
+		// Q193380: the second 9301 (or a 9202) means the reverse
+		// lookup failed and the connection was dropped.
+		f.Status, f.FailureRatio = X400NoFlow, 1
+	}
+	for _, o := range e.on(bi) {
+		if o.RemoteServerID == a.ID {
+			f.RemoteConnectorID = o.ID
+			break
+		}
+	}
+	p := planFix(&f, v, a, av.v)
+	f.FixKind, f.FixAddress, f.NeedsSP2 = p.kind, p.target, p.sp2 == sp2Needed
+	return f
+}
+
 // verdict applies the rule to connector c from end ai to end bi; ignored
 // says A's MTA is older than 5.5 SP2, which ignores c's override.
-func (e *x400Ends) verdict(c *mailnet.Connector, ai, bi int32) (v X400Verdict, ignored bool) {
-	a, av := &e.list[ai].srv, e.version(ai)
+func (e *x400Ends) verdict(c *mailnet.Connector, ai, bi int32, vers []x400Version) (v X400Verdict, ignored bool) {
+	a, av := &e.list[ai].srv, &vers[ai].v
 	override := c.OverrideAddress
 	if override != "" && a.Kind == mailnet.ServerKindExchange && !av.IsZero() && !av.HasOverride() {
 		// SP1 and older ignore the value: the transport still picks
 		// among every address (KB197378).
 		ignored, override = true, ""
 	}
-	return e.list[bi].ix.rule(X400Input{AName: a.Name, AAddresses: a.Addresses, Override: override, BStack: e.stack(bi)}), ignored
+	b := &e.list[bi]
+	return b.ix.rule(X400Input{AName: a.Name, AAddresses: a.Addresses, Override: override, BStack: b.stackList}), ignored
 }
 
 // x400Ends is every server at an end of an x400 connector, each once, with
-// what the check needs of it: the server, its MTA version, its own x400
-// connectors and, as the receiving end, its Stack page indexed. It is
-// built in two passes over the connectors and a few slices, instead of a
-// map lookup (and a copy of the server) per connector.
+// what the check needs of it: the server, its own x400 connectors and, as
+// the receiving end, its Stack page indexed. It depends on the inventory
+// alone and does not change once built, so that checks on one inventory
+// share it; the MTA versions, which evidence can change, are kept apart
+// (versions).
 type x400Ends struct {
 	list     []x400End
 	from, to []int32 // per connector: the index in list of its server and of its remote server
 	// onServer is every connector, grouped by its server: list[e]'s own
 	// connectors are onServer[list[e].first : list[e].first+list[e].n].
 	onServer []*mailnet.Connector
-	builds   map[int64]mta.Version
-	byText   map[string]x400Version // versions by the text configured: a network has few
 }
 
 type x400End struct {
@@ -607,23 +671,19 @@ type x400End struct {
 	id       int64
 	first, n int32 // its own connectors in onServer
 	// As B: every entry of its x400 connectors' Stack pages, indexed.
-	stackDone bool
 	stackList []string
 	ix        stackIndex
-	// Its MTA version, learned from a startup event or read from the
-	// configured text.
-	verDone bool
-	ver     mta.Version
-	label   string
 }
 
+// x400Version is an end's MTA version, learned from a startup event or
+// read from the configured text, and its label.
 type x400Version struct {
 	v     mta.Version
 	label string
 }
 
-func newX400Ends(conns []mailnet.Connector, servers map[int64]mailnet.Server, builds map[int64]mta.Version) *x400Ends {
-	e := &x400Ends{from: make([]int32, len(conns)), to: make([]int32, len(conns)), builds: builds, byText: map[string]x400Version{}}
+func newX400Ends(conns []mailnet.Connector, servers map[int64]mailnet.Server) *x400Ends {
+	e := &x400Ends{from: make([]int32, len(conns)), to: make([]int32, len(conns))}
 	// At most every server, or two per connector: sized once, as the
 	// entries are large.
 	e.list = make([]x400End, 0, min(len(servers), 2*len(conns))+1)
@@ -656,6 +716,9 @@ func newX400Ends(conns []mailnet.Connector, servers map[int64]mailnet.Server, bu
 		e.onServer[s.first+s.n] = &conns[i]
 		s.n++
 	}
+	for i := range e.list {
+		e.initStack(int32(i))
+	}
 	return e
 }
 
@@ -665,13 +728,10 @@ func (e *x400Ends) on(i int32) []*mailnet.Connector {
 	return e.onServer[s.first : s.first+s.n : s.first+s.n]
 }
 
-// stack is every Stack entry of end i's x400 connectors, indexed on first
-// use; a server with one connector shares that connector's list.
-func (e *x400Ends) stack(i int32) []string {
+// initStack gathers every Stack entry of end i's x400 connectors and
+// indexes them; a server with one connector shares that connector's list.
+func (e *x400Ends) initStack(i int32) {
 	s := &e.list[i]
-	if s.stackDone {
-		return s.stackList
-	}
 	on := e.on(i)
 	var st []string
 	switch len(on) {
@@ -690,29 +750,28 @@ func (e *x400Ends) stack(i int32) []string {
 	}
 	s.stackList = slices.Clip(nonNil(st))
 	s.ix.init(s.stackList)
-	s.stackDone = true
-	return s.stackList
 }
 
-// version is end i's MTA version: its latest startup event's build, else
-// the configured text's.
-func (e *x400Ends) version(i int32) *mta.Version {
-	s := &e.list[i]
-	if !s.verDone {
-		if v, ok := e.builds[s.srv.ID]; ok {
-			s.ver, s.label = v, versionLabel(v)
-		} else {
-			tv, ok := e.byText[s.srv.Version]
-			if !ok {
-				pv, _ := mta.ParseVersion(s.srv.Version)
-				tv = x400Version{pv, versionLabel(pv)}
-				e.byText[s.srv.Version] = tv
-			}
-			s.ver, s.label = tv.v, tv.label
+// versions is every end's MTA version: its latest startup event's build
+// (builds), else the configured text's, each text parsed once.
+func (e *x400Ends) versions(builds map[int64]mta.Version) []x400Version {
+	out := make([]x400Version, len(e.list))
+	byText := map[string]x400Version{} // a network has few
+	for i := range e.list {
+		s := &e.list[i].srv
+		if v, ok := builds[s.ID]; ok {
+			out[i] = x400Version{v, versionLabel(v)}
+			continue
 		}
-		s.verDone = true
+		tv, ok := byText[s.Version]
+		if !ok {
+			pv, _ := mta.ParseVersion(s.Version)
+			tv = x400Version{pv, versionLabel(pv)}
+			byText[s.Version] = tv
+		}
+		out[i] = tv
 	}
-	return &s.ver
+	return out
 }
 
 // WriteText writes the text of every finding that lacks it.
@@ -728,16 +787,14 @@ func (r *X400Result) text(i int, f *X400Finding) {
 	if lz == nil || i >= len(lz.conns) || f.Prediction != "" {
 		return
 	}
-	lz.mu.Lock()
-	defer lz.mu.Unlock()
 	// The verdict again: cheaper for the rows shown than keeping every
 	// row's.
 	ai, bi := lz.ends.from[i], lz.ends.to[i]
-	v, _ := lz.ends.verdict(&lz.conns[i], ai, bi)
+	v, _ := lz.ends.verdict(&lz.conns[i], ai, bi, lz.vers)
 	a, b := lz.ends.list[ai].srv, lz.ends.list[bi].srv
 	f.RegistryValue = RegistryValue(f.Connector)
 	f.Prediction = x400Prediction(f, v)
-	f.Fix = x400Fix(f, v, a, b, *lz.ends.version(ai), lz.ends.on(bi))
+	f.Fix = x400Fix(f, v, a, b, lz.vers[ai].v, lz.ends.on(bi))
 	f.Note = x400Note(f)
 }
 
@@ -832,22 +889,11 @@ const pairWindow = 60 * time.Second
 
 // readCalls parses each Event 9301 as the MTA writes it and names its
 // caller by exact address or name, never by substring.
-func readCalls(servers map[int64]mailnet.Server, ev X400Evidence) (x400Calls, []X400UnknownCaller) {
+func readCalls(names *serverLookup, ev X400Evidence) (x400Calls, []X400UnknownCaller) {
 	if len(ev.Events9301) == 0 {
 		return x400Calls{count: map[callKey]int{}, failed: map[callKey]int{}}, []X400UnknownCaller{}
 	}
-	byAddr := map[string]int64{}
-	byName := map[string]int64{}
-	for id, s := range servers {
-		for _, a := range s.Addresses {
-			if _, dup := byAddr[a]; dup {
-				byAddr[a] = -1 // shared by two servers: names neither
-				continue
-			}
-			byAddr[a] = id
-		}
-		byName[strings.ToLower(s.Name)] = id
-	}
+	servers, byAddr, byName := names.servers, names.byAddr, names.byName
 	calls := x400Calls{count: map[callKey]int{}, failed: map[callKey]int{}}
 	type seen struct {
 		at     time.Time
@@ -906,6 +952,28 @@ func readCalls(servers map[int64]mailnet.Server, ev X400Evidence) (x400Calls, []
 	}
 	slices.SortStableFunc(out, func(a, b X400UnknownCaller) int { return cmp.Compare(b.Count, a.Count) })
 	return calls, out
+}
+
+// serverLookup finds a server by address or by name (lower case), as a
+// 9301 names its caller.
+type serverLookup struct {
+	servers        map[int64]mailnet.Server
+	byAddr, byName map[string]int64
+}
+
+func newServerLookup(servers map[int64]mailnet.Server) *serverLookup {
+	n := &serverLookup{servers: servers, byAddr: map[string]int64{}, byName: make(map[string]int64, len(servers))}
+	for id, s := range servers {
+		for _, a := range s.Addresses {
+			if _, dup := n.byAddr[a]; dup {
+				n.byAddr[a] = -1 // shared by two servers: names neither
+				continue
+			}
+			n.byAddr[a] = id
+		}
+		n.byName[strings.ToLower(s.Name)] = id
+	}
+	return n
 }
 
 // resolveCall names the receiving server (the one that logged the event,

@@ -80,9 +80,9 @@ func (c *X400Cache) Check(ctx context.Context) (*X400Result, error) {
 
 func (c *X400Cache) build(ctx context.Context, invVer uint64, key string) (*X400Result, error) {
 	c.mu.Lock()
-	inv := c.inv
+	inv, prev := c.inv, c.res
 	if c.invVer != invVer {
-		inv = nil
+		inv, prev = nil, nil
 	}
 	c.mu.Unlock()
 	if inv == nil {
@@ -95,7 +95,7 @@ func (c *X400Cache) build(ctx context.Context, invVer uint64, key string) (*X400
 	if err != nil {
 		return nil, err
 	}
-	res := inv.check(ev, mev)
+	res := inv.checkAfter(prev, ev, mev) // only what the new evidence changed
 	until := oldestInWindow(ev, mev).Add(X400Window)
 	c.mu.Lock()
 	if invVer >= c.invVer {

@@ -3,6 +3,7 @@ package reports
 import (
 	"context"
 	"path/filepath"
+	"reflect"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -54,10 +55,12 @@ func TestX400CacheFollowsInventoryAndEvidence(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range fresh.Findings {
-			g, w := res.Findings[i], fresh.Findings[i]
-			if g.ConnectorID != w.ConnectorID || g.Status != w.Status || g.Observed9301 != w.Observed9301 || g.Override != w.Override {
+			if g, w := res.Findings[i], fresh.Findings[i]; !reflect.DeepEqual(g, w) {
 				t.Errorf("%s: cached %+v, X400Check %+v", what, g, w)
 			}
+		}
+		if !reflect.DeepEqual(res.UnknownCallers, fresh.UnknownCallers) || !reflect.DeepEqual(res.MTA, fresh.MTA) {
+			t.Errorf("%s: cached callers %+v and MTA findings %+v, X400Check %+v %+v", what, res.UnknownCallers, res.MTA, fresh.UnknownCallers, fresh.MTA)
 		}
 		return res
 	}
@@ -95,6 +98,27 @@ func TestX400CacheFollowsInventoryAndEvidence(t *testing.T) {
 	r3 := check("after a 9301")
 	if r3 == r1 || find(r3, toLocal).Observed9301 != 1 {
 		t.Errorf("after Q193380's 9301: observed %d (rebuilt %v), want 1", find(r3, toLocal).Observed9301, r3 != r1)
+	}
+
+	// A second 9301 from a caller that is no server, and RemoteMTA's
+	// startup event with its build (as Q174695 quotes it): the findings built
+	// again on new evidence alone are those of a fresh check.
+	ingest(9301, gateway9301("C0A80009", "LocalMTA"))
+	if r := check("after an unknown caller"); len(r.UnknownCallers) != 1 {
+		t.Errorf("unknown callers %+v, want 192.168.0.9", r.UnknownCallers)
+	}
+	err = st.Write(ctx, func(tx *store.Tx) error {
+		tx.EventLogOnly()
+		_, err := tx.ExecContext(ctx, `INSERT INTO events (time, server, server_id, source, event_id, severity, description, fields)
+			VALUES (?, 'RemoteMTA', ?, 'MSExchangeMTA', 9299, 'info', ?, '{}')`, now().Format(store.TimeLayout), remote,
+			"Microsoft Exchange Server MTA Service startup complete, version 5.5 (build 2232.18).")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := check("after a startup event"); find(r, toLocal).MTABuild == find(r1, toLocal).MTABuild {
+		t.Errorf("MTA build %q after RemoteMTA's startup event, want the build it names", find(r, toLocal).MTABuild)
 	}
 
 	// An inventory change: the override on RemoteMTA's connector.
