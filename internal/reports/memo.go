@@ -51,17 +51,10 @@ func (m *Memo[T]) Get(ctx context.Context) (T, error) {
 		return val, nil
 	}
 	m.mu.Unlock()
-	ch := m.group.DoChan(fmt.Sprint(v), func() (res any, err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				res, err = nil, fmt.Errorf("memo: panic: %v", p)
-			}
-		}()
-		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheBuildTimeout)
-		defer cancel()
+	ch := startShared(ctx, &m.group, fmt.Sprint(v), "memo", func(bctx context.Context) (T, error) {
 		val, err := m.build(bctx)
 		if err != nil {
-			return nil, err
+			return val, err
 		}
 		m.mu.Lock()
 		if !m.ok || v >= m.version {
@@ -70,15 +63,5 @@ func (m *Memo[T]) Get(ctx context.Context) (T, error) {
 		m.mu.Unlock()
 		return val, nil
 	})
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			var zero T
-			return zero, res.Err
-		}
-		return res.Val.(T), nil
-	case <-ctx.Done():
-		var zero T
-		return zero, ctx.Err()
-	}
+	return awaitShared[T](ctx, ch)
 }

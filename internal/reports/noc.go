@@ -3,7 +3,6 @@ package reports
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -311,17 +310,10 @@ func (c *NOCCache) slowInputs(ctx context.Context, now time.Time) (*nocSlow, err
 	if sl != nil && (sl.version == c.st.Version() || now.Sub(sl.built) < c.maxAge) {
 		return sl, nil
 	}
-	ch := c.group.DoChan("noc", func() (v any, err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				v, err = nil, fmt.Errorf("NOC report: panic: %v", p)
-			}
-		}()
+	ch := startShared(ctx, &c.group, "noc", "NOC report", func(bctx context.Context) (*nocSlow, error) {
 		if c.OnBuild != nil {
 			c.OnBuild()
 		}
-		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheBuildTimeout)
-		defer cancel()
 		fresh, err := loadNOCSlow(bctx, c.st, now, true, true, true, true)
 		if err != nil {
 			return nil, err
@@ -336,15 +328,7 @@ func (c *NOCCache) slowInputs(ctx context.Context, now time.Time) (*nocSlow, err
 	if sl != nil {
 		return sl, nil // the rebuild goes on behind this request
 	}
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return res.Val.(*nocSlow), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return awaitShared[*nocSlow](ctx, ch)
 }
 
 // nocX400Order is the NOC's order of connector findings: worst failure

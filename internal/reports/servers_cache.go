@@ -119,22 +119,13 @@ func (c *ServerReportCache) Get(ctx context.Context, format string, q ServerQuer
 	if body, ok := c.lookup(key); ok {
 		return body, nil
 	}
-	ch := c.group.DoChan(key.String(), func() (v any, err error) {
-		// A panic in a DoChan function would crash the process rather
-		// than one request: turn it into the error every waiter gets.
-		defer func() {
-			if p := recover(); p != nil {
-				v, err = nil, fmt.Errorf("server report: panic: %v", p)
-			}
-		}()
+	ch := startShared(ctx, &c.group, key.String(), "server report", func(bctx context.Context) ([]byte, error) {
 		if body, ok := c.lookup(key); ok { // stored while we queued
 			return body, nil
 		}
 		if c.OnBuild != nil {
 			c.OnBuild(key.format, key.q, key.version)
 		}
-		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheBuildTimeout)
-		defer cancel()
 		body, err := buildServerReport(bctx, c.st, key.format, key.q)
 		if err != nil {
 			return nil, err
@@ -145,15 +136,7 @@ func (c *ServerReportCache) Get(ctx context.Context, format string, q ServerQuer
 	if c.onWait != nil {
 		c.onWait() // the request is registered with the build by now
 	}
-	select {
-	case res := <-ch:
-		if res.Err != nil {
-			return nil, res.Err
-		}
-		return res.Val.([]byte), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return awaitShared[[]byte](ctx, ch)
 }
 
 func (k cacheKey) String() string {

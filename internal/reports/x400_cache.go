@@ -57,25 +57,10 @@ func (c *X400Cache) Check(ctx context.Context) (*X400Result, error) {
 		return res, nil
 	}
 	c.mu.Unlock()
-	ch := c.group.DoChan(key, func() (v any, err error) {
-		defer func() {
-			if p := recover(); p != nil {
-				v, err = nil, fmt.Errorf("x400 check: panic: %v", p)
-			}
-		}()
-		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cacheBuildTimeout)
-		defer cancel()
+	ch := startShared(ctx, &c.group, key, "x400 check", func(bctx context.Context) (*X400Result, error) {
 		return c.build(bctx, invVer, key)
 	})
-	select {
-	case r := <-ch:
-		if r.Err != nil {
-			return nil, r.Err
-		}
-		return r.Val.(*X400Result), nil
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
+	return awaitShared[*X400Result](ctx, ch)
 }
 
 func (c *X400Cache) build(ctx context.Context, invVer uint64, key string) (*X400Result, error) {
