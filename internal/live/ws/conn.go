@@ -234,16 +234,19 @@ func (c *conn) writeGroup(g *live.Group) bool {
 	return true
 }
 
+// The punctuation of a batch message: a JSON array of frames.
+var batchOpen, batchSep, batchClose = []byte("["), []byte(","), []byte("]")
+
 // addToBatch writes frame into the batch message, opening it with "["
 // for the first frame of a batch.
 func (c *conn) addToBatch(frame []byte) error {
-	sep := []byte{','}
+	sep := batchSep
 	if c.out == nil {
 		w, err := c.ws.NextWriter(websocket.TextMessage)
 		if err != nil {
 			return err
 		}
-		c.out, sep = w, []byte{'['}
+		c.out, sep = w, batchOpen
 	}
 	if _, err := c.out.Write(sep); err != nil {
 		return err
@@ -259,7 +262,7 @@ func (c *conn) endBatch() error {
 		return nil
 	}
 	c.out = nil
-	if _, err := w.Write([]byte{']'}); err != nil {
+	if _, err := w.Write(batchClose); err != nil {
 		return err
 	}
 	return w.Close()
