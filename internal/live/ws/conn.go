@@ -61,8 +61,9 @@ type conn struct {
 	pending ctl       // control requests for the writer
 	queued  bool      // a ctlGroup is queued for them
 	gone    bool
-	// peerClosed: the client sent a close frame
-	peerClosed bool
+	// peerClosed: the client sent a close frame, or broke the protocol
+	// (brokeProtocol too): nothing more is read
+	peerClosed, brokeProtocol bool
 
 	last    int64 // owner: highest event id sent (or the client's after_id)
 	closing bool  // owner: a close frame was written
@@ -346,9 +347,11 @@ func (c *conn) writeClose(r closeReq) {
 		return
 	}
 	if c.fd >= 0 {
-		// Polled: hang up now when the client closed first (or broke the
-		// protocol), else on its reply (readFrames) or after CloseWait.
-		if c.readClosed() {
+		// Polled: hang up now when the client closed first, else on its
+		// reply (readFrames) or after CloseWait. A client that broke the
+		// protocol may still be sending: hanging up on unread bytes would
+		// reset the connection and could lose the close frame on its way.
+		if c.closedByPeer() {
 			c.shutdown()
 		} else {
 			time.AfterFunc(c.e.opt.CloseWait, c.shutdown)
@@ -436,15 +439,27 @@ func (c *conn) readClosed() bool {
 	return c.peerClosed
 }
 
+// closedByPeer reports whether the client ended with a close frame of
+// its own (not a protocol error).
+func (c *conn) closedByPeer() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.peerClosed && !c.brokeProtocol
+}
+
 // readStopped ends a polled connection's reading: it hangs up once its
-// close frame is out (at once if it is), after CloseWait at the latest.
+// close frame is out (at once if it is and the client closed), after
+// CloseWait at the latest.
 func (c *conn) readStopped() {
 	select {
 	case <-c.closeSent:
-		c.shutdown()
+		if c.closedByPeer() {
+			c.shutdown()
+			return
+		}
 	default:
-		time.AfterFunc(c.e.opt.CloseWait, c.shutdown)
 	}
+	time.AfterFunc(c.e.opt.CloseWait, c.shutdown)
 }
 
 // readEnd lets the writer answer the client's close before hanging up.

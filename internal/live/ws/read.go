@@ -132,7 +132,9 @@ func (c *conn) frame(p []byte) (int, bool) {
 
 // protocolError asks the writer to close with code and reason.
 func (c *conn) protocolError(code int, reason string) (int, bool) {
-	c.markPeerClosed() // read nothing more
+	c.mu.Lock()
+	c.peerClosed, c.brokeProtocol = true, true // read nothing more
+	c.mu.Unlock()
 	c.request(ctl{close: &closeReq{code: code, reason: reason}})
 	c.readStopped()
 	return 0, false

@@ -388,9 +388,9 @@ func TestWSPolledReaderProtocolErrors(t *testing.T) {
 		{"bad close code", frame(true, websocket.CloseMessage, binary.BigEndian.AppendUint16(nil, 1005), false), websocket.CloseProtocolError, "close"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			v := newEnv(t, Options{})
+			v := newEnv(t, Options{CloseWait: 300 * time.Millisecond})
 			r := v.rawDial()
-			r.send(c.frames, 7)
+			r.send(c.frames, 7) // the server must not hang up while the rest is sent
 			r.expectClose(c.code, c.reason)
 			waitFor(t, "the socket gone", func() bool { return v.e.Stats().Conns == 0 })
 		})
