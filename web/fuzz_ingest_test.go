@@ -11,7 +11,7 @@ import (
 
 // eventField is what a refused event's field looks like: its index, then
 // (usually) the field of the event: "[3]", "[3].severity", "[0].fields.to".
-var eventField = regexp.MustCompile(`^\[\d+\](\..+)?$`)
+var eventField = regexp.MustCompile(`(?s)^\[\d+\](\..+)?$`)
 
 // FuzzIngestBatch: an agent's POST body, any bytes, goes through decoding
 // and validation without a panic; a refusal is always a domain error that
