@@ -56,7 +56,7 @@ type Options struct {
 	// more before it writes, so that a burst leaves in one write (one
 	// syscall) instead of one per publication: the socket writes were
 	// half the server's CPU in the fan-out run. Control frames (pongs,
-	// closes) never wait. Default 40ms; negative: write at once.
+	// closes) never wait. Default 30ms; negative: write at once.
 	Coalesce time.Duration
 	// GoroutineReader reads every socket with a goroutine of its own
 	// (gorilla's reader) instead of the shared poller, as on systems
@@ -77,7 +77,7 @@ func (o Options) WithDefaults() Options {
 	def(&o.CloseWait, 2*time.Second)
 	def(&o.CheckEvery, 2*time.Second)
 	if o.Coalesce == 0 {
-		o.Coalesce = 40 * time.Millisecond
+		o.Coalesce = 30 * time.Millisecond
 	}
 	if o.Queue <= 0 {
 		o.Queue = 64
