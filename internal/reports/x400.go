@@ -893,7 +893,8 @@ func readCalls(names *serverLookup, ev X400Evidence) (x400Calls, []X400UnknownCa
 	if len(ev.Events9301) == 0 {
 		return x400Calls{count: map[callKey]int{}, failed: map[callKey]int{}}, []X400UnknownCaller{}
 	}
-	servers, byAddr, byName := names.servers, names.byAddr, names.byName
+	servers := names.servers
+	byAddr, byName := names.maps()
 	calls := x400Calls{count: map[callKey]int{}, failed: map[callKey]int{}}
 	type seen struct {
 		at     time.Time
@@ -955,25 +956,33 @@ func readCalls(names *serverLookup, ev X400Evidence) (x400Calls, []X400UnknownCa
 }
 
 // serverLookup finds a server by address or by name (lower case), as a
-// 9301 names its caller.
+// 9301 names its caller. Its maps are built on first use: a check with no
+// 9301 never needs them.
 type serverLookup struct {
 	servers        map[int64]mailnet.Server
+	once           sync.Once
 	byAddr, byName map[string]int64
 }
 
 func newServerLookup(servers map[int64]mailnet.Server) *serverLookup {
-	n := &serverLookup{servers: servers, byAddr: map[string]int64{}, byName: make(map[string]int64, len(servers))}
-	for id, s := range servers {
-		for _, a := range s.Addresses {
-			if _, dup := n.byAddr[a]; dup {
-				n.byAddr[a] = -1 // shared by two servers: names neither
-				continue
+	return &serverLookup{servers: servers}
+}
+
+func (n *serverLookup) maps() (byAddr, byName map[string]int64) {
+	n.once.Do(func() {
+		n.byAddr, n.byName = map[string]int64{}, make(map[string]int64, len(n.servers))
+		for id, s := range n.servers {
+			for _, a := range s.Addresses {
+				if _, dup := n.byAddr[a]; dup {
+					n.byAddr[a] = -1 // shared by two servers: names neither
+					continue
+				}
+				n.byAddr[a] = id
 			}
-			n.byAddr[a] = id
+			n.byName[strings.ToLower(s.Name)] = id
 		}
-		n.byName[strings.ToLower(s.Name)] = id
-	}
-	return n
+	})
+	return n.byAddr, n.byName
 }
 
 // resolveCall names the receiving server (the one that logged the event,
