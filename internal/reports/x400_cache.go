@@ -17,15 +17,16 @@ import (
 //   - the inventory (x400 connectors, servers, MTA facts), read again only
 //     when store.InventoryVersion moved: a stream of events leaves it be;
 //   - the evidence (the X.400 and MTA events of the window, the startup
-//     events), whose store.EventMarks (the lowest and highest id per
-//     event id) change when such an event is added or pruned. The result
-//     is also rebuilt once its oldest event of the window leaves it.
+//     events), whose store.EventMarks (the count and the lowest and
+//     highest id per event id) change when such an event is added or
+//     pruned. The result is also rebuilt once its oldest event of the
+//     window leaves it.
 //
 // Both are read before the data they key, so a request after a committed
 // write gets a result with that write (read-your-writes), and concurrent
-// requests share one build. A result it returns is shared: read it, page
-// it (Page writes the text of the rows it returns), never change it; call
-// WriteText on a Clone.
+// requests share one build. A result it returns is shared: read it and
+// page it (Page writes the text into the rows it returns), never change
+// it (WriteText is for a result of X400Check).
 type X400Cache struct {
 	st    *store.Store
 	group singleflight.Group
@@ -104,12 +105,4 @@ func oldestInWindow(ev X400Evidence, mev MTAEvidence) time.Time {
 		}
 	}
 	return oldest
-}
-
-// Clone returns a copy of r whose findings can be changed (WriteText)
-// without touching r.
-func (r *X400Result) Clone() *X400Result {
-	out := *r
-	out.Findings = append([]X400Finding(nil), r.Findings...)
-	return &out
 }
