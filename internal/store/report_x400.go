@@ -15,11 +15,22 @@ import (
 // addresses and override (DN, poll interval and logging are left empty).
 func (s *Store) ReportX400Connectors(ctx context.Context) ([]mailnet.Connector, error) {
 	rows, err := s.r.QueryContext(ctx, `
-		SELECT id, kind, name, server_id, remote_server_id, stack_addresses, override_address
-		FROM connectors WHERE kind = 'x400' ORDER BY id`)
+		SELECT `+x400ConnectorColumns+` FROM connectors WHERE kind = 'x400' ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("x400 connectors: %w", err)
 	}
+	out, err := scanX400Connectors(rows)
+	if err != nil {
+		return nil, fmt.Errorf("x400 connectors: %w", err)
+	}
+	return out, nil
+}
+
+// x400ConnectorColumns are the columns scanX400Connectors reads.
+const x400ConnectorColumns = `id, kind, name, server_id, remote_server_id, stack_addresses, override_address`
+
+// scanX400Connectors reads rows of x400ConnectorColumns, and closes them.
+func scanX400Connectors(rows *sql.Rows) ([]mailnet.Connector, error) {
 	defer rows.Close()
 	var out []mailnet.Connector
 	for rows.Next() {
@@ -28,7 +39,7 @@ func (s *Store) ReportX400Connectors(ctx context.Context) ([]mailnet.Connector, 
 		var stack string
 		var override sql.NullString
 		if err := rows.Scan(&c.ID, &c.Kind, &c.Name, &c.ServerID, &remote, &stack, &override); err != nil {
-			return nil, fmt.Errorf("x400 connectors: %w", err)
+			return nil, err
 		}
 		c.RemoteServerID = remote.Int64
 		c.StackAddresses = reportAddressList(stack)
@@ -59,7 +70,7 @@ func (s *Store) reportServers(ctx context.Context, ids []int64) (map[int64]mailn
 	out := make(map[int64]mailnet.Server, len(ids))
 	// A long id list reads every server instead: one table scan beats
 	// thousands of bound parameters.
-	q, args := `SELECT id, name, site_id, kind, version, serial, addresses, status FROM servers`, []any(nil)
+	q, args := `SELECT `+reportServerColumns+` FROM servers`, []any(nil)
 	if ids != nil && len(ids) <= 500 {
 		var in string
 		in, args = reportInList(ids)
@@ -73,19 +84,34 @@ func (s *Store) reportServers(ctx context.Context, ids []int64) (map[int64]mailn
 	if err != nil {
 		return nil, fmt.Errorf("servers by id: %w", err)
 	}
+	err = scanReportServers(rows, func(sv mailnet.Server) {
+		if ids == nil || want[sv.ID] {
+			out[sv.ID] = sv
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("servers by id: %w", err)
+	}
+	return out, nil
+}
+
+// reportServerColumns are the columns scanReportServers reads.
+const reportServerColumns = `id, name, site_id, kind, version, serial, addresses, status`
+
+// scanReportServers reads rows of reportServerColumns into keep, and
+// closes them.
+func scanReportServers(rows *sql.Rows, keep func(mailnet.Server)) error {
 	defer rows.Close()
 	for rows.Next() {
 		var sv mailnet.Server
 		var addrs string
 		if err := rows.Scan(&sv.ID, &sv.Name, &sv.SiteID, &sv.Kind, &sv.Version, &sv.Serial, &addrs, &sv.Status); err != nil {
-			return nil, fmt.Errorf("servers by id: %w", err)
+			return err
 		}
-		if ids == nil || want[sv.ID] {
-			sv.Addresses = reportAddressList(addrs)
-			out[sv.ID] = sv
-		}
+		sv.Addresses = reportAddressList(addrs)
+		keep(sv)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }
 
 // ReportEvent is the part of a logged event that the X.400 check matches.
