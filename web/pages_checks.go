@@ -28,7 +28,7 @@ func (s *Server) pageX400(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	v := &views.X400View{Counts: res.Counts(), Total: len(res.Findings), Query: q, UnknownCallers: res.UnknownCallers, MTA: res.MTA}
+	v := &views.X400View{Counts: res.Counts(), Total: res.Len(), Query: q, UnknownCallers: res.UnknownCallers, MTA: res.MTA}
 	if r.URL.Query().Get("status") == "" && v.Problems() == 0 {
 		v.Query.Status = "" // nothing to put first: every connector
 	}

@@ -3,6 +3,7 @@ package reports
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -71,26 +72,73 @@ func newMTAIndex(conns []mailnet.Connector) *mtaIndex {
 	}
 	ix.servers = sortedKeys(ix.x400)
 	for _, id := range ix.servers {
-		list := ix.x400[id]
-		if len(list) < 2 {
-			continue
-		}
-		byAddr := map[string][]mailnet.Connector{}
-		for _, c := range list {
-			for _, a := range c.StackAddresses {
-				k := strings.ToLower(strings.TrimSpace(a))
-				if k != "" {
-					byAddr[k] = append(byAddr[k], c)
-				}
-			}
-		}
-		for _, addr := range slices.Sorted(mapKeys(byAddr)) {
-			if same := byAddr[addr]; len(same) >= 2 {
-				ix.shared[id] = append(ix.shared[id], sharedTarget{addr, same})
-			}
+		if shared := sharedTargets(ix.x400[id]); len(shared) > 0 {
+			ix.shared[id] = shared
 		}
 	}
 	return ix
+}
+
+// sharedTargets is every Stack address that two or more of one server's
+// connectors, list, point at, in address order.
+func sharedTargets(list []mailnet.Connector) []sharedTarget {
+	if len(list) < 2 {
+		return nil
+	}
+	byAddr := map[string][]mailnet.Connector{}
+	for _, c := range list {
+		for _, a := range c.StackAddresses {
+			k := strings.ToLower(strings.TrimSpace(a))
+			if k != "" {
+				byAddr[k] = append(byAddr[k], c)
+			}
+		}
+	}
+	var out []sharedTarget
+	for _, addr := range slices.Sorted(mapKeys(byAddr)) {
+		if same := byAddr[addr]; len(same) >= 2 {
+			out = append(out, sharedTarget{addr, same})
+		}
+	}
+	return out
+}
+
+// patched is ix for the connectors of e, built on the ends ix was built
+// for: the groups of the servers whose connectors changed are built
+// again. ix itself
+// does not change.
+func (ix *mtaIndex) patched(e *x400Ends) *mtaIndex {
+	if len(e.changedOn) == 0 && len(e.touchedIDs) == 0 {
+		return ix
+	}
+	out := &mtaIndex{x400: maps.Clone(ix.x400), servers: ix.servers, shared: maps.Clone(ix.shared)}
+	keys := false // a server gained its first x400 connector or lost its last
+	for id := range e.changedOn {
+		var on []*mailnet.Connector
+		if p, ok := e.pos[id]; ok {
+			on = e.on(p)
+		}
+		_, had := out.x400[id]
+		delete(out.shared, id)
+		if len(on) == 0 {
+			delete(out.x400, id)
+			keys = keys || had
+			continue
+		}
+		keys = keys || !had
+		list := make([]mailnet.Connector, len(on))
+		for j, c := range on {
+			list[j] = *c
+		}
+		out.x400[id] = list
+		if shared := sharedTargets(list); len(shared) > 0 {
+			out.shared[id] = shared
+		}
+	}
+	if keys {
+		out.servers = sortedKeys(out.x400)
+	}
+	return out
 }
 
 // byServer groups events by the server that logged them.

@@ -81,9 +81,9 @@ func LoadOverview(ctx context.Context, st *store.Store, gaps []RoutingGap, now t
 	if err != nil {
 		return o, err
 	}
-	o.X400Total = len(x.Findings)
-	for _, f := range x.Findings {
-		if f.Status != X400OK {
+	o.X400Total = x.Len()
+	for i := range x.Len() {
+		if x.At(i).Status != X400OK {
 			o.X400Problems++
 		}
 	}

@@ -345,7 +345,7 @@ func X400ForServer(ctx context.Context, st *store.Store, serverID int64) (map[in
 	if ev.Startups, err = st.ReportLatestEvents(ctx, mta.EventStartupX400, mta.EventStartup); err != nil {
 		return nil, err
 	}
-	for _, f := range BuildX400(conns, servers, ev).Findings {
+	for _, f := range BuildX400(conns, servers, ev).Findings() {
 		if mine[f.ConnectorID] {
 			out[f.ConnectorID] = f
 		}

@@ -31,7 +31,7 @@ func TestX400ForServerMatchesTheCheck(t *testing.T) {
 	}
 	all.WriteText() // X400Check leaves the text to the rows a page shows
 	want := map[int64]X400Finding{}
-	for _, x := range all.Findings {
+	for _, x := range all.Findings() {
 		want[x.ConnectorID] = x
 	}
 	for _, tc := range []struct {

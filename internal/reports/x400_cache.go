@@ -14,8 +14,15 @@ import (
 // X400Cache serves the X.400 check (X400Check) without reading again what
 // did not change. Its result depends on two things, kept apart:
 //
-//   - the inventory (x400 connectors, servers, MTA facts), read again only
-//     when store.InventoryVersion moved: a stream of events leaves it be;
+//   - the inventory (x400 connectors, servers, MTA facts), read whole
+//     once. After that only the rows logged as changed since
+//     (store.InventorySeq, ReportX400Changes; triggers log them, so a
+//     write by any process counts) are read and patched in; only the
+//     ends, server lookup entries and MTA groups they touch are indexed
+//     again, and only the findings on those ends built again, the rest
+//     shared with the result before in chunks. A stream of events, or a
+//     write to a column the check does not read (a server's counters),
+//     changes nothing;
 //   - the evidence (the X.400 and MTA events of the window, the startup
 //     events), whose store.EventMarks (the count and the lowest and
 //     highest id per event id) change when such an event is added or
@@ -30,13 +37,15 @@ import (
 type X400Cache struct {
 	st    *store.Store
 	group singleflight.Group
+	// building serializes builds: a build patches the inventory held in
+	// place (x400Inventory.patched).
+	building sync.Mutex
 
-	mu     sync.Mutex
-	invVer uint64
-	inv    *x400Inventory
-	key    string
-	res    *X400Result
-	until  time.Time // the result's evidence is valid before this (store clock)
+	mu    sync.Mutex
+	inv   *x400Inventory
+	key   string
+	res   *X400Result
+	until time.Time // the result's evidence is valid before this (store clock)
 }
 
 // NewX400Cache returns an empty cache over st.
@@ -44,12 +53,15 @@ func NewX400Cache(st *store.Store) *X400Cache { return &X400Cache{st: st} }
 
 // Check returns the X.400 check at the store's current state.
 func (c *X400Cache) Check(ctx context.Context) (*X400Result, error) {
-	invVer := c.st.InventoryVersion()
+	seq, err := c.st.InventorySeq(ctx)
+	if err != nil {
+		return nil, err
+	}
 	marks, err := c.st.EventMarks(ctx, x400EventIDs...)
 	if err != nil {
 		return nil, err
 	}
-	key := fmt.Sprint(invVer, marks)
+	key := fmt.Sprint(seq, marks)
 	now := c.st.Now()
 	c.mu.Lock()
 	if c.res != nil && c.key == key && now.Before(c.until) {
@@ -59,35 +71,42 @@ func (c *X400Cache) Check(ctx context.Context) (*X400Result, error) {
 	}
 	c.mu.Unlock()
 	ch := startShared(ctx, &c.group, key, "x400 check", func(bctx context.Context) (*X400Result, error) {
-		return c.build(bctx, invVer, key)
+		return c.build(bctx, key)
 	})
 	return awaitShared[*X400Result](ctx, ch)
 }
 
-func (c *X400Cache) build(ctx context.Context, invVer uint64, key string) (*X400Result, error) {
+func (c *X400Cache) build(ctx context.Context, key string) (res *X400Result, err error) {
+	c.building.Lock()
+	defer c.building.Unlock()
 	c.mu.Lock()
 	inv, prev := c.inv, c.res
-	if c.invVer != invVer {
-		inv, prev = nil, nil
-	}
 	c.mu.Unlock()
-	if inv == nil {
-		var err error
-		if inv, err = readX400Inventory(ctx, c.st); err != nil {
-			return nil, err
+	defer func() {
+		if err != nil {
+			// The inventory held may be patched in place already: the
+			// next build reads it whole.
+			c.mu.Lock()
+			c.inv, c.res = nil, nil
+			c.mu.Unlock()
 		}
+	}()
+	if inv == nil {
+		inv, err = readX400Inventory(ctx, c.st)
+	} else {
+		inv, err = readX400Changes(ctx, c.st, inv)
+	}
+	if err != nil {
+		return nil, err
 	}
 	ev, mev, err := readX400Evidence(ctx, c.st, inv.facts)
 	if err != nil {
 		return nil, err
 	}
-	res := inv.checkAfter(prev, ev, mev) // only what the new evidence changed
+	res = inv.checkAfter(prev, ev, mev) // only what the changes touched
 	until := oldestInWindow(ev, mev).Add(X400Window)
 	c.mu.Lock()
-	if invVer >= c.invVer {
-		c.invVer, c.inv = invVer, inv
-		c.key, c.res, c.until = key, res, until
-	}
+	c.inv, c.key, c.res, c.until = inv, key, res, until // builds are serialized: this is the newest
 	c.mu.Unlock()
 	return res, nil
 }

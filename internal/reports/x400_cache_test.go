@@ -2,8 +2,13 @@ package reports
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
 	"path/filepath"
 	"reflect"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -36,7 +41,7 @@ func TestX400CacheFollowsInventoryAndEvidence(t *testing.T) {
 	c := NewX400Cache(st)
 	find := func(res *X400Result, id int64) X400Finding {
 		t.Helper()
-		for _, x := range res.Findings {
+		for _, x := range res.Findings() {
 			if x.ConnectorID == id {
 				return x
 			}
@@ -46,23 +51,7 @@ func TestX400CacheFollowsInventoryAndEvidence(t *testing.T) {
 	}
 	check := func(what string) *X400Result {
 		t.Helper()
-		res, err := c.Check(ctx)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		fresh, err := X400Check(ctx, st)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for i := range fresh.Findings {
-			if g, w := res.Findings[i], fresh.Findings[i]; !reflect.DeepEqual(g, w) {
-				t.Errorf("%s: cached %+v, X400Check %+v", what, g, w)
-			}
-		}
-		if !reflect.DeepEqual(res.UnknownCallers, fresh.UnknownCallers) || !reflect.DeepEqual(res.MTA, fresh.MTA) {
-			t.Errorf("%s: cached callers %+v and MTA findings %+v, X400Check %+v %+v", what, res.UnknownCallers, res.MTA, fresh.UnknownCallers, fresh.MTA)
-		}
-		return res
+		return checkSameAsFresh(t, c, st, what)
 	}
 
 	r1 := check("first")
@@ -145,6 +134,207 @@ func TestX400CacheFollowsInventoryAndEvidence(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// checkSameAsFresh is c.Check, which must answer as X400Check reading
+// everything afresh: the same findings with their text, callers and MTA
+// findings.
+func checkSameAsFresh(t *testing.T, c *X400Cache, st *store.Store, what string) *X400Result {
+	t.Helper()
+	ctx := context.Background()
+	res, err := c.Check(ctx)
+	if err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+	fresh, err := X400Check(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Len() != fresh.Len() {
+		t.Fatalf("%s: cached %d findings, X400Check %d", what, res.Len(), fresh.Len())
+	}
+	cp, _ := res.Page(X400Query{Limit: 1000})
+	fp, _ := fresh.Page(X400Query{Limit: 1000})
+	for i := range fresh.Len() {
+		if g, w := res.At(i), fresh.At(i); !reflect.DeepEqual(g, w) {
+			t.Errorf("%s: cached %+v, X400Check %+v", what, g, w)
+		}
+	}
+	if !reflect.DeepEqual(cp, fp) {
+		t.Errorf("%s: cached page with text %+v, X400Check %+v", what, cp, fp)
+	}
+	if !reflect.DeepEqual(res.UnknownCallers, fresh.UnknownCallers) || !reflect.DeepEqual(res.MTA, fresh.MTA) {
+		t.Errorf("%s: cached callers %+v and MTA findings %+v, X400Check %+v %+v", what, res.UnknownCallers, res.MTA, fresh.UnknownCallers, fresh.MTA)
+	}
+	return res
+}
+
+// After each of many random inventory changes, of every kind the check
+// reads, the cache (which patches in the rows changed and builds again
+// only the findings they touch) answers exactly as a fresh X400Check.
+func TestX400CachePatchesEveryKindOfChange(t *testing.T) {
+	f := newFx(t)
+	st := f.st
+	rnd := rand.New(rand.NewPCG(1, 2))
+	sites := []int64{f.site("Site A"), f.site("Site B")}
+	versions := []string{"5.5 SP1", "5.5 SP2", "5.5 SP3", "5.5.2232.18", "5.5 (build 2448.1)", "5.5.2650.24", "4.0", ""}
+	addrPool := []string{"10.0.2.1", "10.0.2.2", "145.245.193.27", "192.168.0.9", "172.16.1.1", "10.1.1.1",
+		"10.0.3.1", "10.0.3.2", "10.0.3.3", "10.0.3.4", "10.0.3.5", "10.0.3.6"}
+	pick := func(list []string) string { return list[rnd.IntN(len(list))] }
+	pickID := func(list []int64) int64 { return list[rnd.IntN(len(list))] }
+	addrs := func() []string { // none to three, now and then one twice
+		out := []string{}
+		for range rnd.IntN(4) {
+			out = append(out, pick(addrPool))
+		}
+		return out
+	}
+	var servers []int64
+	names := []string{"LocalMTA", "RemoteMTA", "MAIL", "MAIL-2", "HUB", "EDGE"}
+	for i, n := range names {
+		servers = append(servers, f.server(n, sites[i%2], "exchange", pick(versions), fmt.Sprint("S", i), addrs()...))
+	}
+	exchange := slices.Clone(servers) // those that connectors join
+	servers = append(servers, f.server("MACMAIL", sites[0], "msmail-mac", "3.1", "M1"))
+	stack := func(remote int64) []string {
+		out := []string{}
+		for range rnd.IntN(3) {
+			switch rnd.IntN(3) {
+			case 0:
+				out = append(out, pick(addrPool[:4])) // often shared: R7
+			case 1:
+				out = append(out, names[rnd.IntN(len(names))])
+			default:
+				out = append(out, strings.ToLower(names[rnd.IntN(len(names))])+".org.com")
+			}
+		}
+		return out
+	}
+	var conns []int64
+	added := 0
+	addConn := func() {
+		a, b := pickID(exchange), pickID(exchange)
+		added++
+		conns = append(conns, f.x400(fmt.Sprintf("TCP %d", added), a, b, "", stack(b)...))
+	}
+	for range 10 {
+		addConn()
+	}
+	c := NewX400Cache(st)
+	checkSameAsFresh(t, c, st, "first")
+	changes := []struct {
+		name string
+		do   func()
+	}{
+		{"override", func() {
+			var o any
+			if rnd.IntN(3) > 0 {
+				o = pick(addrPool)
+			}
+			f.exec(`UPDATE connectors SET override_address = ? WHERE id = ?`, o, conns[rnd.IntN(len(conns))])
+		}},
+		{"stack", func() {
+			f.exec(`UPDATE connectors SET stack_addresses = ? WHERE id = ?`, jsonText(stack(0)), conns[rnd.IntN(len(conns))])
+		}},
+		{"rename connector", func() {
+			f.exec(`UPDATE connectors SET name = name || 'x' WHERE id = ?`, conns[rnd.IntN(len(conns))])
+		}},
+		{"move connector", func() {
+			f.exec(`UPDATE connectors SET server_id = ? WHERE id = ?`, pickID(exchange), conns[rnd.IntN(len(conns))])
+		}},
+		{"remote server", func() {
+			f.exec(`UPDATE connectors SET remote_server_id = ? WHERE id = ?`, servers[rnd.IntN(len(servers))], conns[rnd.IntN(len(conns))])
+		}},
+		{"no remote server", func() {
+			f.exec(`UPDATE connectors SET remote_server_id = NULL WHERE id = ?`, conns[rnd.IntN(len(conns))])
+		}},
+		{"kind", func() {
+			f.exec(`UPDATE connectors SET kind = CASE kind WHEN 'x400' THEN 'msmail' ELSE 'x400' END WHERE id = ?`, conns[rnd.IntN(len(conns))])
+		}},
+		{"add connector", addConn},
+		{"delete connector", func() {
+			i := rnd.IntN(len(conns))
+			f.exec(`DELETE FROM connectors WHERE id = ?`, conns[i])
+			conns = slices.Delete(conns, i, i+1)
+			if len(conns) == 0 {
+				addConn()
+			}
+		}},
+		{"server addresses", func() {
+			f.exec(`UPDATE servers SET addresses = ? WHERE id = ?`, jsonText(addrs()), servers[rnd.IntN(len(servers))])
+		}},
+		{"server version", func() {
+			f.exec(`UPDATE servers SET version = ? WHERE id = ?`, pick(versions), servers[rnd.IntN(len(servers))])
+		}},
+		{"server name", func() {
+			f.exec(`UPDATE servers SET name = name || 'X' WHERE id = ?`, servers[rnd.IntN(len(servers))])
+		}},
+		{"server status", func() {
+			f.exec(`UPDATE servers SET status = ? WHERE id = ?`, pick([]string{"running", "stopped", "decommissioned"}), servers[rnd.IntN(len(servers))])
+		}},
+		{"server site", func() {
+			f.exec(`UPDATE servers SET site_id = ? WHERE id = ?`, sites[rnd.IntN(2)], servers[rnd.IntN(len(servers))])
+		}},
+		{"add and delete a server", func() {
+			id := f.server(fmt.Sprint("NEW", rnd.IntN(1e9)), sites[0], "exchange", pick(versions), "N", addrs()...)
+			if rnd.IntN(2) == 0 {
+				f.exec(`DELETE FROM servers WHERE id = ?`, id)
+			} else {
+				exchange = append(exchange, id) // kept: connectors may join it
+			}
+		}},
+		{"cluster", func() {
+			id := servers[rnd.IntN(len(servers)-1)]
+			if rnd.IntN(2) == 0 {
+				f.exec(`DELETE FROM server_clusters WHERE server_id = ?`, id)
+				return
+			}
+			f.exec(`INSERT OR REPLACE INTO server_clusters (server_id, virtual_address, nodes) VALUES (?, ?, ?)`,
+				id, pick(addrPool), jsonText([]map[string]string{{"name": "NODE1", "address": pick(addrPool)}}))
+		}},
+		{"9301", func() {
+			caller := pick(addrPool)
+			ip, _ := netip.ParseAddr(caller)
+			b := ip.As4()
+			f.event9301(servers[rnd.IntN(len(servers)-1)], time.Now(), gateway9301(fmt.Sprintf("%02X%02X%02X%02X", b[0], b[1], b[2], b[3]), pick(names)), nil)
+		}},
+		{"counters", func() {
+			f.exec(`UPDATE servers SET user_count = user_count + 1, message_count = message_count + 7 WHERE id = ?`, servers[rnd.IntN(len(servers))])
+		}},
+	}
+	for i := range 300 {
+		n := 1 + rnd.IntN(3) // one to three changes between checks
+		var what []string
+		for range n {
+			ch := changes[rnd.IntN(len(changes))]
+			ch.do()
+			what = append(what, ch.name)
+		}
+		checkSameAsFresh(t, c, st, fmt.Sprintf("step %d (%s)", i, strings.Join(what, ", ")))
+		if t.Failed() {
+			return
+		}
+	}
+	// A server without x400 connectors gains two to one address, on an
+	// MTA older than 5.5 SP1: R7 (Q200588) names it.
+	mta40 := f.server("MTA40", sites[0], "exchange", "4.0", "S40", "10.0.4.1")
+	checkSameAsFresh(t, c, st, "a new 4.0 server")
+	f.x400("TCP R7 a", mta40, exchange[0], "", "10.0.3.1")
+	f.x400("TCP R7 b", mta40, exchange[1], "", "10.0.3.1")
+	r7 := false
+	for _, x := range checkSameAsFresh(t, c, st, "its two connectors to one address").MTA {
+		r7 = r7 || (x.Rule == RuleDuplicateTarget && slices.Equal(x.ServerIDs, []int64{mta40}))
+	}
+	if !r7 {
+		t.Error("no R7 finding for MTA40's two connectors to 10.0.3.1")
+	}
+
+	// A write to a column the check does not read keeps the result.
+	before, _ := c.Check(context.Background())
+	f.exec(`UPDATE servers SET user_count = user_count + 1, updated_at = ? WHERE id = ?`, f.now, servers[0])
+	if after, _ := c.Check(context.Background()); after != before {
+		t.Error("a change of a server's counters built the check again")
+	}
 }
 
 func TestEventMarksChangeOnAddAndPrune(t *testing.T) {

@@ -105,7 +105,7 @@ func TestBuildX400Fix(t *testing.T) {
 		store.ReportEvent{ServerID: 2, Time: now.Add(time.Hour), Fields: map[string]string{"remote_address": "10.0.0.1"}}, // an agent's fields
 		store.ReportEvent{ServerID: 2, Time: now.Add(2 * time.Hour), Description: gateway9301("0A000011", "EXB")},         // 10.0.0.17: nobody
 		store.ReportEvent{ServerID: 1, Time: now, Description: gateway9301("0A000001", "EXA")},                            // logged by A itself
-	)).Findings
+	)).Findings()
 	if len(got) != 2 {
 		t.Fatalf("%d findings, want 2", len(got))
 	}
@@ -164,8 +164,8 @@ func TestX400ReadsRealEvidence(t *testing.T) {
 		res := BuildX400(conns, servers, evidence(
 			store.ReportEvent{ServerID: 2, Time: now, Description: gateway9301("C0A80009", "MAIL-2")}, // 192.168.0.9
 		))
-		if res.Findings[0].Observed9301 != 0 {
-			t.Errorf("MAIL -> MAIL-2 observed %d, want 0: the caller is no server", res.Findings[0].Observed9301)
+		if res.At(0).Observed9301 != 0 {
+			t.Errorf("MAIL -> MAIL-2 observed %d, want 0: the caller is no server", res.At(0).Observed9301)
 		}
 		if len(res.UnknownCallers) != 1 || res.UnknownCallers[0].Address != "192.168.0.9" || res.UnknownCallers[0].ServerID != 2 {
 			t.Errorf("unknown callers %+v, want 192.168.0.9 at MAIL-2", res.UnknownCallers)
@@ -173,7 +173,7 @@ func TestX400ReadsRealEvidence(t *testing.T) {
 	})
 	t.Run("Q193380's own description is read", func(t *testing.T) {
 		res := BuildX400(conns, servers, evidence(store.ReportEvent{ServerID: 3, Time: now, Description: q193380}))
-		f := res.Findings[2]
+		f := *res.At(2)
 		if f.Observed9301 != 1 || f.Failed9301 != 0 {
 			t.Errorf("RemoteMTA -> LocalMTA observed %d failed %d, want 1 0", f.Observed9301, f.Failed9301)
 		}
@@ -187,7 +187,7 @@ func TestX400ReadsRealEvidence(t *testing.T) {
 			store.ReportEvent{ServerID: 3, Time: now, Description: q193380},
 			store.ReportEvent{ServerID: 3, Time: now.Add(2 * time.Second), Description: q193380Second},
 		))
-		f := res.Findings[2]
+		f := *res.At(2)
 		if f.Status != X400NoFlow || f.Failed9301 != 1 || f.Observed9301 != 2 {
 			t.Errorf("status %q failed %d observed %d, want no_flow 1 2", f.Status, f.Failed9301, f.Observed9301)
 		}
@@ -203,7 +203,7 @@ func TestX400ReadsRealEvidence(t *testing.T) {
 	t.Run("9301 then 9202 means no flow", func(t *testing.T) {
 		ev := evidence(store.ReportEvent{ServerID: 3, Time: now, Description: q193380})
 		ev.Events9202 = []store.ReportEvent{{ServerID: 3, Time: now.Add(time.Second), Description: q193380_9202}}
-		f := BuildX400(conns, servers, ev).Findings[2]
+		f := BuildX400(conns, servers, ev).At(2)
 		if f.Status != X400NoFlow || f.Failed9301 != 1 {
 			t.Errorf("status %q failed %d, want no_flow 1", f.Status, f.Failed9301)
 		}
@@ -235,7 +235,7 @@ func TestX400OverrideNeedsSP2(t *testing.T) {
 			if tt.startup != "" {
 				ev.Startups[1] = store.ReportEvent{ServerID: 1, Description: tt.startup}
 			}
-			f := BuildX400(conns, map[int64]mailnet.Server{1: a, 2: b}, ev).Findings[0]
+			f := BuildX400(conns, map[int64]mailnet.Server{1: a, 2: b}, ev).At(0)
 			if f.Status != tt.status {
 				t.Errorf("status %q, want %q (%s)", f.Status, tt.status, f.Prediction)
 			}
@@ -293,10 +293,10 @@ func TestX400LazyText(t *testing.T) {
 		{ID: 12, Kind: "x400", Name: "TCP to nowhere", ServerID: 2},
 	}
 	servers := map[int64]mailnet.Server{1: a, 2: b}
-	full := BuildX400(conns, servers, X400Evidence{}).Findings
+	full := BuildX400(conns, servers, X400Evidence{}).Findings()
 	lazy := BuildX400Lazy(conns, servers, X400Evidence{})
-	if lazy.Findings[0].Fix != "" {
-		t.Errorf("lazy finding has text before Page: %q", lazy.Findings[0].Fix)
+	if lazy.At(0).Fix != "" {
+		t.Errorf("lazy finding has text before Page: %q", lazy.At(0).Fix)
 	}
 	page, next := lazy.Page(X400Query{Limit: 2})
 	if next != 11 || len(page) != 2 {
@@ -308,8 +308,8 @@ func TestX400LazyText(t *testing.T) {
 			t.Errorf("finding %d: lazy text %+v, want %+v", i, page[i], full[i])
 		}
 	}
-	if lazy.Findings[0].Fix != "" {
-		t.Errorf("Page wrote into the shared result: %q", lazy.Findings[0].Fix)
+	if lazy.At(0).Fix != "" {
+		t.Errorf("Page wrote into the shared result: %q", lazy.At(0).Fix)
 	}
 	f := full[0]
 	if f.FixKind != FixOverride || f.FixAddress != "10.0.0.2" || !f.NeedsSP2 || f.RemoteConnectorID != 11 {

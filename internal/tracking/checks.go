@@ -37,7 +37,7 @@ func LoadEvidence(ctx context.Context, st *store.Store) (Evidence, error) {
 	if err != nil {
 		return ev, err
 	}
-	ev.X400 = x.Findings
+	ev.X400 = x.Findings()
 	if ev.Conflicts, err = reports.LoadConflicts(ctx, st); err != nil {
 		return ev, err
 	}
