@@ -38,6 +38,9 @@ type Config struct {
 	// builds the default, SQLite in Store's database (never closed: serve
 	// passes its own and closes it).
 	Tracking *tracking.SQLite
+	// X400 is the console's X.400 check (reports.X400Cache), shared with
+	// Tracking's evidence; nil builds one.
+	X400     *reports.X400Cache
 	Log      *slog.Logger
 	Registry *prometheus.Registry // metrics, served at /metrics
 	Now      func() time.Time
@@ -175,9 +178,11 @@ func New(cfg Config) (*Server, error) {
 	s.serverReports = reports.NewServerReportCache(cfg.Store, 0, 0)
 	s.noc = reports.NewNOCCache(cfg.Store, 0)
 	s.duplicates = reports.NewInventoryMemo(cfg.Store, duplicatesBuild(cfg.Store))
-	s.x400 = reports.NewX400Cache(cfg.Store)
+	if s.x400 = cfg.X400; s.x400 == nil {
+		s.x400 = reports.NewX400Cache(cfg.Store)
+	}
 	s.bodies = newBodyLimiter(cfg.BodyTimeout, cfg.MaxBodies)
-	s.overview = reports.NewOverviewCache(cfg.Store, s.now)
+	s.overview = reports.NewOverviewCache(cfg.Store, s.now, s.x400)
 	s.routing = reports.NewRoutingCache(cfg.Store)
 	s.handler = s.routes()
 	return s, nil

@@ -14,6 +14,7 @@ import (
 
 	"mailnet/internal/actions"
 	"mailnet/internal/auth"
+	"mailnet/internal/reports"
 	"mailnet/internal/store"
 	"mailnet/web"
 )
@@ -151,7 +152,8 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		defer startAgents(ctx, st, lv, log, cfg.demoRate)()
 	}
 
-	tk, stopTracking := startTracking(ctx, st, log, cfg.demo) // after the demo's seed: its traffic reads the inventory
+	x400 := reports.NewX400Cache(st)                                // one per console: the pages, the API, the overview and the traces share it
+	tk, stopTracking := startTracking(ctx, st, x400, log, cfg.demo) // after the demo's seed: its traffic reads the inventory
 	defer stopTracking()
 
 	srv, err := web.New(web.Config{
@@ -161,6 +163,7 @@ func cmdServe(ctx context.Context, args []string, getenv env, stdout, stderr io.
 		Hub:            lv.hub,
 		Ingest:         lv.ingest,
 		Tracking:       tk,
+		X400:           x400,
 		Log:            log,
 		Registry:       prometheus.NewRegistry(),
 		Now:            func() time.Time { return time.Now().UTC() },

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"mailnet/internal/demo"
+	"mailnet/internal/reports"
 	"mailnet/internal/store"
 	"mailnet/internal/tracking"
 )
@@ -17,8 +18,8 @@ const trackingMaxRecords = 50_000_000
 // startTracking opens the message tracking store, runs its retention
 // (90 days, trackingMaxRecords) and, for the demo, the agents' tracked
 // traffic; stop ends them and closes the store after its queued batches.
-func startTracking(ctx context.Context, st *store.Store, log *slog.Logger, withDemo bool) (*tracking.SQLite, func()) {
-	tk := tracking.NewSQLite(st, tracking.Options{})
+func startTracking(ctx context.Context, st *store.Store, x400 *reports.X400Cache, log *slog.Logger, withDemo bool) (*tracking.SQLite, func()) {
+	tk := tracking.NewSQLite(st, tracking.Options{X400: x400.Check})
 	tctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	ret := &tracking.Retention{Store: tk, Now: st.Now, MaxAge: tracking.DefaultMaxAge, MaxRecords: trackingMaxRecords, Log: log}

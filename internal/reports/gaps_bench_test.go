@@ -32,7 +32,7 @@ func BenchmarkOverview(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if _, err := reports.LoadOverview(ctx, st, gaps, time.Now()); err != nil {
+		if _, err := reports.LoadOverview(ctx, st, gaps, nil, time.Now()); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -46,8 +46,9 @@ const (
 
 // LoadOverview reads every check's figure at time now. Each check is the
 // one its page shows, so the badge and the page agree; gaps is the
-// routing-gaps answer (GapsCache keeps it per store version).
-func LoadOverview(ctx context.Context, st *store.Store, gaps []RoutingGap, now time.Time) (Overview, error) {
+// routing-gaps answer (GapsCache keeps it per store version), x400 the
+// X.400 check (nil: X400Check, from scratch).
+func LoadOverview(ctx context.Context, st *store.Store, gaps []RoutingGap, x400 *X400Cache, now time.Time) (Overview, error) {
 	o := Overview{Generated: now, RoutingGaps: len(gaps)}
 	rows, err := st.ReportServers(ctx)
 	if err != nil {
@@ -77,7 +78,12 @@ func LoadOverview(ctx context.Context, st *store.Store, gaps []RoutingGap, now t
 		}
 	}
 
-	x, err := X400Check(ctx, st)
+	var x *X400Result
+	if x400 != nil {
+		x, err = x400.Check(ctx)
+	} else {
+		x, err = X400Check(ctx, st)
+	}
 	if err != nil {
 		return o, err
 	}
@@ -148,8 +154,9 @@ const OverviewRefresh = 30 * time.Second
 // old). Events alone do not rebuild it: at 10,000 servers a build costs
 // about a second of CPU, and agents post events every second.
 type OverviewCache struct {
-	st  *store.Store
-	now func() time.Time
+	st   *store.Store
+	now  func() time.Time
+	x400 *X400Cache
 
 	mu         sync.Mutex
 	key        overviewKey
@@ -164,12 +171,13 @@ type overviewKey struct {
 	bucket int64
 }
 
-// NewOverviewCache returns an empty cache over st.
-func NewOverviewCache(st *store.Store, now func() time.Time) *OverviewCache {
+// NewOverviewCache returns an empty cache over st, whose X.400 figures
+// come from x400 (nil: X400Check).
+func NewOverviewCache(st *store.Store, now func() time.Time, x400 *X400Cache) *OverviewCache {
 	if now == nil {
 		now = time.Now
 	}
-	return &OverviewCache{st: st, now: now}
+	return &OverviewCache{st: st, now: now, x400: x400}
 }
 
 // Get returns the overview, rebuilt if an action wrote since the last
@@ -210,7 +218,7 @@ func (c *OverviewCache) get(ctx context.Context) (Overview, []RoutingGap, error)
 	if err != nil {
 		return Overview{}, nil, err
 	}
-	o, err := LoadOverview(ctx, c.st, gaps, now)
+	o, err := LoadOverview(ctx, c.st, gaps, c.x400, now)
 	if err != nil {
 		return Overview{}, nil, err
 	}
@@ -226,7 +234,7 @@ func (c *OverviewCache) refresh(ctx context.Context, key overviewKey, now time.T
 	gaps, err := RoutingGaps(ctx, c.st)
 	var o Overview
 	if err == nil {
-		o, err = LoadOverview(ctx, c.st, gaps, now)
+		o, err = LoadOverview(ctx, c.st, gaps, c.x400, now)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -21,7 +21,7 @@ func TestOverviewCacheServesHeldBuildForOneBucket(t *testing.T) {
 	now := time.Now().Truncate(OverviewRefresh).Add(time.Second)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	c := NewOverviewCache(f.st, clock)
+	c := NewOverviewCache(f.st, clock, nil)
 	ctx := context.Background()
 	servers := func() int {
 		t.Helper()

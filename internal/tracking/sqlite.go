@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"mailnet/internal/mailnet"
+	"mailnet/internal/reports"
 	"mailnet/internal/store"
 )
 
@@ -19,6 +20,10 @@ type Options struct {
 	MaxQueued int   // records waiting for the writer; beyond: ErrBusy (429)
 	MaxBatch  int   // records one batch may carry (413 beyond)
 	MaxBytes  int64 // request bytes in flight across batches (Reserve); beyond: 429
+	// X400 is the X.400 check the traces' evidence reads: the console's
+	// reports.X400Cache, which reads again only what changed. Nil runs
+	// reports.X400Check, which reads the whole inventory.
+	X400 func(context.Context) (*reports.X400Result, error)
 }
 
 // Defaults of Options.
