@@ -2,9 +2,7 @@ package store
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
-	"slices"
 	"strings"
 
 	"mailnet/internal/mailnet"
@@ -13,24 +11,24 @@ import (
 // DuplicateSerialServers returns the servers, not decommissioned, whose
 // serial number is shared with at least one other such server of the same
 // kind (a serial identifies a server among its own product's), ordered by
-// serial, kind, then id; empty serials share nothing. Candidate serials come from a covering scan of the
-// servers_serial index (no table reads), then only their servers are read;
-// those decommissioned are dropped here, and a serial left with one server
-// is dropped too. It never scans users or messages.
+// serial, kind, then id; empty serials share nothing. Candidate serials
+// come from serial_counts (sharedSerials), then only their servers are
+// read; those decommissioned are dropped here, and a serial left with one
+// server is dropped too. It never scans servers, users or messages.
 func (s *Store) DuplicateSerialServers(ctx context.Context) ([]mailnet.Server, error) {
-	shared, ok, err := s.sharedSerials(ctx)
+	shared, err := s.sharedSerials(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if len(shared) == 0 {
+		return nil, nil
 	}
 	q, args := `
 		SELECT id, name, site_id, kind, version, serial, addresses, status, user_count, message_count
 		FROM servers
-		WHERE serial IN (SELECT serial FROM servers WHERE serial <> '' GROUP BY serial HAVING count(*) > 1)
+		WHERE serial IN (SELECT serial FROM serial_counts WHERE n > 1)
 		ORDER BY serial, kind, id`, []any(nil)
-	if ok && len(shared) <= 500 { // else one scan beats that many parameters
-		if len(shared) == 0 {
-			return nil, nil
-		}
+	if len(shared) <= 500 { // else one join beats that many parameters
 		args = make([]any, len(shared))
 		for i, sr := range shared {
 			args[i] = sr
@@ -75,53 +73,25 @@ func (s *Store) DuplicateSerialServers(ctx context.Context) ([]mailnet.Server, e
 	return out, nil
 }
 
-// sharedSerials returns the non-empty serials that two or more servers
-// hold, of any kind or status. The servers_serial index is read as one
-// packed value (serials joined by 0x1e) and counted here: cheaper than
-// SQL's GROUP BY over every entry, which costs twice as much on a
-// 10,000-server network. ok is false when a serial holds the separator
-// itself (the count tells), and the caller groups in SQL instead.
-func (s *Store) sharedSerials(ctx context.Context) (shared []string, ok bool, err error) {
-	var n int
-	var packed sql.NullString
-	if err := s.r.QueryRowContext(ctx, `SELECT count(*), group_concat(serial, char(30)) FROM servers WHERE serial > ''`).Scan(&n, &packed); err != nil {
-		return nil, false, fmt.Errorf("duplicate serials: %w", err)
+// sharedSerials returns, sorted, the non-empty serials that two or more
+// servers hold, of any kind or status: the serial_counts rows whose
+// count is over one (migration 0013's triggers keep them), read from a
+// partial index that holds only those.
+func (s *Store) sharedSerials(ctx context.Context) (shared []string, err error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT serial FROM serial_counts WHERE n > 1 ORDER BY serial`)
+	if err != nil {
+		return nil, fmt.Errorf("duplicate serials: %w", err)
 	}
-	if n == 0 {
-		return nil, true, nil
-	}
-	if strings.Count(packed.String, "\x1e") != n-1 {
-		return nil, false, nil
-	}
-	return sharedOf(packed.String, n), true, nil
-}
-
-// sharedOf returns, sorted, the serials that occur twice or more among
-// the n serials packed (joined by 0x1e).
-func sharedOf(packed string, n int) (shared []string) {
-	// The index hands the serials over in order, so equal ones are
-	// neighbours; should the order ever differ, they are counted instead.
-	prev, sorted := "", true
-	for serial := range strings.SplitSeq(packed, "\x1e") {
-		if serial < prev {
-			sorted = false
-			break
+	defer rows.Close()
+	for rows.Next() {
+		var serial string
+		if err := rows.Scan(&serial); err != nil {
+			return nil, fmt.Errorf("duplicate serials: %w", err)
 		}
-		if serial == prev && (len(shared) == 0 || shared[len(shared)-1] != serial) {
-			shared = append(shared, serial)
-		}
-		prev = serial
+		shared = append(shared, serial)
 	}
-	if !sorted {
-		shared = shared[:0]
-		seen := make(map[string]int, n)
-		for serial := range strings.SplitSeq(packed, "\x1e") {
-			seen[serial]++
-			if seen[serial] == 2 {
-				shared = append(shared, serial)
-			}
-		}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("duplicate serials: %w", err)
 	}
-	slices.Sort(shared)
-	return shared
+	return shared, nil
 }

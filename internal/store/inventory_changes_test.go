@@ -84,8 +84,15 @@ func TestInventoryChangesLogWhatTheCheckReads(t *testing.T) {
 	exec(`DELETE FROM connectors WHERE id = ?`, x.ID)
 	exec(`DELETE FROM connectors WHERE id = ?`, m.ID)
 	exec(`DELETE FROM servers WHERE id = ?`, b.ID)
-	if ch2, _ := st.ReportX400Changes(ctx, ch.Seq); !slices.Equal(ch2.GoneConnectors, []int64{x.ID, m.ID}) || !slices.Equal(ch2.GoneServers, []int64{b.ID}) || !ch2.Facts {
+	ch2, _ := st.ReportX400Changes(ctx, ch.Seq)
+	if !slices.Equal(ch2.GoneConnectors, []int64{x.ID, m.ID}) || !slices.Equal(ch2.GoneServers, []int64{b.ID}) || !ch2.Facts {
 		t.Errorf("after deletes %+v (the RAS pool goes with its server)", ch2)
+	}
+
+	// INSERT OR REPLACE that deletes another row (its name) logs it too.
+	exec(`INSERT OR REPLACE INTO servers (name, site_id, kind, serial, created_at, updated_at) VALUES ('exa', ?, 'exchange', '9', '', '')`, a.SiteID)
+	if ch4, _ := st.ReportX400Changes(ctx, ch2.Seq); !slices.Equal(ch4.GoneServers, []int64{a.ID}) || len(ch4.Servers) != 1 {
+		t.Errorf("after a REPLACE of EXA: %+v, want EXA gone and one server added", ch4)
 	}
 
 	// 10,001 changes later (servers added in one statement) the first
