@@ -54,7 +54,9 @@ func (s *Store) ReportX400Changes(ctx context.Context, since int64) (InventoryCh
 	var ch InventoryChanges
 	err := s.Read(ctx, func(tx *sql.Tx) error {
 		var first int64
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(min(seq), 0), coalesce(max(seq), 0) FROM inventory_changes`).Scan(&first, &ch.Seq); err != nil {
+		// Two subqueries: min and max in one SELECT scan the table.
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce((SELECT min(seq) FROM inventory_changes), 0),
+			coalesce((SELECT max(seq) FROM inventory_changes), 0)`).Scan(&first, &ch.Seq); err != nil {
 			return err
 		}
 		if ch.Seq <= since {
