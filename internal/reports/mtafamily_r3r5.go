@@ -34,7 +34,7 @@ func read9301(servers map[int64]mailnet.Server, ev X400Evidence) []read9301Event
 	var byName map[string]int64
 	out := make([]read9301Event, 0, len(ev.Events9301))
 	for _, e := range ev.Events9301 {
-		g, err := mta.Parse9301(e.Description)
+		g, err := ev.gateway(e)
 		if err != nil {
 			continue
 		}

@@ -416,6 +416,39 @@ type X400Evidence struct {
 	Events9301 []store.ReportEvent
 	Events9202 []store.ReportEvent
 	Startups   map[int64]store.ReportEvent
+
+	// parsed holds 9301 descriptions already read, by event id
+	// (X400Cache keeps them from check to check); nil: none.
+	parsed map[int64]parsed9301
+}
+
+// parsed9301 is a 9301's description as mta.Parse9301 read it.
+type parsed9301 struct {
+	description string
+	g           mta.Gateway
+	err         error
+}
+
+// gateway is e's description read as a 9301: from parsed when it holds
+// e (by id, with the same text), else parsed now.
+func (ev *X400Evidence) gateway(e store.ReportEvent) (mta.Gateway, error) {
+	if p, ok := ev.parsed[e.ID]; ok && p.description == e.Description {
+		return p.g, p.err
+	}
+	return mta.Parse9301(e.Description)
+}
+
+// memo9301 is every 9301 of events read (as gateway does), by event id,
+// taking those of old: a storm's thousands are not parsed again on each
+// check, and the memo holds the window's events only.
+func memo9301(events []store.ReportEvent, old map[int64]parsed9301) map[int64]parsed9301 {
+	from := X400Evidence{parsed: old}
+	out := make(map[int64]parsed9301, len(events))
+	for _, e := range events {
+		g, err := from.gateway(e)
+		out[e.ID] = parsed9301{description: e.Description, g: g, err: err}
+	}
+	return out
 }
 
 // X400 checks every x400 connector (one finding each, by connector id),
@@ -1271,7 +1304,7 @@ func readCalls(names *serverLookup, ev X400Evidence) (x400Calls, []X400UnknownCa
 		u.LastSeen = at
 	}
 	for _, e := range ev.Events9301 {
-		receiver, caller, text, named := resolveCall(e, servers, byAddr, byName)
+		receiver, caller, text, named := resolveCall(&ev, e, servers, byAddr, byName)
 		if receiver == 0 {
 			continue
 		}
@@ -1426,9 +1459,9 @@ func (n *serverLookup) dropAddr(a string, id int64) {
 // else the stack DN's server) and the calling server of one Event 9301.
 // named is true when the address was a name (hex-encoded ASCII), as in
 // the second event of Q193380.
-func resolveCall(e store.ReportEvent, servers map[int64]mailnet.Server, byAddr, byName map[string]int64) (receiver, caller int64, text string, named bool) {
+func resolveCall(ev *X400Evidence, e store.ReportEvent, servers map[int64]mailnet.Server, byAddr, byName map[string]int64) (receiver, caller int64, text string, named bool) {
 	receiver = e.ServerID
-	g, err := mta.Parse9301(e.Description)
+	g, err := ev.gateway(e)
 	if err != nil {
 		// An agent that sends the fields instead of the text.
 		text = strings.TrimSpace(e.Fields["remote_address"])

@@ -46,6 +46,8 @@ type X400Cache struct {
 	key   string
 	res   *X400Result
 	until time.Time // the result's evidence is valid before this (store clock)
+	// parsed is the window's 9301s read, by event id (builds only).
+	parsed map[int64]parsed9301
 }
 
 // NewX400Cache returns an empty cache over st.
@@ -103,6 +105,8 @@ func (c *X400Cache) build(ctx context.Context, key string) (res *X400Result, err
 	if err != nil {
 		return nil, err
 	}
+	ev.parsed = memo9301(ev.Events9301, c.parsed)
+	c.parsed = ev.parsed
 	res = inv.checkAfter(prev, ev, mev) // only what the changes touched
 	until := oldestInWindow(ev, mev).Add(X400Window)
 	c.mu.Lock()

@@ -360,3 +360,20 @@ func TestEventMarksChangeOnAddAndPrune(t *testing.T) {
 		t.Errorf("mark %+v unchanged after a delete", pruned[0])
 	}
 }
+
+// The 9301 memo answers by event id only while the text is the same: an
+// id used again (the newest event deleted, then another logged) is read
+// again.
+func TestMemo9301ReadsAReusedIDAgain(t *testing.T) {
+	first := store.ReportEvent{ID: 7, Description: q193380}
+	memo := memo9301([]store.ReportEvent{first}, nil)
+	again := store.ReportEvent{ID: 7, Description: gateway9301("0A000011", "EXB")}
+	ev := X400Evidence{parsed: memo}
+	g, err := ev.gateway(again)
+	if err != nil || g.Caller() != "10.0.0.17" {
+		t.Errorf("reused id 7: caller %q (%v), want 10.0.0.17 from its own text", g.Caller(), err)
+	}
+	if g, _ := ev.gateway(first); g.Caller() != "145.245.193.27" {
+		t.Errorf("id 7 as memoized: caller %q, want 145.245.193.27", g.Caller())
+	}
+}
