@@ -909,49 +909,65 @@ func newX400Ends(conns []mailnet.Connector, servers map[int64]mailnet.Server) *x
 // before those in changed changed, it takes over base's entry of every
 // server whose entry is the same, and indexes only the others.
 func patchX400Ends(conns []mailnet.Connector, servers map[int64]mailnet.Server, base *x400Ends, baseConns []mailnet.Connector, changed map[int64]bool) *x400Ends {
-	e := &x400Ends{from: make([]int32, len(conns)), to: make([]int32, len(conns)), gen: x400EndsGen.Add(1)}
+	e := &x400Ends{gen: x400EndsGen.Add(1)}
 	if base != nil {
-		e.baseGen, e.baseConn = base.gen, make([]int32, len(conns))
-		e.touchedIDs = maps.Clone(changed)
-		if e.touchedIDs == nil {
-			e.touchedIDs = map[int64]bool{}
+		e.diff(conns, base, baseConns, changed)
+		if len(conns) == len(baseConns) && sameJoins(conns, baseConns) {
+			e.patchEntries(conns, servers, base)
+			return e
 		}
-		e.changedOn = map[int64]bool{}
-		touch := func(c *mailnet.Connector) { e.touchedIDs[c.ServerID], e.changedOn[c.ServerID] = true, true }
-		j := 0
-		for i := range conns {
-			c := &conns[i]
-			for ; j < len(baseConns) && baseConns[j].ID < c.ID; j++ { // removed
-				touch(&baseConns[j])
-			}
-			e.baseConn[i] = -1
-			switch {
-			case j < len(baseConns) && baseConns[j].ID == c.ID && sameX400Connector(c, &baseConns[j]):
-				e.baseConn[i] = int32(j)
-				j++
-			case j < len(baseConns) && baseConns[j].ID == c.ID: // changed
-				old := &baseConns[j]
-				e.changedOn[c.ServerID], e.changedOn[old.ServerID] = true, true
-				// Its own finding is built again (baseConn -1). Its
-				// server's entry changes with its Stack page, and with the
-				// connectors it holds (a remote connector back).
-				if c.ServerID != old.ServerID || c.RemoteServerID != old.RemoteServerID || !slices.Equal(c.StackAddresses, old.StackAddresses) {
-					touch(c)
-					touch(old)
-				}
-				j++
-			default: // added
-				touch(c)
-			}
-		}
-		for ; j < len(baseConns); j++ {
+	}
+	e.layout(conns, servers, base)
+	return e
+}
+
+// diff sets what e takes over from base, built on baseConns: per
+// connector the same one in baseConns (baseConn), and the servers whose
+// entry is new (touchedIDs) or whose connectors changed (changedOn).
+func (e *x400Ends) diff(conns []mailnet.Connector, base *x400Ends, baseConns []mailnet.Connector, changed map[int64]bool) {
+	e.baseGen, e.baseConn = base.gen, make([]int32, len(conns))
+	e.touchedIDs = maps.Clone(changed)
+	if e.touchedIDs == nil {
+		e.touchedIDs = map[int64]bool{}
+	}
+	e.changedOn = map[int64]bool{}
+	touch := func(c *mailnet.Connector) { e.touchedIDs[c.ServerID], e.changedOn[c.ServerID] = true, true }
+	j := 0
+	for i := range conns {
+		c := &conns[i]
+		for ; j < len(baseConns) && baseConns[j].ID < c.ID; j++ { // removed
 			touch(&baseConns[j])
 		}
+		e.baseConn[i] = -1
+		switch {
+		case j < len(baseConns) && baseConns[j].ID == c.ID && sameX400Connector(c, &baseConns[j]):
+			e.baseConn[i] = int32(j)
+			j++
+		case j < len(baseConns) && baseConns[j].ID == c.ID: // changed
+			old := &baseConns[j]
+			e.changedOn[c.ServerID], e.changedOn[old.ServerID] = true, true
+			// Its own finding is built again (baseConn -1). Its server's
+			// entry changes with its Stack page, and with the connectors
+			// it holds (a remote connector back).
+			if c.ServerID != old.ServerID || c.RemoteServerID != old.RemoteServerID || !slices.Equal(c.StackAddresses, old.StackAddresses) {
+				touch(c)
+				touch(old)
+			}
+			j++
+		default: // added
+			touch(c)
+		}
 	}
-	if base != nil && len(conns) == len(baseConns) && sameJoins(conns, baseConns) {
-		e.patchEntries(conns, servers, base)
-		return e
+	for ; j < len(baseConns); j++ {
+		touch(&baseConns[j])
 	}
+}
+
+// layout lays out the ends of conns anew, in connector order (a
+// connector's server, then its remote), taking base's entry (nil: none)
+// of every server diff left untouched.
+func (e *x400Ends) layout(conns []mailnet.Connector, servers map[int64]mailnet.Server, base *x400Ends) {
+	e.from, e.to = make([]int32, len(conns)), make([]int32, len(conns))
 	// At most every server, or two per connector.
 	n := min(len(servers)+1, 2*len(conns)+1)
 	e.list = make([]*x400End, 0, n)
@@ -987,12 +1003,11 @@ func patchX400Ends(conns []mailnet.Connector, servers map[int64]mailnet.Server, 
 		fresh = append(fresh, p)
 		return p
 	}
-	// The servers in connector order (a connector's server, then its
-	// remote), and each one's count of connectors.
 	for i := range conns {
 		e.from[i] = end(conns[i].ServerID)
 		e.to[i] = end(conns[i].RemoteServerID)
 	}
+	// Each end's own connectors: a span of onServer.
 	e.span = make([]endSpan, len(e.list))
 	for i := range conns {
 		e.span[e.from[i]].n++
@@ -1001,18 +1016,22 @@ func patchX400Ends(conns []mailnet.Connector, servers map[int64]mailnet.Server, 
 	for i := range e.span {
 		e.span[i].first = first
 		first += e.span[i].n
-		e.span[i].n = 0
 	}
-	e.onServer = make([]*mailnet.Connector, len(conns))
-	for i := range conns {
-		s := &e.span[e.from[i]]
-		e.onServer[s.first+s.n] = &conns[i]
-		s.n++
-	}
+	e.group(conns)
 	for _, p := range fresh {
 		e.initStack(p)
 	}
-	return e
+}
+
+// group fills onServer with conns, each in its server's span.
+func (e *x400Ends) group(conns []mailnet.Connector) {
+	e.onServer = make([]*mailnet.Connector, len(conns))
+	next := make([]int32, len(e.span))
+	for i := range conns {
+		s := e.from[i]
+		e.onServer[e.span[s].first+next[s]] = &conns[i]
+		next[s]++
+	}
 }
 
 // sameJoins says conns and base (as long) are the same connectors joining
@@ -1037,13 +1056,7 @@ func (e *x400Ends) patchEntries(conns []mailnet.Connector, servers map[int64]mai
 	for i := range e.baseEnd {
 		e.baseEnd[i] = int32(i)
 	}
-	e.onServer = make([]*mailnet.Connector, len(conns))
-	next := make([]int32, len(e.list))
-	for i := range conns {
-		s := e.from[i]
-		e.onServer[e.span[s].first+next[s]] = &conns[i]
-		next[s]++
-	}
+	e.group(conns)
 	for id := range e.touchedIDs {
 		p, ok := e.pos[id]
 		if !ok {
