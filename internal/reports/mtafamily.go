@@ -108,7 +108,7 @@ func sharedTargets(list []mailnet.Connector) []sharedTarget {
 // again. ix itself
 // does not change.
 func (ix *mtaIndex) patched(e *x400Ends) *mtaIndex {
-	if len(e.changedOn) == 0 && len(e.touchedIDs) == 0 {
+	if len(e.changedOn) == 0 { // only servers changed: the groups hold connectors
 		return ix
 	}
 	out := &mtaIndex{x400: maps.Clone(ix.x400), servers: ix.servers, shared: maps.Clone(ix.shared)}

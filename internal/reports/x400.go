@@ -122,8 +122,8 @@ func (ix *stackIndex) init(stack []string) {
 	}
 }
 
-func setOf(s []string) map[string]bool {
-	m := make(map[string]bool, len(s))
+func setOf[K comparable](s []K) map[K]bool {
+	m := make(map[K]bool, len(s))
 	for _, e := range s {
 		m[e] = true
 	}
@@ -501,7 +501,6 @@ type x400Inventory struct {
 	base           *x400Inventory
 	changedServers map[int64]bool
 	oldServers     map[int64]mailnet.Server
-	changedConns   bool
 }
 
 func readX400Inventory(ctx context.Context, st *store.Store) (*x400Inventory, error) {
@@ -552,12 +551,11 @@ func readX400Changes(ctx context.Context, st *store.Store, inv *x400Inventory) (
 func (inv *x400Inventory) patched(ch store.InventoryChanges, facts mta.Facts) *x400Inventory {
 	out := &x400Inventory{conns: inv.conns, servers: inv.servers, facts: facts, seq: ch.Seq, base: inv}
 	if len(ch.Connectors)+len(ch.GoneConnectors) > 0 {
-		out.changedConns = true
 		byID := make(map[int64]*mailnet.Connector, len(ch.Connectors))
 		for i := range ch.Connectors {
 			byID[ch.Connectors[i].ID] = &ch.Connectors[i]
 		}
-		gone := setOfIDs(ch.GoneConnectors)
+		gone := setOf(ch.GoneConnectors)
 		conns := make([]mailnet.Connector, 0, len(inv.conns)+len(ch.Connectors))
 		for _, c := range inv.conns {
 			if n, ok := byID[c.ID]; ok {
@@ -575,7 +573,7 @@ func (inv *x400Inventory) patched(ch store.InventoryChanges, facts mta.Facts) *x
 		out.conns = conns
 	}
 	if len(ch.Servers)+len(ch.GoneServers) > 0 {
-		out.changedServers = setOfIDs(ch.GoneServers)
+		out.changedServers = setOf(ch.GoneServers)
 		for id := range ch.Servers {
 			out.changedServers[id] = true
 		}
@@ -591,14 +589,6 @@ func (inv *x400Inventory) patched(ch store.InventoryChanges, facts mta.Facts) *x
 		for id, sv := range ch.Servers {
 			out.servers[id] = sv
 		}
-	}
-	return out
-}
-
-func setOfIDs(ids []int64) map[int64]bool {
-	out := make(map[int64]bool, len(ids))
-	for _, id := range ids {
-		out[id] = true
 	}
 	return out
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"maps"
 	"slices"
 
 	"mailnet/internal/mailnet"
@@ -95,7 +96,7 @@ func (s *Store) ReportX400Changes(ctx context.Context, since int64) (InventoryCh
 			for i := range ch.Connectors {
 				delete(changed["connectors"], ch.Connectors[i].ID)
 			}
-			ch.GoneConnectors = sortedIDs(changed["connectors"])
+			ch.GoneConnectors = slices.Sorted(maps.Keys(changed["connectors"]))
 		}
 		if len(changed["servers"]) > 0 {
 			if ch.Servers, err = changedServers(ctx, tx, since); err != nil {
@@ -104,7 +105,7 @@ func (s *Store) ReportX400Changes(ctx context.Context, since int64) (InventoryCh
 			for id := range ch.Servers {
 				delete(changed["servers"], id)
 			}
-			ch.GoneServers = sortedIDs(changed["servers"])
+			ch.GoneServers = slices.Sorted(maps.Keys(changed["servers"]))
 		}
 		return nil
 	})
@@ -136,13 +137,4 @@ func changedServers(ctx context.Context, tx *sql.Tx, since int64) (map[int64]mai
 	out := map[int64]mailnet.Server{}
 	err = scanReportServers(rows, func(sv mailnet.Server) { out[sv.ID] = sv })
 	return out, err
-}
-
-func sortedIDs(set map[int64]bool) []int64 {
-	out := make([]int64, 0, len(set))
-	for id := range set {
-		out = append(out, id)
-	}
-	slices.Sort(out)
-	return out
 }
