@@ -41,6 +41,7 @@ func cmdEventsPage(args []string) error {
 	rate := fs.Int("rate", 5000, "events per second posted")
 	secs := fs.Int("secs", 20, "seconds of load")
 	browserPath := fs.String("chromium", os.Getenv("MAILNET_CHROMIUM"), "the browser (default: chromium on the PATH)")
+	traceOut := fs.String("trace-out", "", "also write the performance timeline to this file (JSON; DevTools' Performance panel opens it)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -207,6 +208,11 @@ loop:
 	mainTasks, err := tr.stop(ctx)
 	if err != nil {
 		return err
+	}
+	if *traceOut != "" {
+		if err := tr.write(*traceOut); err != nil {
+			return err
+		}
 	}
 
 	type longTask struct {
@@ -430,6 +436,18 @@ func (tr *trace) stop(ctx context.Context) ([]mainTask, error) {
 	}
 	tr.top = strings.Join(top, ", ")
 	return out, nil
+}
+
+// write saves the trace's events as a JSON array, the format DevTools'
+// Performance panel loads.
+func (tr *trace) write(path string) error {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	b, err := json.Marshal(tr.events)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, b, 0o644)
 }
 
 // rendererPIDs are the Chromium renderer processes running now (their
