@@ -384,7 +384,7 @@ func AuditBody(v AuditView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "<div class=\"table-wrap\"><table id=\"audit\" class=\"grid\"><thead><tr><th class=\"num\">ID</th><th>Time (UTC)</th><th>Actor</th><th>Action</th><th>Object</th><th>Change</th><th>Detail</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 34, "<div class=\"table-wrap\"><table id=\"audit\" class=\"grid striped\"><thead><tr><th class=\"num\">ID</th><th>Time (UTC)</th><th>Actor</th><th>Action</th><th>Object</th><th>Change</th><th>Detail</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -470,7 +470,7 @@ func X400Body(v *X400View) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "<div class=\"x400-table\"><table class=\"grid x400\"><thead><tr><th>Connector (RDN)</th><th>From (A)</th><th>To (B)</th><th>A's addresses</th><th>Override</th><th>B accepts</th><th>Predicted 9301</th><th>Observed (24 h)</th><th>Status</th><th>Fix</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 45, "<div class=\"x400-table\"><table class=\"grid striped x400\"><thead><tr><th>Connector (RDN)</th><th>From (A)</th><th>To (B)</th><th>A's addresses</th><th>Override</th><th>B accepts</th><th>Predicted 9301</th><th>Observed (24 h)</th><th>Status</th><th>Fix</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -610,7 +610,7 @@ func X400Body(v *X400View) templ.Component {
 				return templ_7745c5c3_Err
 			}
 			if len(v.UnknownCallers) > 0 {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<section><h2>Callers no server matches</h2><p class=\"small muted\">Event 9301 whose calling address is no server of the inventory (a server not registered, or an address not recorded).</p><table class=\"grid\"><thead><tr><th>Logged by</th><th>Caller</th><th class=\"num\">Events (24 h)</th><th>Last</th></tr></thead> <tbody>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<section><h2>Callers no server matches</h2><p class=\"small muted\">Event 9301 whose calling address is no server of the inventory (a server not registered, or an address not recorded).</p><table class=\"grid striped\"><thead><tr><th>Logged by</th><th>Caller</th><th class=\"num\">Events (24 h)</th><th>Last</th></tr></thead> <tbody>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}

@@ -804,7 +804,7 @@ func X400FixBody(v *X400FixView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "</li></ol><h2>Predicted Event 9301 failures</h2><table class=\"grid\"><thead><tr><th></th><th>Failure ratio</th><th>A's addresses B accepts</th></tr></thead> <tbody><tr><th>Before</th><td><span class=\"nowrap\"><strong>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 73, "</li></ol><h2>Predicted Event 9301 failures</h2><table class=\"grid striped\"><thead><tr><th></th><th>Failure ratio</th><th>A's addresses B accepts</th></tr></thead> <tbody><tr><th>Before</th><td><span class=\"nowrap\"><strong>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1491,7 +1491,7 @@ func ConnectorBody(v *ConnectorView, m *ConnectorMTA) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 139, "\"><table class=\"grid\"><thead><tr><th>Category</th><th>Level</th><th>Scheduled revert</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 139, "\"><table class=\"grid striped\"><thead><tr><th>Category</th><th>Level</th><th>Scheduled revert</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

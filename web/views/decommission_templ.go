@@ -447,7 +447,7 @@ func DecommissionBody(p *DecommissionPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, ". Removing it without re-homing them would leave those servers without a route to each other, so the decommission re-homes them in the same audited action: choose how below.</p><div class=\"table-wrap short\"><table class=\"grid\"><thead><tr><th>From</th><th>To</th><th>Now</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 43, ". Removing it without re-homing them would leave those servers without a route to each other, so the decommission re-homes them in the same audited action: choose how below.</p><div class=\"table-wrap short\"><table class=\"grid striped\"><thead><tr><th>From</th><th>To</th><th>Now</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -563,7 +563,7 @@ func DecommissionBody(p *DecommissionPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<div class=\"table-wrap short\"><table class=\"grid\"><thead><tr><th>From</th><th>To</th><th>Configured</th><th>Via</th><th>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 55, "<div class=\"table-wrap short\"><table class=\"grid striped\"><thead><tr><th>From</th><th>To</th><th>Configured</th><th>Via</th><th>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -750,7 +750,7 @@ func DecommissionBody(p *DecommissionPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 74, "<div class=\"table-wrap short\"><table class=\"grid\"><thead><tr><th>Name (RDN)</th><th>Kind</th><th>Local server</th><th>Remote server</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 74, "<div class=\"table-wrap short\"><table class=\"grid striped\"><thead><tr><th>Name (RDN)</th><th>Kind</th><th>Local server</th><th>Remote server</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -325,7 +325,7 @@ func DirSyncBody(p *DirSyncPage) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "<table class=\"grid\" id=\"export-rows\"><thead><tr><th>Requestor</th><th>Before</th><th>After</th><th>Result</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "<table class=\"grid striped\" id=\"export-rows\"><thead><tr><th>Requestor</th><th>Before</th><th>After</th><th>Result</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -621,7 +621,7 @@ func DirSyncBody(p *DirSyncPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<div class=\"table-wrap\"><table class=\"grid\" id=\"requestors\"><thead><tr><th><span class=\"sr-only\">Select</span></th><th>Requestor</th><th>DX server</th><th class=\"num\">R</th><th class=\"num\">S</th><th class=\"num\">I</th><th class=\"num\">Lag (cycles)</th><th>Last cycle</th><th>Export on next cycle</th><th>Status</th><th>Findings</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 62, "<div class=\"table-wrap\"><table class=\"grid striped\" id=\"requestors\"><thead><tr><th><span class=\"sr-only\">Select</span></th><th>Requestor</th><th>DX server</th><th class=\"num\">R</th><th class=\"num\">S</th><th class=\"num\">I</th><th class=\"num\">Lag (cycles)</th><th>Last cycle</th><th>Export on next cycle</th><th>Status</th><th>Findings</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1103,7 +1103,7 @@ func DirSyncBody(p *DirSyncPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 115, "<table class=\"grid\" id=\"runs\"><thead><tr><th>Run</th><th>Started</th><th>By</th><th>Requestors</th><th>Outcome</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 115, "<table class=\"grid striped\" id=\"runs\"><thead><tr><th>Run</th><th>Started</th><th>By</th><th>Requestors</th><th>Outcome</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1623,7 +1623,7 @@ func RequestorBody(p *RequestorPage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 160, ".</p><table class=\"grid\" id=\"cycles\"><thead><tr><th>Time</th><th>Kind</th><th class=\"num\">R</th><th class=\"num\">was</th><th class=\"num\">S</th><th class=\"num\">I</th><th class=\"num\">Sent</th><th>Note</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 160, ".</p><table class=\"grid striped\" id=\"cycles\"><thead><tr><th>Time</th><th>Kind</th><th class=\"num\">R</th><th class=\"num\">was</th><th class=\"num\">S</th><th class=\"num\">I</th><th class=\"num\">Sent</th><th>Note</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1782,7 +1782,7 @@ func RequestorBody(p *RequestorPage) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 176, "\"></label><button type=\"submit\" class=\"secondary\">Search</button></form><table class=\"grid\" id=\"changes\"><thead><tr><th>Time</th><th>Field</th><th>Before</th><th>After</th><th>Event</th><th>Why</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 176, "\"></label><button type=\"submit\" class=\"secondary\">Search</button></form><table class=\"grid striped\" id=\"changes\"><thead><tr><th>Time</th><th>Field</th><th>Before</th><th>After</th><th>Event</th><th>Why</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -2430,7 +2430,7 @@ func RunTicks(p *RunPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 239, "><table class=\"grid\"><thead><tr><th>Requestor</th>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 239, "><table class=\"grid striped\"><thead><tr><th>Requestor</th>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

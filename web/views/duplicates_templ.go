@@ -256,7 +256,7 @@ func duplicateGroup(g *reports.DuplicateGroup, p *DuplicatesPage) templ.Componen
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</h3><div class=\"table-wrap short\"><table class=\"grid\"><thead><tr><th>Server</th><th>Site</th><th>Kind</th><th>Status</th><th class=\"num\">Users</th><th class=\"num\">Messages</th><th>Recommendation</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 18, "</h3><div class=\"table-wrap short\"><table class=\"grid striped\"><thead><tr><th>Server</th><th>Site</th><th>Kind</th><th>Status</th><th class=\"num\">Users</th><th class=\"num\">Messages</th><th>Recommendation</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

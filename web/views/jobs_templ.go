@@ -131,7 +131,7 @@ func JobsBody(p *JobsPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div class=\"table-wrap\"><table class=\"grid jobs\"><thead><tr><th class=\"num\">Job</th><th>Kind</th><th>Status</th><th>From</th><th>To</th><th>Actor</th><th>Created</th><th>Progress</th><th>Users</th><th>Error</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 3, "<div class=\"table-wrap\"><table class=\"grid striped jobs\"><thead><tr><th class=\"num\">Job</th><th>Kind</th><th>Status</th><th>From</th><th>To</th><th>Actor</th><th>Created</th><th>Progress</th><th>Users</th><th>Error</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1396,7 +1396,7 @@ func jobProgressBody(p *JobPage) templ.Component {
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 117, ")</h2><div class=\"table-wrap short\"><table class=\"grid items\"><thead><tr><th>User</th><th>From</th><th>To</th><th>State</th><th class=\"num\">Copied</th><th>Progress</th><th>Error</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 117, ")</h2><div class=\"table-wrap short\"><table class=\"grid striped items\"><thead><tr><th>User</th><th>From</th><th>To</th><th>State</th><th class=\"num\">Copied</th><th>Progress</th><th>Error</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -485,7 +485,7 @@ func ResolveBody(p *ResolvePage) templ.Component {
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "</span></h2><div class=\"table-wrap short\"><table class=\"grid\"><thead><tr><th>Server</th><th>Site</th><th>Kind</th><th>Status</th><th class=\"num\">Users</th><th class=\"num\">Messages</th><th>Resolution</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 29, "</span></h2><div class=\"table-wrap short\"><table class=\"grid striped\"><thead><tr><th>Server</th><th>Site</th><th>Kind</th><th>Status</th><th class=\"num\">Users</th><th class=\"num\">Messages</th><th>Resolution</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1353,7 +1353,7 @@ func MoveBody(p *MovePage) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if len(p.Users) > 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 115, "<div class=\"table-wrap pick\"><table class=\"grid\"><thead><tr><th class=\"pick\">Move</th><th>Alias</th><th>Display name</th><th class=\"num\">Messages</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 115, "<div class=\"table-wrap pick\"><table class=\"grid striped\"><thead><tr><th class=\"pick\">Move</th><th>Alias</th><th>Display name</th><th class=\"num\">Messages</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

@@ -288,7 +288,7 @@ func OverviewBody(p *OverviewPage) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		} else {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<div class=\"table-wrap short\"><table class=\"grid jobs\" id=\"overview-jobs\"><thead><tr><th class=\"num\">Job</th><th>Status</th><th>From</th><th>To</th><th>Users</th><th>Error</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 20, "<div class=\"table-wrap short\"><table class=\"grid striped jobs\" id=\"overview-jobs\"><thead><tr><th class=\"num\">Job</th><th>Status</th><th>From</th><th>To</th><th>Users</th><th>Error</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}

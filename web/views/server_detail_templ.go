@@ -503,7 +503,7 @@ func ServerDetailPage(d *ServerDetail, m *ServerMTA) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if len(d.Sharing) > 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "<h2>Servers with the same serial</h2><div class=\"table-wrap short\"><table class=\"grid\"><thead><tr><th>Server</th><th>Site</th><th>Kind</th><th>Status</th><th class=\"num\">Users</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 50, "<h2>Servers with the same serial</h2><div class=\"table-wrap short\"><table class=\"grid striped\"><thead><tr><th>Server</th><th>Site</th><th>Kind</th><th>Status</th><th class=\"num\">Users</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -950,7 +950,7 @@ func ServerDetailPage(d *ServerDetail, m *ServerMTA) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if len(d.Users) > 0 {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 99, "<div class=\"table-wrap short\"><table class=\"grid\"><thead><tr><th class=\"num\">ID</th><th>Alias</th><th>Display name</th><th>All listing</th><th class=\"num\">Messages</th></tr></thead> <tbody>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 99, "<div class=\"table-wrap short\"><table class=\"grid striped\"><thead><tr><th class=\"num\">ID</th><th>Alias</th><th>Display name</th><th>All listing</th><th class=\"num\">Messages</th></tr></thead> <tbody>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
@@ -1232,7 +1232,7 @@ func serverConnectors(d *ServerDetail) templ.Component {
 			templ_7745c5c3_Var63 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 125, "<div class=\"table-wrap short\"><table class=\"grid\"><thead><tr><th>Name (RDN)</th><th>Kind</th><th>Local server</th><th>Remote server</th><th>Stack addresses</th><th>Override</th><th class=\"num\">Poll (min)</th><th>Logging</th><th>KB197378</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 125, "<div class=\"table-wrap short\"><table class=\"grid striped\"><thead><tr><th>Name (RDN)</th><th>Kind</th><th>Local server</th><th>Remote server</th><th>Stack addresses</th><th>Override</th><th class=\"num\">Poll (min)</th><th>Logging</th><th>KB197378</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
@@ -1534,7 +1534,7 @@ func routeTable(rs []mailnet.Route, names map[int64]string, limited bool) templ.
 			templ_7745c5c3_Var79 = templ.NopComponent
 		}
 		ctx = templ.ClearChildren(ctx)
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 155, "<div class=\"table-wrap short\"><table class=\"grid\"><thead><tr><th>From</th><th>To</th><th>Configured</th><th>Via</th><th>Effective</th><th>Why</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 155, "<div class=\"table-wrap short\"><table class=\"grid striped\"><thead><tr><th>From</th><th>To</th><th>Configured</th><th>Via</th><th>Effective</th><th>Why</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

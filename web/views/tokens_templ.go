@@ -249,7 +249,7 @@ func TokensBody(v TokensView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, ">admin (everything)</option></select> <label for=\"token-servers\">Servers (agent only; names, comma-separated; empty: network-wide collector)</label> <input id=\"token-servers\" name=\"servers\" type=\"text\" maxlength=\"2000\"> <button type=\"submit\">Create token</button></form><div class=\"table-wrap\"><table id=\"tokens\" class=\"grid\"><thead><tr><th class=\"num\">ID</th><th>Name</th><th>Role</th><th>Scope</th><th>Servers</th><th>Created</th><th>By</th><th>Last used</th><th>Status</th><th></th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 23, ">admin (everything)</option></select> <label for=\"token-servers\">Servers (agent only; names, comma-separated; empty: network-wide collector)</label> <input id=\"token-servers\" name=\"servers\" type=\"text\" maxlength=\"2000\"> <button type=\"submit\">Create token</button></form><div class=\"table-wrap\"><table id=\"tokens\" class=\"grid striped\"><thead><tr><th class=\"num\">ID</th><th>Name</th><th>Role</th><th>Scope</th><th>Servers</th><th>Created</th><th>By</th><th>Last used</th><th>Status</th><th></th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}

@@ -320,7 +320,7 @@ func TrackingBody(p *TrackingSearch) templ.Component {
 					return templ_7745c5c3_Err
 				}
 			} else {
-				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "<div class=\"table-wrap\"><table class=\"grid\"><thead><tr><th>Message</th><th>Sender</th><th>Recipients</th>")
+				templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 24, "<div class=\"table-wrap\"><table class=\"grid striped\"><thead><tr><th>Message</th><th>Sender</th><th>Recipients</th>")
 				if templ_7745c5c3_Err != nil {
 					return templ_7745c5c3_Err
 				}
@@ -1310,7 +1310,7 @@ func TrackingTraceBody(t *TrackingTraceView) templ.Component {
 				return templ_7745c5c3_Err
 			}
 		}
-		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 120, "</svg><figcaption class=\"muted\">One lane per server; a thick orange segment is the slow hop, a dashed red one a gap.</figcaption></figure><div class=\"table-wrap\"><table class=\"grid\"><thead><tr><th>Time (UTC)</th><th>Server</th><th>Event</th><th>Partner</th><th class=\"num\">Since previous</th></tr></thead> <tbody>")
+		templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 120, "</svg><figcaption class=\"muted\">One lane per server; a thick orange segment is the slow hop, a dashed red one a gap.</figcaption></figure><div class=\"table-wrap\"><table class=\"grid striped\"><thead><tr><th>Time (UTC)</th><th>Server</th><th>Event</th><th>Partner</th><th class=\"num\">Since previous</th></tr></thead> <tbody>")
 		if templ_7745c5c3_Err != nil {
 			return templ_7745c5c3_Err
 		}
