@@ -111,10 +111,16 @@ func token(t *testing.T, bin, db, name, role string) string {
 // ingest posts one warning event as an agent (who may not read it back).
 func ingest(t *testing.T, base, agent, description string) {
 	t.Helper()
-	body, _ := json.Marshal([]map[string]any{{
+	ingestEvent(t, base, agent, map[string]any{
 		"server": "EXCH-LON-01", "source": "MSExchangeMTA", "event_id": 9301,
 		"category": "Interface", "severity": "warning", "description": description,
-	}})
+	})
+}
+
+// ingestEvent posts events as an agent, in one request.
+func ingestEvent(t *testing.T, base, agent string, evs ...map[string]any) {
+	t.Helper()
+	body, _ := json.Marshal(evs)
 	req, _ := http.NewRequest("POST", base+"/api/v1/events", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+agent)
 	req.Header.Set("Content-Type", "application/json")

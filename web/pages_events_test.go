@@ -63,10 +63,10 @@ func TestEventsPageRendersFilteredRowsWithLinks(t *testing.T) {
 	}{
 		{"9301 filter", "?event_id=9301", []string{
 			"H9 marker", fmt.Sprintf(`href="/servers/%d"`, lon), `href="/x400"`, "connector " + sum.RemoteConnector,
-			`title="9301: The receiving MTA matched`, `data-ws="/ws?event_id=9301&amp;types=event"`,
+			`title="9301: The receiving MTA matched`, `<span class="ev-fields">remote_address: 172.16.5.1</span>`, `data-ws="/ws?event_id=9301&amp;types=event"`,
 		}, "9301"},
 		{"requestor server", "?server=CORPNET/PO-SALES&event_id=4395", []string{
-			`href="/dirsync"`, "requestor CORPNET/PO-SALES", "ReqTx R=13 (was 12), S=10, I=3, 42 sent.",
+			`<a href="/dirsync" title="dir-sync requestor">CORPNET/PO-SALES</a>`, "ReqTx R=13 (was 12), S=10, I=3, 42 sent.",
 			"R=13: the current requestor sync number from REQTRANS.GLB.",
 		}, "4395"},
 		{"severity and site", "?severity=warning&site=London", []string{"H9 marker"}, ""},

@@ -102,28 +102,6 @@ func (p *EventsPage) FilterURL(name, value string) string {
 	return "/events?" + v.Encode()
 }
 
-// EventLinks are the pages an event points at.
-type EventLink struct {
-	Label, Href string
-}
-
-// LinksOf returns the pages an event row links to: its server, the
-// dir-sync page for a requestor (NETWORK/POSTOFFICE) and the X.400 check
-// for a connector it names.
-func LinksOf(ev mailnet.Event) []EventLink {
-	var out []EventLink
-	if ev.ServerID != 0 {
-		out = append(out, EventLink{"server " + ev.Server, "/servers/" + strconv.FormatInt(ev.ServerID, 10)})
-	}
-	if IsRequestor(ev.Server) {
-		out = append(out, EventLink{"requestor " + ev.Server, "/dirsync"})
-	}
-	if c := ev.Fields["connector"]; c != "" {
-		out = append(out, EventLink{"connector " + c, "/x400"})
-	}
-	return out
-}
-
 // IsRequestor reports whether an event's server is a dir-sync requestor's
 // NETWORK/POSTOFFICE.
 func IsRequestor(server string) bool {
@@ -134,8 +112,30 @@ func IsRequestor(server string) bool {
 // SeverityClass is the row's class for its severity.
 func SeverityClass(sev string) string { return "ev sev-" + sev }
 
-// FieldPairs lists an event's fields in a stable order.
-func FieldPairs(f map[string]string) [][2]string {
+// FieldsText is an event's fields on one line, "from: a · to: b", in a
+// stable order, leaving out the keys in skip (events.js writes the same):
+// one text node, since a row's paint and layout grow with its elements.
+func FieldsText(f map[string]string, skip ...string) string {
+	var parts []string
+	for _, kv := range fieldPairs(f) {
+		if !slices.Contains(skip, kv[0]) {
+			parts = append(parts, kv[0]+": "+kv[1])
+		}
+	}
+	return strings.Join(parts, " · ")
+}
+
+// DescTitle is the description cell's tooltip: the whole description and
+// fields, which the one-line cell may cut off.
+func DescTitle(ev mailnet.Event) string {
+	if fs := FieldsText(ev.Fields); fs != "" {
+		return ev.Description + "\n" + fs
+	}
+	return ev.Description
+}
+
+// fieldPairs lists an event's fields in a stable order.
+func fieldPairs(f map[string]string) [][2]string {
 	order := []string{"from", "to", "remote_address", "connector"}
 	var out [][2]string
 	seen := map[string]bool{}
