@@ -109,6 +109,7 @@ func TestBrowserEventsPageLive(t *testing.T) {
 	if parts := strings.Split(sampled, "|"); !strings.Contains(parts[0], "too fast to list every event") || parts[1] != "overrun" || parts[2] == "150" {
 		t.Errorf("after 300 events at once (notice|tbody class|rows): %q, want the sampling notice, overrun and only the rows the box shows", sampled)
 	}
+	screenshot(t, ctx, "events-overrun")
 	if n, _ := chromedp.Run(ctx, chromedp.Evaluate[int](`document.querySelectorAll("#events-rows tr").length`)); n < 30 {
 		t.Errorf("%d rows kept while overrun, want the box's (at least 30)", n)
 	}

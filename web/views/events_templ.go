@@ -316,14 +316,14 @@ func EventsBody(p *EventsPage) templ.Component {
 			return templ_7745c5c3_Err
 		}
 		if p.Live {
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "<span id=\"events-status\" class=\"conn\" data-state=\"static\">not live: scripts off, reload for new events</span> <button type=\"button\" id=\"events-pause\" class=\"secondary\" hidden>Pause</button> <span id=\"events-pending\" class=\"muted\"></span> <span id=\"events-sampled\" class=\"muted\"></span> <span class=\"events-stats\" aria-live=\"off\"><span>info <span id=\"events-n-info\" class=\"c info\">")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 32, "<span id=\"events-status\" class=\"conn\" data-state=\"static\">not live: scripts off, reload for new events</span> <button type=\"button\" id=\"events-pause\" class=\"secondary\" hidden>Pause</button> <span id=\"events-pending\" class=\"muted\"></span> <span class=\"events-stats\" aria-live=\"off\"><span>info <span id=\"events-n-info\" class=\"c info\">")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
 			var templ_7745c5c3_Var17 string
 			templ_7745c5c3_Var17, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.Itoa(p.Count("info")))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/events.templ`, Line: 74, Col: 86}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/events.templ`, Line: 73, Col: 86}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var17))
 			if templ_7745c5c3_Err != nil {
@@ -336,7 +336,7 @@ func EventsBody(p *EventsPage) templ.Component {
 			var templ_7745c5c3_Var18 string
 			templ_7745c5c3_Var18, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.Itoa(p.Count("warning")))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/events.templ`, Line: 75, Col: 98}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/events.templ`, Line: 74, Col: 98}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var18))
 			if templ_7745c5c3_Err != nil {
@@ -349,13 +349,13 @@ func EventsBody(p *EventsPage) templ.Component {
 			var templ_7745c5c3_Var19 string
 			templ_7745c5c3_Var19, templ_7745c5c3_Err = templ.JoinStringErrs(strconv.Itoa(p.Count("error")))
 			if templ_7745c5c3_Err != nil {
-				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/events.templ`, Line: 76, Col: 90}
+				return templ.Error{Err: templ_7745c5c3_Err, FileName: `web/views/events.templ`, Line: 75, Col: 90}
 			}
 			_, templ_7745c5c3_Err = templ_7745c5c3_Buffer.WriteString(templ.EscapeString(templ_7745c5c3_Var19))
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
-			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "</span></span> <svg id=\"events-spark\" class=\"events-spark\" viewBox=\"0 0 60 20\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"events per second, last minute\"><line class=\"base\" x1=\"0\" y1=\"19.5\" x2=\"60\" y2=\"19.5\"></line> <polyline points=\"\"></polyline></svg> <span><span id=\"events-rate\" class=\"c\">0</span>/s</span></span>")
+			templ_7745c5c3_Err = templruntime.WriteString(templ_7745c5c3_Buffer, 35, "</span></span> <svg id=\"events-spark\" class=\"events-spark\" viewBox=\"0 0 60 20\" preserveAspectRatio=\"none\" role=\"img\" aria-label=\"events per second, last minute\"><line class=\"base\" x1=\"0\" y1=\"19.5\" x2=\"60\" y2=\"19.5\"></line> <polyline points=\"\"></polyline></svg> <span><span id=\"events-rate\" class=\"c\">0</span>/s</span></span> <span id=\"events-sampled\" class=\"muted\"></span>")
 			if templ_7745c5c3_Err != nil {
 				return templ_7745c5c3_Err
 			}
