@@ -62,7 +62,7 @@ func TestEventsPageRendersFilteredRowsWithLinks(t *testing.T) {
 		wantEventID string // every row has it ("" = no check)
 	}{
 		{"9301 filter", "?event_id=9301", []string{
-			"H9 marker", fmt.Sprintf(`href="/servers/%d"`, lon), `href="/x400"`, "connector " + sum.RemoteConnector,
+			"H9 marker", fmt.Sprintf(`href="/servers/%d"`, lon), fmt.Sprintf(`href="/x400?server_id=%d&amp;status=all"`, lon), "connector " + sum.RemoteConnector,
 			`title="9301: The receiving MTA matched`, `<span class="ev-fields">remote_address: 172.16.5.1</span>`, `data-ws="/ws?event_id=9301&amp;types=event"`,
 		}, "9301"},
 		{"requestor server", "?server=CORPNET/PO-SALES&event_id=4395", []string{

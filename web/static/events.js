@@ -158,7 +158,9 @@
     var fs = fieldsText(f, "connector");
     if (fs) td.appendChild(el("span", "ev-fields", fs));
     if (f.connector) {
-      var c = link("/x400", "connector " + f.connector, "the X.400 check of this connector");
+      // views.ConnectorHref
+      var href = d.server_id ? "/x400?server_id=" + d.server_id + "&status=all" : "/x400";
+      var c = link(href, "connector " + f.connector, "the X.400 check of this server's connectors");
       c.className = "ev-link";
       td.appendChild(c);
     }

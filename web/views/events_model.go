@@ -125,6 +125,16 @@ func FieldsText(f map[string]string, skip ...string) string {
 	return strings.Join(parts, " · ")
 }
 
+// ConnectorHref is where a row's connector link goes: the X.400 check of
+// the event's server, every status, when the server is in the inventory
+// (the connector is one of its ends), else the whole check.
+func ConnectorHref(ev mailnet.Event) string {
+	if ev.ServerID != 0 {
+		return "/x400?server_id=" + strconv.FormatInt(ev.ServerID, 10) + "&status=all"
+	}
+	return "/x400"
+}
+
 // DescTitle is the description cell's tooltip: the whole description and
 // fields, which the one-line cell may cut off.
 func DescTitle(ev mailnet.Event) string {
